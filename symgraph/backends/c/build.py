@@ -1,0 +1,283 @@
+"""Turn a C source string into a shared library: compiler probing, flags, BLAS.
+
+This module knows nothing about graphs. The compile cache (``cache.py``) calls
+:func:`compile_shared` on a miss and hashes :func:`compiler_command` into its
+keys. The compiler is probed once per process (:func:`compiler_info`);
+``symgraph.config.openmp`` and ``symgraph.config.cxxflags`` are read each time a
+command is built, so changing them at run time takes effect (and changes keys).
+
+Example::
+
+    from symgraph.backends.c.build import compile_shared, blas_flags
+    compile_shared("double add(double a, double b) { return a + b; }", "/tmp/add.so")
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+from symgraph.config import config
+
+__all__ = [
+    "CompileError", "CompilerInfo", "compiler_info", "compiler_command",
+    "compile_shared", "blas_flags", "number_lines", "pin_library",
+]
+
+# Always used. -ffp-contract=fast lets gcc emit FMA (-std=c11 turns it off otherwise).
+# --no-undefined turns a misspelt symbol (cblas_sgemm instead of scipy_cblas_sgemm)
+# into a compile error instead of a failure at dlopen time; hence the explicit -lm.
+_BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c11", "-fno-strict-aliasing",
+               "-ffp-contract=fast")
+_LINUX_LINK_FLAGS = ("-Wl,--no-undefined", "-lm")
+
+_PROBE_SOURCE = r"""
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+int symgraph_probe(int n) {
+    int total = 0;
+    #pragma omp parallel for reduction(+:total)
+    for (int i = 0; i < n; i++) total += i;
+#ifdef _OPENMP
+    total += 0 * omp_get_max_threads();  /* proves libgomp links and loads */
+#endif
+    return total;
+}
+"""
+
+
+class CompileError(RuntimeError):
+    """The C compiler rejected a source; the message holds its stderr and the code around the error.
+
+    Attributes: ``command`` (list of str), ``stderr`` (str), ``source`` (str),
+    ``lineno`` (first error line, or None).
+    """
+
+    def __init__(self, message, command=(), stderr="", source="", lineno=None):
+        super().__init__(message)
+        self.command = list(command)
+        self.stderr = stderr
+        self.source = source
+        self.lineno = lineno
+
+
+@dataclasses.dataclass(frozen=True)
+class CompilerInfo:
+    """What the process's C compiler is and which optional flags it accepts.
+
+    ``available`` is False (with ``reason``) when no flag set produced a loadable
+    library. ``native_target`` is what ``-march=native`` resolves to on this
+    host, so a cache shared between different CPUs never mixes their libraries.
+    """
+
+    cc: str
+    version: str
+    available: bool
+    reason: str = ""
+    flags: tuple = ()            # base flags that worked, without -fopenmp
+    openmp: bool = False         # whether -fopenmp works
+    native_target: str = ""
+
+
+_info_lock = threading.Lock()
+_info_by_cc: dict = {}
+
+
+def _compiler_name():
+    return os.environ.get("CC") or "cc"
+
+
+def compiler_info() -> CompilerInfo:
+    """Probe the compiler (``$CC`` or ``cc``) once per process and return what works.
+
+    Tries the preferred flags with ``-fopenmp -march=native``, then without
+    ``-fopenmp``, then without ``-march=native``; each try builds and loads a
+    small OpenMP program. Example::
+
+        info = compiler_info()
+        if not info.available:
+            print(info.reason)
+    """
+    cc = _compiler_name()
+    with _info_lock:
+        info = _info_by_cc.get(cc)
+        if info is None:
+            info = _info_by_cc[cc] = _probe(cc)
+        return info
+
+
+def _probe(cc):
+    argv0 = shlex.split(cc)
+    if not argv0 or shutil.which(argv0[0]) is None:
+        return CompilerInfo(cc, "", False, f"C compiler {cc!r} not found on PATH (set $CC)")
+    try:
+        out = subprocess.run(argv0 + ["--version"], capture_output=True, text=True, timeout=60)
+        lines = (out.stdout or out.stderr).strip().splitlines()
+        version = lines[0] if lines else ""
+    except (OSError, subprocess.SubprocessError) as exc:
+        return CompilerInfo(cc, "", False, f"running {cc!r} --version failed: {exc}")
+
+    link = _LINUX_LINK_FLAGS if sys.platform.startswith("linux") else ()
+    base = _BASE_FLAGS + link
+    native = ("-march=native",)
+    attempts = [  # (flags, openmp)
+        (base + native, True),
+        (base + native, False),
+        (base, False),
+        (_BASE_FLAGS, False),  # in case the linker rejects --no-undefined
+    ]
+    errors = []
+    with tempfile.TemporaryDirectory(prefix="symgraph-probe-") as tmp:
+        for n, (flags, openmp) in enumerate(attempts):
+            out_path = os.path.join(tmp, f"probe{n}.so")
+            extra = ("-fopenmp",) if openmp else ()
+            try:
+                _run_compiler(argv0, flags + extra, _PROBE_SOURCE, out_path)
+                _check_loads(out_path)
+            except (CompileError, OSError) as exc:
+                detail = getattr(exc, "stderr", "") or str(exc)
+                errors.append(f"  with {' '.join(flags + extra)}:\n    {detail.strip()[-500:]}")
+                continue
+            target = _native_target(argv0) if "-march=native" in flags else ""
+            return CompilerInfo(cc, version, True, "", tuple(flags), openmp, target)
+    return CompilerInfo(cc, version, False,
+                        f"C compiler {cc!r} could not build a loadable library:\n" + "\n".join(errors))
+
+
+# Libraries loaded by this process are never dlclose'd: unloading the last
+# library that pulled in libgomp unmaps it under its idle worker threads, which
+# then segfault (seen here: a crash a few ms after the probe's FFI was collected).
+_PINNED = []
+
+
+def pin_library(ffi, lib):
+    """Keep ``(ffi, lib)`` referenced for the life of the process, so it is never unloaded."""
+    _PINNED.append((ffi, lib))
+
+
+def _check_loads(path):
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef("int symgraph_probe(int n);")
+    lib = ffi.dlopen(path)
+    pin_library(ffi, lib)
+    if lib.symgraph_probe(100) != 4950:
+        raise OSError("probe library returned a wrong value")
+
+
+def _native_target(argv0):
+    """The -m options that -march=native expands to (gcc and clang both print them with -###)."""
+    try:
+        out = subprocess.run(argv0 + ["-###", "-march=native", "-x", "c", "-S", "-o", os.devnull, os.devnull],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    tokens = []
+    for line in out.stderr.splitlines():
+        if "cc1" not in line:
+            continue
+        words = [w.strip('"') for w in shlex.split(line, posix=False)]
+        for i, word in enumerate(words):
+            if word.startswith("-m") and not word.startswith("-mllvm"):
+                tokens.append(word)
+            elif word in ("-target-cpu", "-target-feature") and i + 1 < len(words):
+                tokens.append(f"{word}={words[i + 1]}")
+    return " ".join(tokens) or "unknown"
+
+
+def compiler_command(extra_flags=()) -> list:
+    """The compile command minus file names: ``[cc, *flags, *cxxflags, *extra_flags]``.
+
+    Reads ``config.openmp`` and ``config.cxxflags`` now. This exact list is part
+    of every cache key. Raises :class:`CompileError` when no compiler works.
+    Example::
+
+        compiler_command(blas_flags())  # ['cc', '-O3', ..., '-lscipy_openblas', ...]
+    """
+    info = compiler_info()
+    if not info.available:
+        raise CompileError(info.reason)
+    flags = list(info.flags)
+    if info.openmp and config.openmp:
+        flags.append("-fopenmp")
+    flags.extend(shlex.split(config.cxxflags or ""))
+    return shlex.split(info.cc) + flags + list(extra_flags)
+
+
+def blas_flags() -> tuple:
+    """Flags that compile and link against OpenBLAS from the ``scipy-openblas32`` wheel.
+
+    Sources then ``#include <cblas.h>`` and call ``scipy_cblas_sgemm(CblasRowMajor, ...)``
+    (every symbol carries the ``scipy_`` prefix). The rpath lets the library load
+    without LD_LIBRARY_PATH.
+    """
+    import scipy_openblas32
+
+    inc = scipy_openblas32.get_include_dir()
+    lib = scipy_openblas32.get_lib_dir()
+    return (f"-I{inc}", f"-L{lib}", f"-l{scipy_openblas32.get_library()}", f"-Wl,-rpath,{lib}")
+
+
+def compile_shared(source: str, out_path: str, extra_flags=()) -> None:
+    """Compile C ``source`` into the shared library ``out_path``.
+
+    The source is written to a private temporary directory first. On failure
+    raises :class:`CompileError` with the compiler's stderr and the numbered
+    source lines around the first error. Example::
+
+        compile_shared("int one(void) { return 1; }", "/tmp/one.so")
+    """
+    command = compiler_command(extra_flags)
+    _run_compiler(command[:1], command[1:], source, out_path)
+
+
+def _run_compiler(argv0, flags, source, out_path):
+    with tempfile.TemporaryDirectory(prefix="symgraph-build-") as tmp:
+        src_path = os.path.join(tmp, "symgraph_module.c")
+        with open(src_path, "w") as f:
+            f.write(source)
+        # The source comes before the flags so that -l options follow it, as
+        # linkers that default to --as-needed require.
+        command = list(argv0) + [src_path, "-o", os.fspath(out_path)] + list(flags)
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+        except OSError as exc:
+            raise CompileError(f"could not run the C compiler {argv0[0]!r}: {exc}", command) from exc
+    if proc.returncode != 0:
+        raise _compile_error(command, proc.returncode, proc.stderr, source, src_path)
+
+
+_ERROR_LINE = re.compile(r"symgraph_module\.c:(\d+):(?:\d+:)?\s*(?:fatal )?error", re.IGNORECASE)
+
+
+def _compile_error(command, returncode, stderr, source, src_path):
+    match = _ERROR_LINE.search(stderr)
+    lineno = int(match.group(1)) if match else None
+    shown = shlex.join(command).replace(src_path, "<generated>.c")
+    parts = [f"C compilation failed (exit status {returncode}):\n  {shown}",
+             "compiler output:", stderr.rstrip().replace(src_path, "<generated>.c")]
+    if lineno is not None:
+        parts += [f"source around line {lineno}:", number_lines(source, lineno - 4, lineno + 4, mark=lineno)]
+    return CompileError("\n".join(parts), command, stderr, source, lineno)
+
+
+def number_lines(source: str, first=1, last=None, mark=None) -> str:
+    """Return ``source`` lines ``first..last`` (1-based, inclusive) with line numbers.
+
+    ``mark`` flags one line with ``>``; used for compile errors and ``config.print_c``.
+    Example: ``number_lines("a\\nb")`` gives ``"    1 | a\\n    2 | b"``.
+    """
+    lines = source.splitlines()
+    first = max(first, 1)
+    last = len(lines) if last is None else min(last, len(lines))
+    width = max(4, len(str(last)))
+    return "\n".join(f"{'>' if i == mark else ' '}{i:{width}d} | {lines[i - 1]}"
+                     for i in range(first, last + 1))

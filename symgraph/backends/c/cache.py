@@ -1,0 +1,272 @@
+"""A trusted, content-addressed cache of compiled shared libraries.
+
+A compiled library is code this process will run, so the cache lives in a
+private directory (mode 0700, owned by us) and each ``<key>.so`` has a sidecar
+``<key>.sha256`` that must match before the library is loaded. Keys hash the
+source together with everything that changes the binary (compiler command and
+version, native CPU target, cache format, Python/NumPy ABI), so they are equal
+across processes and machines only when the library would be.
+
+Lookup order: an in-memory dict, then the disk (no lock needed: files only
+appear by atomic rename), then a compile under a per-key file lock so that
+concurrent processes build each library once. Example::
+
+    from symgraph.backends.c.cache import default_cache
+    ffi, lib = default_cache().get_library(
+        "double add(double a, double b) { return a + b; }", "double add(double, double);")
+    lib.add(1.0, 2.0)  # 3.0
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+import warnings
+
+import cffi
+import filelock
+import numpy
+
+from symgraph.config import config
+
+from .build import compile_shared, compiler_command, compiler_info, number_lines, pin_library
+
+__all__ = ["CACHE_FORMAT_VERSION", "CacheSecurityError", "CompileCache", "default_cache", "ensure_private_dir"]
+
+# Bump when the layout of the cache or of generated libraries changes.
+CACHE_FORMAT_VERSION = 1
+
+_LOCK_TIMEOUT_S = 900  # longer than any sane compile; then fail naming the lock file
+
+
+class CacheSecurityError(PermissionError):
+    """The compile directory could be written by someone else, so its libraries cannot be trusted."""
+
+
+def _abi_tag():
+    numpy_major = numpy.__version__.split(".")[0]
+    return f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}-numpy{numpy_major}"
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_atomic(path, data: bytes):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".sidecar")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _owner_name(uid):
+    try:
+        import pwd
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def ensure_private_dir(path):
+    """Create ``path`` with mode 0700 if missing; refuse it if another user could write it.
+
+    Raises :class:`CacheSecurityError` when the directory is owned by another
+    uid or is group/world-writable. Example: ``ensure_private_dir("/tmp/mycache")``.
+    """
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise CacheSecurityError(f"symgraph compile directory {path} exists and is not a directory")
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and st.st_uid != getuid():
+        raise CacheSecurityError(
+            f"refusing to use symgraph compile directory {path}: it is owned by "
+            f"{_owner_name(st.st_uid)}, not by the current user ({_owner_name(getuid())}); "
+            f"libraries in it would run as your code. Set symgraph.config.compiledir to a "
+            f"directory of your own.")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise CacheSecurityError(
+            f"refusing to use symgraph compile directory {path} (owner {_owner_name(st.st_uid)}): "
+            f"its mode {stat.filemode(st.st_mode)} lets other users write libraries into it; "
+            f"run `chmod 700 {path}` or choose another symgraph.config.compiledir.")
+
+
+class CompileCache:
+    """Compiled libraries keyed by source and build configuration, in memory and on disk.
+
+    ``directory`` defaults to ``symgraph.config.compiledir`` at construction.
+    ``stats`` counts ``memory_hits``, ``disk_hits`` and ``compiles``. Example::
+
+        cache = CompileCache("/tmp/symgraph-cache")
+        ffi, lib = cache.get_library(source, "int f(int);")
+    """
+
+    def __init__(self, directory=None):
+        self.directory = os.path.abspath(os.path.expanduser(directory or config.compiledir))
+        ensure_private_dir(self.directory)
+        self.stats = {"memory_hits": 0, "disk_hits": 0, "compiles": 0}
+        self._loaded = {}  # (key, cdef) -> (ffi, lib); keeps the FFI objects alive
+        self._lock = threading.Lock()
+
+    def key(self, source: str, extra_flags=()) -> str:
+        """Hex sha256 naming the library built from ``source`` with ``extra_flags``.
+
+        Covers the source, the full compiler command (including config.openmp and
+        config.cxxflags), the compiler version and native target, the cache format
+        and the Python/NumPy ABI; uses no per-process value, so every process agrees.
+        """
+        info = compiler_info()
+        digest = hashlib.sha256()
+        parts = [
+            f"symgraph-cache-format={CACHE_FORMAT_VERSION}",
+            f"abi={_abi_tag()}",
+            f"compiler-version={info.version}",
+            f"native-target={info.native_target}",
+            "command=" + "\0".join(compiler_command(extra_flags)),
+            "source=" + source,
+        ]
+        for part in parts:
+            data = part.encode("utf-8")
+            digest.update(len(data).to_bytes(8, "little"))  # length-prefixed: no ambiguous joins
+            digest.update(data)
+        return digest.hexdigest()
+
+    def path(self, key: str) -> str:
+        """Where the library for ``key`` lives (``<directory>/<key>.so``)."""
+        return os.path.join(self.directory, key + ".so")
+
+    def get_library(self, source: str, cdef: str, extra_flags=()):
+        """Return ``(ffi, lib)`` for ``source`` compiled with ``extra_flags``, building it if needed.
+
+        ``cdef`` declares the functions to bind (cffi syntax). Concurrent callers,
+        in this process or others, compile each key once. A library whose hash no
+        longer matches its sidecar is removed with a warning and rebuilt.
+        """
+        key = self.key(source, extra_flags)
+        slot = (key, cdef)
+        with self._lock:
+            hit = self._loaded.get(slot)
+            if hit is not None:
+                self.stats["memory_hits"] += 1
+                return hit
+        so_path = self.path(key)
+        loaded = self._load_verified(so_path, cdef)
+        if loaded is None:
+            lock_path = os.path.join(self.directory, key + ".lock")
+            lock = filelock.FileLock(lock_path, timeout=_LOCK_TIMEOUT_S)
+            try:
+                with lock:
+                    # Another process may have built it while we waited.
+                    loaded = self._load_verified(so_path, cdef, report_corrupt=True)
+                    if loaded is None:
+                        self._compile_into(source, so_path, key, extra_flags)
+                        loaded = self._load_verified(so_path, cdef)
+                        if loaded is None:  # pragma: no cover - the file vanished under us
+                            raise OSError(f"library {so_path} disappeared right after it was built")
+                        self._count("compiles")
+                    else:
+                        self._count("disk_hits")
+            except filelock.Timeout as exc:
+                raise TimeoutError(f"waited {_LOCK_TIMEOUT_S} s for the compile lock {lock_path}; "
+                                   f"if no symgraph process is compiling, delete it") from exc
+        else:
+            self._count("disk_hits")
+        with self._lock:
+            # Keep the first one if two threads raced here.
+            return self._loaded.setdefault(slot, loaded)
+
+    def _count(self, name):
+        with self._lock:
+            self.stats[name] += 1
+
+    def _load_verified(self, so_path, cdef, report_corrupt=False):
+        """Load ``so_path`` if it matches its sidecar hash; else None.
+
+        With ``report_corrupt`` (only under the key's lock), a library with a
+        missing or mismatching sidecar is removed with a warning so it gets rebuilt.
+        """
+        sidecar = so_path[:-3] + ".sha256"
+        try:
+            with open(sidecar) as f:
+                expected = f.read().strip()
+            actual = _file_sha256(so_path)
+        except FileNotFoundError:
+            expected = actual = None
+        if expected is not None and expected == actual:
+            ffi = cffi.FFI()
+            ffi.cdef(cdef)
+            lib = ffi.dlopen(so_path)
+            pin_library(ffi, lib)  # never unloaded, even when this cache object goes away
+            return ffi, lib
+        if report_corrupt and os.path.exists(so_path):
+            why = "has no hash sidecar" if expected is None else "does not match its recorded sha256"
+            warnings.warn(f"symgraph: compiled library {so_path} {why} (truncated or corrupt); "
+                          f"removing and rebuilding it", RuntimeWarning, stacklevel=3)
+            _remove(so_path)
+            _remove(sidecar)
+        return None
+
+    def _compile_into(self, source, so_path, key, extra_flags):
+        if config.print_c:
+            print(f"symgraph: C source for {os.path.basename(so_path)}:\n{number_lines(source)}",
+                  file=sys.stderr, flush=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".so")
+        os.close(fd)
+        start = time.perf_counter()
+        try:
+            compile_shared(source, tmp, extra_flags)
+            digest = _file_sha256(tmp)
+            os.replace(tmp, so_path)
+        except BaseException:
+            _remove(tmp)
+            raise
+        # The sidecar goes last: a library is trusted only once both are in place.
+        _write_atomic(so_path[:-3] + ".sha256", (digest + "\n").encode())
+        if os.environ.get("SYMGRAPH_LOG_COMPILES") == "1":
+            print(f"symgraph: compiled {key[:16]} in {time.perf_counter() - start:.3f} s "
+                  f"({so_path})", file=sys.stderr, flush=True)
+
+
+_default_caches = {}
+_default_lock = threading.Lock()
+
+
+def default_cache() -> CompileCache:
+    """The process-wide :class:`CompileCache` for the current ``config.compiledir``.
+
+    One instance per directory, so changing ``compiledir`` at run time switches caches.
+    """
+    directory = os.path.abspath(os.path.expanduser(config.compiledir))
+    with _default_lock:
+        cache = _default_caches.get(directory)
+        if cache is None:
+            cache = _default_caches[directory] = CompileCache(directory)
+        return cache

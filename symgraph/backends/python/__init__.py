@@ -1,0 +1,77 @@
+"""The reference backend: runs each node's ``perform`` with NumPy, in topological order.
+
+It is the ground truth the C and CUDA backends are tested against, so it is
+kept simple. Storage cells (one-element lists) are allocated once and reused
+across calls.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...graph import Constant
+from ..errors import reraise_with_node
+
+
+class PythonLinker:
+    """Build a callable ``run(input_values) -> output_values`` for a FunctionGraph."""
+
+    name = "py"
+
+    def __init__(self, nan_guard=False):
+        self.nan_guard = nan_guard
+
+    def make_thunk(self, fgraph):
+        order = fgraph.toposort()
+        storage = {}
+        for v in fgraph.inputs:
+            storage[v] = [None]
+        for node in order:
+            for v in node.inputs:
+                if v not in storage:
+                    if isinstance(v, Constant):
+                        storage[v] = [v.data]
+                    elif getattr(v, "_box", None) is not None:
+                        storage[v] = v._box
+                    else:
+                        storage[v] = [None]
+            for v in node.outputs:
+                storage[v] = [None]
+        for v in fgraph.outputs:
+            if v not in storage:
+                storage[v] = [v.data] if isinstance(v, Constant) else [None]
+        in_cells = [storage[v] for v in fgraph.inputs]
+        out_cells = [storage[v] for v in fgraph.outputs]
+        steps = [(node, node.op.perform, [storage[i] for i in node.inputs],
+                  [storage[o] for o in node.outputs]) for node in order]
+        nan_guard = self.nan_guard
+        free = [storage[o] for node in order for o in node.outputs if o not in fgraph.outputs]
+
+        def run(values):
+            for cell, val in zip(in_cells, values):
+                cell[0] = val
+            for node, perform, ins, outs in steps:
+                try:
+                    perform(node, [c[0] for c in ins], outs)
+                except Exception as exc:
+                    reraise_with_node(exc, node, [c[0] for c in ins])
+                if nan_guard:
+                    check_finite(node, outs)
+            result = [c[0] for c in out_cells]
+            for cell in free:       # drop intermediates so memory is not held between calls
+                cell[0] = None
+            return result
+
+        run.storage = storage
+        return run
+
+
+def check_finite(node, outs):
+    """NanGuard: raise at the first output containing NaN or Inf."""
+    from ..errors import NanGuardError
+    for k, cell in enumerate(outs):
+        v = cell[0]
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fc" and not np.isfinite(v).all():
+            what = "NaN" if np.isnan(v).any() else "Inf"
+            out = node.outputs[k]
+            raise NanGuardError(f"NanGuard: {what} produced by {node.op} (output {k}, shape "
+                                f"{v.shape}) built at {out.where()}")

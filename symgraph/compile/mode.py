@@ -1,0 +1,108 @@
+"""Compilation modes: which rewrites run and which backend executes the graph.
+
+``FAST_RUN`` (default): every rewrite, C backend when a compiler works.
+``FAST_COMPILE``: merge and constant folding only, Python reference backend.
+``'py'``: every rewrite, Python backend. ``'c'``: every rewrite, C backend.
+``DebugMode``: runs the C and Python backends and compares every node.
+``NanGuardMode``: raises at the first node producing NaN/Inf.
+
+``Mode(...).excluding('fusion')`` leaves out a rewrite (or tag) by name.
+"""
+from __future__ import annotations
+
+from ..config import config
+
+
+class Mode:
+    def __init__(self, linker="auto", optimizer="fast_run", excluding=(), including=(),
+                 nan_guard=False):
+        self.linker = linker
+        self.optimizer = optimizer
+        self._excluding = tuple(excluding)
+        self._including = tuple(including)
+        self.nan_guard = nan_guard
+
+    def clone(self, **kw):
+        args = dict(linker=self.linker, optimizer=self.optimizer, excluding=self._excluding,
+                    including=self._including, nan_guard=self.nan_guard)
+        args.update(kw)
+        new = type(self).__new__(type(self))
+        Mode.__init__(new, **args)
+        return new
+
+    def excluding(self, *names):
+        """A copy of this mode without the named rewrites or tags."""
+        return self.clone(excluding=self._excluding + names)
+
+    def including(self, *names):
+        return self.clone(including=self._including + names)
+
+    @property
+    def excluded(self):
+        return set(self._excluding) | set(config.optimizer_excluding)
+
+    def resolve_linker(self):
+        """Name of the backend to use: 'py', 'c' or 'cuda'."""
+        linker = self.linker
+        if linker == "auto":
+            linker = config.linker
+        if linker == "auto":
+            if config.device.startswith("cuda"):
+                return "cuda"
+            from ..backends import c_available
+            return "c" if c_available() else "py"
+        if linker == "c":
+            from ..backends import c_available
+            if not c_available():
+                return "py"
+        return linker
+
+    def make_linker(self):
+        from ..backends import get_linker
+        return get_linker(self.resolve_linker(), nan_guard=self.nan_guard or config.nan_guard)
+
+    def __repr__(self):
+        return (f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r}, "
+                f"excluding={self._excluding})")
+
+
+class DebugMode(Mode):
+    """Run every node with the C and the Python backends; raise at the first mismatch."""
+
+    def __init__(self, **kw):
+        kw.setdefault("linker", "debug")
+        super().__init__(**kw)
+
+    def resolve_linker(self):
+        return "debug"
+
+
+def NanGuardMode(nan_is_error=True, inf_is_error=True, big_is_error=False, linker="auto"):
+    """Theano-compatible constructor: a mode that raises at the first NaN/Inf."""
+    return Mode(linker=linker, nan_guard=True)
+
+
+_PREDEFINED = {
+    "FAST_RUN": lambda: Mode("auto", "fast_run"),
+    "FAST_COMPILE": lambda: Mode("py", "fast_compile"),
+    "PY": lambda: Mode("py", "fast_run"),
+    "C": lambda: Mode("c", "fast_run"),
+    "CUDA": lambda: Mode("cuda", "fast_run"),
+    "DEBUGMODE": lambda: DebugMode(),
+    "DEBUG_MODE": lambda: DebugMode(),
+    "NANGUARDMODE": lambda: NanGuardMode(),
+    "NONE": lambda: Mode("auto", None),
+}
+
+
+def get_mode(mode=None):
+    """Turn ``None``, a name or a Mode into a Mode."""
+    if mode is None:
+        mode = config.mode
+    if isinstance(mode, Mode):
+        return mode
+    if isinstance(mode, str):
+        key = mode.upper()
+        if key in _PREDEFINED:
+            return _PREDEFINED[key]()
+    raise ValueError(f"unknown mode {mode!r}; expected one of {sorted(_PREDEFINED)} or a Mode")

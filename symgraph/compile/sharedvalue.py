@@ -1,0 +1,145 @@
+"""Shared variables: symbolic variables with a value that persists across function calls."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..graph import Variable
+from ..tensor.type import TensorType
+from ..tensor.var import _TensorOps
+
+
+class SharedVariable(Variable):
+    """A variable whose value lives in a container shared by every function using it.
+
+    ``default_update`` (optional) is an expression applied after each call of a
+    function that uses this variable, unless the function was built with
+    ``no_default_updates=True`` or gives an explicit update.
+    """
+
+    def __init__(self, type, value, strict=False, allow_downcast=None, name=None, borrow=False):
+        super().__init__(type, None, None, name)
+        self._value = None
+        self._strict = strict
+        self.set_value(value if borrow else copy.deepcopy(value), borrow=True,
+                       _allow_downcast=allow_downcast)
+
+    # The container protocol used by compiled functions: a one-element list.
+    @property
+    def container(self):
+        return self._box
+
+    def get_value(self, borrow=False, return_internal_type=False):
+        """The current value (a copy unless ``borrow=True``)."""
+        v = self._box[0]
+        return v if borrow else copy.deepcopy(v)
+
+    def set_value(self, value, borrow=False, _allow_downcast=None):
+        """Replace the value; it must match the variable's type (dtype and ndim)."""
+        if isinstance(self.type, TensorType):
+            value = self.type.filter(value, strict=self._strict,
+                                     allow_downcast=_allow_downcast, name=self.name or "shared")
+            if not borrow:
+                value = np.array(value, copy=True)
+        elif not borrow:
+            value = copy.deepcopy(value)
+        if not hasattr(self, "_box"):
+            self._box = [value]
+        else:
+            self._box[0] = value
+
+    @property
+    def value(self):
+        return self.get_value()
+
+    def clone(self):
+        # A clone of a shared variable keeps the same storage (as in Theano).
+        cp = super().clone()
+        cp._box = self._box
+        return cp
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["tag"] = {}
+        return state
+
+    def __setstate__(self, state):
+        from types import SimpleNamespace
+        tag = state.pop("tag", {}) or {}
+        self.__dict__.update(state)
+        self.tag = SimpleNamespace(trace=None, **(tag if isinstance(tag, dict) else {}))
+
+
+class TensorSharedVariable(_TensorOps, SharedVariable):
+    """A shared n-d array."""
+
+
+class GenericSharedVariable(SharedVariable):
+    """A shared Python object (e.g. a numpy RandomState for RandomStreams)."""
+
+
+class GenericType:
+    """Type of an arbitrary Python object held in a shared variable."""
+
+    def __init__(self, kind=object):
+        self.kind = kind
+
+    def filter(self, value, strict=False, allow_downcast=None, name=None):
+        if not isinstance(value, self.kind):
+            raise TypeError(f"{name or 'value'}: expected {self.kind.__name__}, got "
+                            f"{type(value).__name__}")
+        return value
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.kind is self.kind
+
+    def __hash__(self):
+        return hash((type(self), self.kind))
+
+    def __str__(self):
+        return f"Generic({self.kind.__name__})"
+
+    def make_variable(self, name=None):
+        return Variable(self, name=name)
+
+    def __call__(self, name=None):
+        return self.make_variable(name)
+
+    def values_eq(self, a, b):
+        return a is b
+
+
+def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, broadcastable=None,
+           **kwargs):
+    """A shared variable initialised with ``value``.
+
+    >>> state = shared(0); W = shared(np.zeros((3, 4), dtype='float32'), name='W')
+
+    The dtype and ndim come from the value; ``broadcastable`` defaults to all
+    False (as in Theano), so the variable keeps its type when its value changes
+    shape. With ``device=cuda`` float32 arrays live on the GPU.
+    """
+    from ..config import config
+    if isinstance(value, (np.random.RandomState, np.random.Generator)):
+        return GenericSharedVariable(GenericType(type(value)), value, name=name, borrow=borrow)
+    if isinstance(value, (int, float, bool, np.generic)) or isinstance(value, np.ndarray) \
+            or isinstance(value, (list, tuple)):
+        if isinstance(value, bool):
+            arr = np.asarray(value, dtype="bool")
+        elif isinstance(value, int) and not isinstance(value, np.generic):
+            arr = np.asarray(value, dtype="int64")
+        elif isinstance(value, float):
+            arr = np.asarray(value, dtype="float64")
+        else:
+            arr = np.asarray(value)
+        if broadcastable is None:
+            broadcastable = (False,) * arr.ndim
+        ttype = TensorType(arr.dtype.name, broadcastable)
+        if config.device.startswith("cuda") and arr.dtype == np.float32:
+            from ..backends.cuda.shared import cuda_shared
+            return cuda_shared(ttype, arr, name=name, strict=strict, borrow=borrow)
+        return TensorSharedVariable(ttype, arr,
+                                    strict=strict, allow_downcast=allow_downcast, name=name,
+                                    borrow=borrow)
+    raise TypeError(f"shared: cannot make a shared variable from {type(value).__name__}")

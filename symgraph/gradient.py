@@ -1,0 +1,252 @@
+"""Reverse-mode differentiation (``grad``) and finite-difference checking (``verify_grad``).
+
+The pullback of each Op lives next to the Op (``Op.grad`` / ``Op.L_op``);
+this module walks the graph from the cost back to the requested variables.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Apply, Op, Variable, toposort, format_trace
+from .tensor.type import TensorType, DISCRETE_DTYPES
+
+
+class DisconnectedInputError(ValueError):
+    """grad() was asked for a variable the cost does not depend on."""
+
+
+class NullTypeGradError(TypeError):
+    pass
+
+
+class _ConsiderConstant(Op):
+    """Identity whose gradient is zero (``consider_constant`` / ``zero_grad``)."""
+
+    view_map = {0: [0]}
+
+    def make_node(self, x):
+        from .tensor.basic import as_tensor_variable
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0]
+
+    def grad(self, inputs, output_grads):
+        from .tensor.basic import zeros_like
+        return [zeros_like(inputs[0])]
+
+    def infer_shape(self, node, shapes):
+        return shapes
+
+
+consider_constant_op = _ConsiderConstant()
+
+
+def zero_grad(x):
+    """x in the forward pass, with zero gradient."""
+    return consider_constant_op(x)
+
+
+disconnected_grad = zero_grad
+
+
+def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
+         add_names=True, known_grads=None, return_disconnected="zero", null_gradients="raise"):
+    """Symbolic gradient of scalar ``cost`` with respect to ``wrt`` (a variable or list).
+
+    >>> x = T.dscalar('x'); gx = T.grad(x ** 2, x)   # 2 * x
+
+    Integer-typed ``wrt`` get a zero gradient (as in Theano). A ``wrt`` the
+    cost does not depend on raises DisconnectedInputError unless
+    ``disconnected_inputs`` is 'warn' or 'ignore' (then its gradient is zero).
+    """
+    from .tensor import basic as T
+
+    single = not isinstance(wrt, (list, tuple))
+    wrt_list = [wrt] if single else list(wrt)
+    if cost is not None:
+        cost = T.as_tensor_variable(cost)
+        if cost.ndim != 0:
+            raise TypeError(f"grad: cost must be a scalar, got {cost.type} "
+                            f"(built at {cost.where()}); use T.sum or T.mean first")
+        if cost.dtype in DISCRETE_DTYPES:
+            raise TypeError(f"grad: cost must be a float, got {cost.type}")
+    for w in wrt_list:
+        if not isinstance(w, Variable):
+            raise TypeError(f"grad: wrt must contain symbolic variables, got {type(w).__name__}")
+
+    blockers = set(consider_constant or [])
+    outputs = [cost] if cost is not None else []
+    if known_grads:
+        outputs = outputs + list(known_grads)
+
+    # variables on a path from wrt to cost
+    on_path = _connected(outputs, wrt_list, blockers)
+
+    grads = {}
+    if cost is not None:
+        grads[cost] = T.ones_like(cost)
+    for v, g in (known_grads or {}).items():
+        grads[v] = _accumulate(grads.get(v), T.as_tensor_variable(g))
+
+    for node in reversed(toposort(outputs, inputs=[b for b in blockers])):
+        if not any(o in grads for o in node.outputs):
+            continue
+        if not any(i in on_path for i in node.inputs):
+            continue
+        out_grads = []
+        for o in node.outputs:
+            g = grads.get(o)
+            if g is None:
+                g = T.zeros_like(o)
+            out_grads.append(g)
+        try:
+            in_grads = node.op.L_op(node.inputs, node.outputs, out_grads)
+        except NotImplementedError as exc:
+            raise NotImplementedError(f"{exc} (node {node}, built at "
+                                      f"{node.outputs[0].where()})") from None
+        if len(in_grads) != len(node.inputs):
+            raise ValueError(f"{node.op}.grad returned {len(in_grads)} gradients for "
+                             f"{len(node.inputs)} inputs")
+        for inp, g in zip(node.inputs, in_grads):
+            if g is None or inp not in on_path or inp in blockers:
+                continue
+            g = T.as_tensor_variable(g)
+            if g.ndim != inp.ndim:
+                raise ValueError(f"{node.op}.grad returned a {g.ndim}-d gradient for a "
+                                 f"{inp.ndim}-d input")
+            _copy_trace(g, node.outputs[0])
+            grads[inp] = _accumulate(grads.get(inp), g)
+
+    result = []
+    for w in wrt_list:
+        g = grads.get(w)
+        if w.type.dtype in DISCRETE_DTYPES:
+            g = T.zeros_like(w, dtype=_float_like(w))
+        elif g is None:
+            msg = (f"grad: the cost does not depend on {w} (built at {w.where()}); "
+                   f"pass disconnected_inputs='ignore' to get a zero gradient")
+            if disconnected_inputs == "raise":
+                raise DisconnectedInputError(msg)
+            if disconnected_inputs == "warn":
+                import warnings
+                warnings.warn(msg, stacklevel=2)
+            g = T.zeros_like(w)
+        else:
+            if g.dtype != w.dtype:
+                g = T.cast(g, w.dtype)
+            if g.broadcastable != w.broadcastable:
+                g = T.patternbroadcast(g, w.broadcastable)
+        if add_names and w.name and cost is not None and g.name is None:
+            g.name = f"(d{cost.name or 'cost'}/d{w.name})"
+        result.append(g)
+    return result[0] if single else result
+
+
+def _float_like(v):
+    from .config import config
+    return config.floatX
+
+
+def _copy_trace(g, src):
+    if g.owner is not None and getattr(src.tag, "trace", None):
+        g.tag.trace = src.tag.trace
+
+
+def _accumulate(a, b):
+    if a is None:
+        return b
+    return a + b
+
+
+def _connected(outputs, wrt, blockers):
+    """Variables that lie on some path from a ``wrt`` variable to ``outputs``."""
+    wrt = set(wrt)
+    order = toposort(outputs, inputs=list(blockers))
+    reach = set(v for v in wrt)
+    for node in order:
+        if any(i in reach and i not in blockers for i in node.inputs):
+            reach.update(node.outputs)
+    # keep only those that also lead to outputs
+    useful = set(outputs) & reach
+    for node in reversed(order):
+        if any(o in useful for o in node.outputs):
+            useful.update(i for i in node.inputs if i in reach)
+    return useful | (wrt & useful)
+
+
+def jacobian(expression, wrt):
+    """Rows of gradients of each element of a vector expression (small sizes only)."""
+    raise NotImplementedError("jacobian needs scan; compute grads per element instead")
+
+
+class GradientError(AssertionError):
+    """verify_grad found a symbolic gradient that disagrees with finite differences."""
+
+
+def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=None,
+                rel_tol=None, mode=None, cast_to_output_type=False, no_debug_ref=True):
+    """Check ``grad`` of ``fun`` at points ``pt`` against central finite differences.
+
+    ``fun`` takes symbolic tensors (one per array in ``pt``) and returns a
+    symbolic tensor; the check projects its output on a random direction.
+    Raises :class:`GradientError` with the worst element on mismatch.
+    """
+    from .tensor import basic as T
+    from .compile.function import function
+    from .compile.sharedvalue import shared
+
+    if rng is None:
+        rng = np.random.RandomState(42)
+    pt = [np.array(p) for p in pt]
+    for p in pt:
+        if p.dtype.kind != "f":
+            raise TypeError(f"verify_grad needs float points, got {p.dtype}")
+    dtype = np.result_type(*pt)
+    if eps is None:
+        eps = 1e-7 if dtype == np.float64 else 3e-3
+    if abs_tol is None:
+        abs_tol = 1e-4 if dtype == np.float64 else 3e-2
+    if rel_tol is None:
+        rel_tol = 1e-4 if dtype == np.float64 else 3e-2
+
+    tensor_pt = [TensorType(p.dtype.name, (False,) * p.ndim)(f"input{i}")
+                 for i, p in enumerate(pt)]
+    out = T.as_tensor_variable(fun(*tensor_pt))
+    f_out = function(tensor_pt, out, mode=mode, on_unused_input="ignore")
+    o_val = np.asarray(f_out(*pt))
+    for _ in range(n_tests):
+        proj = rng.rand(*o_val.shape).astype(out.dtype) + 0.5
+        t_proj = shared(proj, name="random_projection")
+        cost = T.sum(out * t_proj)
+        sym_grads = grad(cost, tensor_pt, disconnected_inputs="ignore")
+        f_cost = function(tensor_pt, cost, mode=mode, on_unused_input="ignore")
+        f_grad = function(tensor_pt, sym_grads, mode=mode, on_unused_input="ignore")
+        analytic = f_grad(*pt)
+        for k, p in enumerate(pt):
+            num = np.zeros_like(p, dtype=np.float64)
+            flat = p.reshape(-1)
+            for j in range(flat.size):
+                old = flat[j]
+                flat[j] = old + eps
+                c_plus = float(f_cost(*pt))
+                flat[j] = old - eps
+                c_minus = float(f_cost(*pt))
+                flat[j] = old
+                num.reshape(-1)[j] = (c_plus - c_minus) / (2 * eps)
+            a = np.asarray(analytic[k], dtype=np.float64)
+            abs_err = np.abs(a - num)
+            rel_err = abs_err / np.maximum(np.abs(a) + np.abs(num), 1e-8)
+            bad = (abs_err > abs_tol) & (rel_err > rel_tol)
+            if bad.any():
+                j = int(np.argmax(np.where(bad, abs_err, 0)))
+                raise GradientError(
+                    f"verify_grad: gradient of input {k} (shape {p.shape}) disagrees with finite "
+                    f"differences at flat index {j}: symbolic {a.reshape(-1)[j]!r}, numeric "
+                    f"{num.reshape(-1)[j]!r} (abs err {abs_err.reshape(-1)[j]:.3g}, "
+                    f"rel err {rel_err.reshape(-1)[j]:.3g})")
+
+
+__all__ = ["grad", "verify_grad", "zero_grad", "disconnected_grad", "DisconnectedInputError",
+           "GradientError", "format_trace"]

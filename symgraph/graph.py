@@ -1,0 +1,328 @@
+"""The graph IR: Type, Variable, Constant, Apply and Op.
+
+A graph is a DAG of :class:`Apply` nodes. Each Apply applies an :class:`Op` to
+input :class:`Variable` objects and owns its output Variables. Variables record
+the user's source line where they were built (``var.tag.trace``) so errors
+raised at run time can point back at user code.
+
+Backends are not methods of Ops: each backend keeps its own table from Op type
+to lowering (see ``symgraph/backends``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from types import SimpleNamespace
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_trace():
+    """Return (filename, lineno, function) of the first frame outside symgraph."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        fname = frame.f_code.co_filename
+        if not fname.startswith(_PKG_DIR):
+            return (fname, frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return None
+
+
+def format_trace(trace):
+    if not trace:
+        return "<unknown location>"
+    fname, lineno, func = trace
+    return f'File "{fname}", line {lineno}, in {func}'
+
+
+class Type:
+    """The type of a Variable: knows how to validate and convert values."""
+
+    def filter(self, value, strict=False, allow_downcast=None):
+        raise NotImplementedError
+
+    def make_variable(self, name=None):
+        return Variable(self, name=name)
+
+    def __call__(self, name=None):
+        return self.make_variable(name)
+
+    def values_eq(self, a, b):
+        return a == b
+
+
+class Variable:
+    """A symbolic value: the output of an Apply node, a graph input or a constant."""
+
+    __array_priority__ = 1000  # make numpy defer to our operators
+
+    def __init__(self, type, owner=None, index=None, name=None):
+        self.type = type
+        self.owner = owner
+        self.index = index
+        self.name = name
+        self.tag = SimpleNamespace(trace=user_trace())
+
+    def clone(self):
+        """A new Variable of the same type, name and trace, without owner."""
+        cp = self.__class__.__new__(self.__class__)
+        cp.__dict__.update(self.__dict__)
+        cp.owner = None
+        cp.index = None
+        cp.tag = SimpleNamespace(**vars(self.tag))
+        return cp
+
+    def __str__(self):
+        if self.name is not None:
+            return self.name
+        if self.owner is not None:
+            op = self.owner.op
+            if len(self.owner.outputs) == 1:
+                return f"{op}.out"
+            return f"{op}.{self.index}"
+        return f"<{self.type}>"
+
+    def __repr__(self):
+        return str(self)
+
+    def where(self):
+        """Human-readable location where the user built this variable."""
+        return format_trace(getattr(self.tag, "trace", None))
+
+    def eval(self, inputs_to_values=None, **kw):
+        """Compile (cached per set of inputs) and evaluate this variable.
+
+        >>> x = T.dscalar('x'); (x * 2).eval({x: 3.0})
+        array(6.)
+        """
+        from .compile.function import function
+        inputs_to_values = inputs_to_values or {}
+        keys = tuple(inputs_to_values)
+        cache = self.__dict__.setdefault("_eval_cache", {})
+        if keys not in cache:
+            cache[keys] = function(list(keys), self, on_unused_input="ignore", **kw)
+        return cache[keys](*[inputs_to_values[k] for k in keys])
+
+
+class Constant(Variable):
+    """A Variable with a fixed value; graph rewrites can fold it."""
+
+    def __init__(self, type, data, name=None):
+        super().__init__(type, None, None, name)
+        self.data = type.filter(data)
+
+    def signature(self):
+        return (self.type, _data_signature(self.data))
+
+    def clone(self):
+        cp = super().clone()
+        return cp
+
+    def __str__(self):
+        if self.name is not None:
+            return self.name
+        return f"{type(self).__name__}{{{_short_repr(self.data)}}}"
+
+
+def _short_repr(data):
+    try:
+        import numpy as np
+        arr = np.asarray(data)
+        if arr.size <= 6:
+            s = str(arr.tolist())
+        else:
+            s = f"array{arr.shape}"
+        return s
+    except Exception:
+        return repr(data)
+
+
+def _data_signature(data):
+    try:
+        import numpy as np
+        arr = np.asarray(data)
+        return (arr.dtype.str, arr.shape, arr.tobytes())
+    except Exception:
+        return repr(data)
+
+
+class Apply:
+    """One application of an Op to input Variables, producing output Variables."""
+
+    def __init__(self, op, inputs, outputs):
+        self.op = op
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        for i, out in enumerate(self.outputs):
+            if out.owner is not None and out.owner is not self:
+                raise ValueError(f"output {i} of {op} already belongs to another Apply")
+            out.owner = self
+            out.index = i
+        self.tag = SimpleNamespace()
+
+    def clone_with_new_inputs(self, inputs, strict=True):
+        """Rebuild this node on new inputs (via make_node, so types are re-derived)."""
+        node = self.op.make_node(*inputs)
+        for old, new in zip(self.outputs, node.outputs):
+            new.name = old.name
+            new.tag.trace = old.tag.trace
+        return node
+
+    @property
+    def out(self):
+        assert len(self.outputs) == 1
+        return self.outputs[0]
+
+    def __str__(self):
+        return f"{self.op}({', '.join(map(str, self.inputs))})"
+
+    __repr__ = __str__
+
+
+class Op:
+    """Base class of operations.
+
+    Subclasses define ``make_node(*inputs) -> Apply`` and
+    ``perform(node, inputs, output_storage)``; ``grad``/``L_op``,
+    ``infer_shape``, ``view_map`` and ``destroy_map`` are optional.
+    ``__props__`` names the attributes that define equality and hashing, which
+    merging and the compile cache rely on.
+    """
+
+    __props__ = ()
+    view_map: dict = {}
+    destroy_map: dict = {}
+    default_output = None
+
+    def _props(self):
+        return tuple(getattr(self, p) for p in self.__props__)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._props() == other._props()
+
+    def __hash__(self):
+        return hash((type(self), self._props()))
+
+    def __str__(self):
+        name = type(self).__name__
+        if self.__props__:
+            return f"{name}{{{', '.join(str(p) for p in self._props())}}}"
+        return name
+
+    __repr__ = __str__
+
+    def make_node(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__}.make_node")
+
+    def perform(self, node, inputs, output_storage):
+        raise NotImplementedError(f"{type(self).__name__}.perform")
+
+    def __call__(self, *inputs, **kwargs):
+        node = self.make_node(*inputs, **kwargs)
+        if self.default_output is not None:
+            return node.outputs[self.default_output]
+        if len(node.outputs) == 1:
+            return node.outputs[0]
+        return node.outputs
+
+    # Gradient: override grad(inputs, output_grads) or L_op(inputs, outputs, output_grads).
+    def L_op(self, inputs, outputs, output_grads):
+        return self.grad(inputs, output_grads)
+
+    def grad(self, inputs, output_grads):
+        raise NotImplementedError(f"{self} defines no gradient")
+
+
+# --------------------------------------------------------------------------
+# Graph traversal
+
+def toposort(outputs, inputs=None):
+    """Apply nodes between ``inputs`` (exclusive) and ``outputs``, in dependency order."""
+    stop = set(inputs) if inputs else set()
+    order = []
+    seen = set()
+    stack = [(v, False) for v in reversed(list(outputs))]
+    while stack:
+        var, expanded = stack.pop()
+        node = var.owner if isinstance(var, Variable) else var
+        if node is None or var in stop:
+            continue
+        if expanded:
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+            continue
+        if node in seen:
+            continue
+        stack.append((node, True))
+        for inp in reversed(node.inputs):
+            if inp.owner is not None and inp.owner not in seen and inp not in stop:
+                stack.append((inp, False))
+    return order
+
+
+def graph_inputs(outputs, blockers=None):
+    """Variables without owner (or in ``blockers``) that ``outputs`` depend on, in order."""
+    blockers = set(blockers) if blockers else set()
+    result, seen = [], set()
+    stack = list(reversed(list(outputs)))
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v.owner is None or v in blockers:
+            result.append(v)
+        else:
+            stack.extend(reversed(v.owner.inputs))
+    return result
+
+
+def ancestors(outputs, blockers=None):
+    """All variables ``outputs`` depend on (including themselves)."""
+    blockers = set(blockers) if blockers else set()
+    seen, stack, result = set(), list(outputs), []
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        result.append(v)
+        if v.owner is not None and v not in blockers:
+            stack.extend(v.owner.inputs)
+    return result
+
+
+def clone_replace(outputs, replace=None, copy_inputs=False):
+    """Copy the graph of ``outputs`` with variables substituted per ``replace``.
+
+    ``replace`` maps old variables to new ones (dict or list of pairs); the new
+    ones must have compatible types. Returns the list of new outputs.
+    """
+    if replace is None:
+        replace = {}
+    elif not isinstance(replace, dict):
+        replace = dict(replace)
+    memo = dict(replace)
+    for node in toposort(outputs, inputs=list(memo)):
+        new_inputs = [memo.get(i, i) for i in node.inputs]
+        if all(a is b for a, b in zip(new_inputs, node.inputs)) and not copy_inputs:
+            new_node = node
+        else:
+            new_node = node.clone_with_new_inputs(new_inputs)
+        for old, new in zip(node.outputs, new_node.outputs):
+            memo.setdefault(old, new)
+    return [memo.get(o, o) for o in outputs]
+
+
+def is_same_graph(a, b):
+    """Structural equality of two single-output graphs (for tests)."""
+    if a is b:
+        return True
+    if isinstance(a, Constant) and isinstance(b, Constant):
+        return a.signature() == b.signature()
+    if a.owner is None or b.owner is None:
+        return False
+    if a.owner.op != b.owner.op or a.index != b.index or len(a.owner.inputs) != len(b.owner.inputs):
+        return False
+    return all(is_same_graph(x, y) for x, y in zip(a.owner.inputs, b.owner.inputs))

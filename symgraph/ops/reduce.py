@@ -1,0 +1,140 @@
+"""Reductions over axes: sum, prod, max, min (CAReduce) and argmax/argmin."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Apply, Op
+from ..tensor.type import TensorType
+from .elemwise import as_tensor
+
+
+def normalize_axis(axis, ndim, what="reduction"):
+    """Return a sorted tuple of non-negative axes (None means all)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{what}: axis {a} is out of range for a {ndim}-d tensor")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{what}: repeated axis in {axis}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+_SUM_DTYPE = {"bool": "int64", "int8": "int64", "int16": "int64", "int32": "int64",
+              "uint8": "uint64", "uint16": "uint64", "uint32": "uint64", "float16": "float32"}
+
+
+class CAReduce(Op):
+    """Reduce with a commutative-associative operation ('add', 'mul', 'max', 'min').
+
+    ``keepdims`` is expressed by a DimShuffle after the reduction, as in Theano,
+    so rewrites see one reduction form.
+    """
+
+    __props__ = ("op", "axis", "dtype")
+    _np = {"add": np.sum, "mul": np.prod, "max": np.max, "min": np.min}
+
+    def __init__(self, op, axis, dtype=None):
+        if op not in self._np:
+            raise ValueError(op)
+        self.op = op
+        self.axis = tuple(axis)
+        self.dtype = dtype
+
+    def __str__(self):
+        name = {"add": "Sum", "mul": "Prod", "max": "Max", "min": "Min"}[self.op]
+        return f"{name}{{axis={list(self.axis)}}}"
+
+    def out_dtype(self, in_dtype):
+        if self.dtype is not None:
+            return self.dtype
+        if self.op in ("add", "mul"):
+            return _SUM_DTYPE.get(in_dtype, in_dtype)
+        return in_dtype
+
+    def make_node(self, x):
+        x = as_tensor(x)
+        for a in self.axis:
+            if a >= x.ndim:
+                raise ValueError(f"{self}: axis {a} out of range for {x.type}")
+        bcast = tuple(b for d, b in enumerate(x.broadcastable) if d not in self.axis)
+        return Apply(self, [x], [TensorType(self.out_dtype(x.dtype), bcast)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        dtype = node.outputs[0].dtype
+        if self.op in ("max", "min"):
+            if any(x.shape[a] == 0 for a in self.axis):
+                raise ValueError(f"{self}: cannot reduce an empty dimension (input shape {x.shape})")
+            res = self._np[self.op](x, axis=self.axis)
+        else:
+            res = self._np[self.op](x, axis=self.axis, dtype=dtype)
+        output_storage[0][0] = np.asarray(res, dtype=dtype)
+
+    def L_op(self, inputs, outputs, output_grads):
+        from ..tensor import basic as T
+        (x,), (out,), (gz,) = inputs, outputs, output_grads
+        if not x.type.is_float:
+            return [None]
+        pattern = []
+        k = 0
+        for d in range(x.ndim):
+            if d in self.axis:
+                pattern.append("x")
+            else:
+                pattern.append(k)
+                k += 1
+        gz_b = gz.dimshuffle(pattern)
+        if self.op == "add":
+            g = T.fill(x, gz_b)
+        elif self.op == "mul":
+            g = gz_b * out.dimshuffle(pattern) / x
+        else:
+            mask = T.eq(x, out.dimshuffle(pattern))
+            g = T.cast(mask, gz.dtype) * gz_b
+        return [T.cast(g, x.dtype) if g.dtype != x.dtype else g]
+
+    def infer_shape(self, node, shapes):
+        return [tuple(s for d, s in enumerate(shapes[0]) if d not in self.axis)]
+
+
+class Argmax(Op):
+    """Index of the max (or min with ``op='min'``) along one axis, or over all (flattened)."""
+
+    __props__ = ("axis", "op")
+
+    def __init__(self, axis, op="max"):
+        self.axis = axis
+        self.op = op
+
+    def __str__(self):
+        return f"Arg{self.op}{{axis={self.axis}}}"
+
+    def make_node(self, x):
+        x = as_tensor(x)
+        if self.axis is None:
+            bcast = ()
+        else:
+            bcast = tuple(b for d, b in enumerate(x.broadcastable) if d != self.axis)
+        return Apply(self, [x], [TensorType("int64", bcast)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        if (x.size == 0 if self.axis is None else x.shape[self.axis] == 0):
+            raise ValueError(f"{self}: attempt to take arg{self.op} of an empty dimension "
+                             f"(input shape {x.shape})")
+        fn = np.argmax if self.op == "max" else np.argmin
+        output_storage[0][0] = np.asarray(fn(x, axis=self.axis), dtype="int64")
+
+    def grad(self, inputs, output_grads):
+        return [None]
+
+    def infer_shape(self, node, shapes):
+        if self.axis is None:
+            return [()]
+        return [tuple(s for d, s in enumerate(shapes[0]) if d != self.axis)]

@@ -1,0 +1,370 @@
+"""Shape ops: Shape, Shape_i, Reshape, Alloc, MakeVector, Join, Arange, Rebroadcast, SpecifyShape."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Apply, Constant, Op
+from ..tensor.type import TensorType, INT_DTYPES
+from .elemwise import as_tensor
+
+
+def _const_value(v):
+    """Python int of a constant scalar variable, or None when symbolic."""
+    if isinstance(v, Constant) and np.ndim(v.data) == 0:
+        return int(v.data)
+    if v.owner is not None and isinstance(v.owner.op, Shape_i):
+        return None
+    return None
+
+
+def _as_int_scalar(v, what):
+    v = as_tensor(v)
+    if v.ndim != 0 or v.dtype not in INT_DTYPES:
+        raise TypeError(f"{what}: expected an integer scalar, got {v.type}")
+    if v.dtype != "int64":
+        from ..tensor.basic import cast
+        v = cast(v, "int64")
+    return v
+
+
+class Shape(Op):
+    """The shape of a tensor as an int64 vector."""
+
+    def make_node(self, x):
+        x = as_tensor(x)
+        return Apply(self, [x], [TensorType("int64", (False,))()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.asarray(inputs[0].shape, dtype="int64")
+
+    def grad(self, inputs, output_grads):
+        return [None]
+
+    def infer_shape(self, node, shapes):
+        return [(node.inputs[0].ndim,)]
+
+
+shape = Shape()
+
+
+class Shape_i(Op):
+    """Length of dimension ``i`` as an int64 scalar."""
+
+    __props__ = ("i",)
+
+    def __init__(self, i):
+        self.i = int(i)
+
+    def make_node(self, x):
+        x = as_tensor(x)
+        if not 0 <= self.i < x.ndim:
+            raise IndexError(f"{self}: {x.type} has no dimension {self.i}")
+        return Apply(self, [x], [TensorType("int64", ())()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.asarray(inputs[0].shape[self.i], dtype="int64")
+
+    def grad(self, inputs, output_grads):
+        return [None]
+
+    def infer_shape(self, node, shapes):
+        return [()]
+
+
+class MakeVector(Op):
+    """Build a vector from scalars: the symbolic ``(batch_size, 1, 28, 28)``."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype="int64"):
+        self.dtype = dtype
+
+    def make_node(self, *scalars):
+        from ..tensor.basic import cast
+        scalars = [as_tensor(s) for s in scalars]
+        for s in scalars:
+            if s.ndim != 0:
+                raise TypeError(f"MakeVector: expected scalars, got {s.type}")
+        scalars = [cast(s, self.dtype) if s.dtype != self.dtype else s for s in scalars]
+        return Apply(self, scalars, [TensorType(self.dtype, (False,))()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.array([np.asarray(i).item() for i in inputs], dtype=self.dtype)
+
+    def grad(self, inputs, output_grads):
+        (g,) = output_grads
+        return [g[i] if inputs[i].type.is_float else None for i in range(len(inputs))]
+
+    def infer_shape(self, node, shapes):
+        return [(len(node.inputs),)]
+
+
+def shape_vector(dims):
+    """A symbolic int64 vector from a sequence of ints / scalar variables (or a vector variable)."""
+    from ..graph import Variable
+    if isinstance(dims, Variable):
+        if dims.ndim != 1:
+            raise TypeError(f"shape must be a vector, got {dims.type}")
+        return dims
+    dims = list(dims)
+    if all(isinstance(d, (int, np.integer)) for d in dims):
+        from ..tensor.basic import constant
+        return constant(np.asarray(dims, dtype="int64"))
+    return MakeVector("int64")(*[_as_int_scalar(d, "shape") for d in dims])
+
+
+def static_dims(shape_var, n):
+    """Known entries of a shape vector (int) or None for symbolic ones."""
+    if isinstance(shape_var, Constant):
+        return [int(v) for v in np.asarray(shape_var.data).ravel()]
+    if shape_var.owner is not None and isinstance(shape_var.owner.op, MakeVector):
+        return [_const_value(v) for v in shape_var.owner.inputs]
+    return [None] * n
+
+
+class Reshape(Op):
+    """Reshape to ``ndim`` dimensions given an int64 shape vector (one entry may be -1)."""
+
+    __props__ = ("ndim",)
+    view_map = {0: [0]}
+
+    def __init__(self, ndim):
+        self.ndim = int(ndim)
+
+    def make_node(self, x, shp):
+        x = as_tensor(x)
+        shp = as_tensor(shp)
+        if shp.ndim != 1 or shp.dtype not in INT_DTYPES:
+            raise TypeError(f"Reshape: shape must be an integer vector, got {shp.type}")
+        dims = static_dims(shp, self.ndim)
+        if len(dims) != self.ndim:
+            raise ValueError(f"Reshape: shape has {len(dims)} entries but ndim={self.ndim}")
+        bcast = tuple(d == 1 for d in dims)
+        return Apply(self, [x, shp], [TensorType(x.dtype, bcast)()])
+
+    def perform(self, node, inputs, output_storage):
+        x, shp = inputs
+        if len(shp) != self.ndim:
+            raise ValueError(f"Reshape: shape {tuple(shp)} has {len(shp)} entries, expected {self.ndim}")
+        try:
+            output_storage[0][0] = np.reshape(x, tuple(int(s) for s in shp))
+        except ValueError:
+            raise ValueError(f"Reshape: cannot reshape an array of shape {x.shape} "
+                             f"(size {x.size}) into shape {tuple(int(s) for s in shp)}") from None
+
+    def grad(self, inputs, output_grads):
+        from ..tensor.basic import reshape
+        x, shp = inputs
+        return [reshape(output_grads[0], x.shape, ndim=x.ndim), None]
+
+    def infer_shape(self, node, shapes):
+        from ..tensor import basic as T
+        x, shp = node.inputs
+        dims = static_dims(shp, self.ndim)
+        if -1 in dims:
+            total = 1
+            for s in shapes[0]:
+                total = total * s
+            known = 1
+            for i, d in enumerate(dims):
+                if d != -1:
+                    known = known * (d if d is not None else shp[i])
+            return [tuple((total // known) if d == -1 else (d if d is not None else shp[i])
+                          for i, d in enumerate(dims))]
+        return [tuple(d if d is not None else T.cast(shp[i], "int64") for i, d in enumerate(dims))]
+
+
+class Alloc(Op):
+    """Broadcast a value to a given shape in a new buffer: ``T.alloc(0., n, m)``."""
+
+    def make_node(self, value, *shape):
+        value = as_tensor(value)
+        shape = [_as_int_scalar(s, "alloc shape") for s in shape]
+        if len(shape) < value.ndim:
+            raise ValueError(f"Alloc: value of type {value.type} has more dims than shape ({len(shape)})")
+        bcast = []
+        for s in shape:
+            c = _const_value(s)
+            bcast.append(c == 1)
+        return Apply(self, [value] + shape, [TensorType(value.dtype, tuple(bcast))()])
+
+    def perform(self, node, inputs, output_storage):
+        value, shape = inputs[0], tuple(int(s) for s in inputs[1:])
+        if any(s < 0 for s in shape):
+            raise ValueError(f"Alloc: negative dimension in shape {shape}")
+        try:
+            out = np.empty(shape, dtype=node.outputs[0].dtype)
+            out[...] = value
+        except ValueError:
+            raise ValueError(f"Alloc: cannot broadcast value of shape {np.shape(value)} "
+                             f"to shape {shape}") from None
+        output_storage[0][0] = out
+
+    def grad(self, inputs, output_grads):
+        from ..tensor import basic as T
+        value, (gz,) = inputs[0], output_grads
+        nd_extra = gz.ndim - value.ndim
+        g = gz
+        if nd_extra:
+            g = T.sum(g, axis=list(range(nd_extra)))
+        axes = [d for d in range(value.ndim) if value.broadcastable[d] and not g.broadcastable[d]]
+        if axes:
+            g = T.sum(g, axis=axes, keepdims=True)
+        if g.broadcastable != value.broadcastable:
+            g = T.patternbroadcast(g, value.broadcastable)
+        return [g] + [None] * (len(inputs) - 1)
+
+    def infer_shape(self, node, shapes):
+        return [tuple(node.inputs[1:])]
+
+
+alloc_op = Alloc()
+
+
+class Join(Op):
+    """Concatenate tensors along ``axis``."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = int(axis)
+
+    def make_node(self, *tensors):
+        from ..tensor.type import upcast
+        from ..tensor.basic import cast
+        tensors = [as_tensor(t) for t in tensors]
+        if not tensors:
+            raise ValueError("concatenate needs at least one tensor")
+        nd = tensors[0].ndim
+        if any(t.ndim != nd for t in tensors):
+            raise TypeError(f"concatenate: all inputs need the same ndim, got "
+                            f"{[t.type for t in tensors]}")
+        if not 0 <= self.axis < nd:
+            raise ValueError(f"concatenate: axis {self.axis} out of range for {nd}-d inputs")
+        dtype = upcast(*[t.dtype for t in tensors])
+        tensors = [cast(t, dtype) if t.dtype != dtype else t for t in tensors]
+        bcast = tuple(False if d == self.axis else all(t.broadcastable[d] for t in tensors)
+                      for d in range(nd))
+        return Apply(self, tensors, [TensorType(dtype, bcast)()])
+
+    def perform(self, node, inputs, output_storage):
+        try:
+            output_storage[0][0] = np.concatenate(inputs, axis=self.axis)
+        except ValueError:
+            raise ValueError(f"{self}: shapes {[i.shape for i in inputs]} cannot be joined "
+                             f"along axis {self.axis}") from None
+
+    def grad(self, inputs, output_grads):
+        (gz,) = output_grads
+        grads, start = [], 0
+        for t in inputs:
+            stop = start + t.shape[self.axis]
+            idx = [slice(None)] * t.ndim
+            idx[self.axis] = slice(start, stop)
+            g = gz[tuple(idx)]
+            from ..tensor.basic import patternbroadcast
+            grads.append(patternbroadcast(g, t.broadcastable) if t.type.is_float else None)
+            start = stop
+        return grads
+
+    def infer_shape(self, node, shapes):
+        total = shapes[0][self.axis]
+        for s in shapes[1:]:
+            total = total + s[self.axis]
+        out = list(shapes[0])
+        out[self.axis] = total
+        return [tuple(out)]
+
+
+class Arange(Op):
+    """``T.arange(start, stop, step)`` with a fixed dtype."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def make_node(self, start, stop, step):
+        ins = [as_tensor(v) for v in (start, stop, step)]
+        for v in ins:
+            if v.ndim != 0:
+                raise TypeError(f"arange: arguments must be scalars, got {v.type}")
+        return Apply(self, ins, [TensorType(self.dtype, (False,))()])
+
+    def perform(self, node, inputs, output_storage):
+        start, stop, step = (np.asarray(v).item() for v in inputs)
+        if step == 0:
+            raise ValueError("arange: step must not be zero")
+        output_storage[0][0] = np.arange(start, stop, step, dtype=self.dtype)
+
+    def grad(self, inputs, output_grads):
+        return [None, None, None]
+
+    def infer_shape(self, node, shapes):
+        from ..tensor import basic as T
+        start, stop, step = node.inputs
+        n = T.ceil_intdiv(stop - start, step)
+        return [(T.cast(T.maximum(n, 0), "int64"),)]
+
+
+class Rebroadcast(Op):
+    """Set broadcastable flags; marking a dim broadcastable checks it has length 1."""
+
+    __props__ = ("pattern",)
+    view_map = {0: [0]}
+
+    def __init__(self, pattern):
+        self.pattern = tuple(bool(b) for b in pattern)
+
+    def make_node(self, x):
+        x = as_tensor(x)
+        if x.ndim != len(self.pattern):
+            raise TypeError(f"{self}: expected a {len(self.pattern)}-d input, got {x.type}")
+        return Apply(self, [x], [TensorType(x.dtype, self.pattern)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        for d, b in enumerate(self.pattern):
+            if b and x.shape[d] != 1:
+                raise ValueError(f"{self}: dimension {d} should be broadcastable (length 1) "
+                                 f"but has shape {x.shape}")
+        output_storage[0][0] = x
+
+    def grad(self, inputs, output_grads):
+        (x,), (gz,) = inputs, output_grads
+        return [Rebroadcast(x.broadcastable)(gz) if gz.broadcastable != x.broadcastable else gz]
+
+    def infer_shape(self, node, shapes):
+        return [tuple(1 if b else s for b, s in zip(self.pattern, shapes[0]))]
+
+
+class SpecifyShape(Op):
+    """Assert at run time that a tensor has the given shape (None entries are free)."""
+
+    __props__ = ("shape", "what")
+    view_map = {0: [0]}
+
+    def __init__(self, shape, what="tensor"):
+        self.shape = tuple(None if s is None else int(s) for s in shape)
+        self.what = what
+
+    def make_node(self, x):
+        x = as_tensor(x)
+        if x.ndim != len(self.shape):
+            raise ValueError(f"{self.what}: declared shape {self.shape} has {len(self.shape)} "
+                             f"dims but the variable is {x.type}")
+        bcast = tuple(b or s == 1 for b, s in zip(x.broadcastable, self.shape))
+        return Apply(self, [x], [TensorType(x.dtype, bcast)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        if x.ndim != len(self.shape) or any(s is not None and s != a for s, a in zip(self.shape, x.shape)):
+            raise ValueError(f"{self.what}: expected shape {self.shape} (None = any), "
+                             f"got {x.shape}")
+        output_storage[0][0] = x
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0]]
+
+    def infer_shape(self, node, shapes):
+        return [tuple(s if s is not None else d for s, d in zip(self.shape, shapes[0]))]

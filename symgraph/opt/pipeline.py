@@ -1,0 +1,5 @@
+"""Placeholder pipeline (replaced by the rewrite engine)."""
+
+
+def run_pipeline(fgraph, mode):
+    return fgraph

@@ -1,0 +1,148 @@
+"""Printing graphs: ``pp`` (infix text), ``debugprint`` (tree with types), ``pydotprint`` (graphviz)."""
+from __future__ import annotations
+
+import sys
+
+from .graph import Constant, Variable, toposort
+
+
+def _precedence(sym):
+    return {"**": 4, "*": 3, "/": 3, "//": 3, "%": 3, "+": 2, "-": 2}.get(sym, 1)
+
+
+def pp(var):
+    """Readable infix text of an expression.
+
+    >>> pp(T.grad(x ** 2, x))
+    '((fill((x ** 2), 1.0) * 2) * (x ** (2 - 1)))'
+    """
+    return _pp(var, {})
+
+
+def _pp(v, memo):
+    if v in memo:
+        return memo[v]
+    from .ops.elemwise import Elemwise, DimShuffle
+    if isinstance(v, Constant):
+        import numpy as np
+        data = np.asarray(v.data)
+        text = repr(data.item()) if data.ndim == 0 else f"TensorConstant{{{data.tolist() if data.size < 8 else data.shape}}}"
+    elif v.owner is None:
+        text = v.name or f"<{v.type}>"
+    else:
+        node = v.owner
+        op = node.op
+        args = [_pp(i, memo) for i in node.inputs]
+        if isinstance(op, Elemwise) and getattr(op.scalar_op, "symbol", None):
+            sym = op.scalar_op.symbol
+            if len(args) == 2:
+                text = f"({args[0]} {sym} {args[1]})"
+            else:
+                text = f"{sym}{args[0]}"
+        elif isinstance(op, Elemwise):
+            text = f"{op.scalar_op.name}({', '.join(args)})"
+        elif isinstance(op, DimShuffle):
+            text = f"{args[0]}.dimshuffle({', '.join(map(repr, op.new_order))})"
+        else:
+            name = type(op).__name__
+            text = f"{name}({', '.join(args)})"
+            if len(node.outputs) > 1:
+                text += f"[{v.index}]"
+    memo[v] = text
+    return text
+
+
+def debugprint(obj, file=None, print_type=True, ids="id", depth=-1):
+    """Print the graph of a variable, list of variables or compiled function as a tree.
+
+    Shared sub-expressions are printed once and referred to by id afterwards.
+    Returns the text (and writes it to ``file``, default stdout, unless file='str').
+    """
+    from .compile.function import Function
+    if isinstance(obj, Function):
+        fgraph = obj.maker.fgraph
+        outputs = fgraph.outputs
+    else:
+        outputs = obj if isinstance(obj, (list, tuple)) else [obj]
+    ids_ = {}
+    lines = []
+
+    def ident(v):
+        if v not in ids_:
+            ids_[v] = f"[id {_letters(len(ids_))}]"
+        return ids_[v]
+
+    def walk(v, prefix, d):
+        known = v in ids_
+        label = ident(v)
+        typ = f" <{v.type}>" if print_type else ""
+        if v.owner is None:
+            lines.append(f"{prefix}{v}{' ' + label}{typ}")
+            return
+        node = v.owner
+        idx = f".{v.index}" if len(node.outputs) > 1 else ""
+        extra = f" '{v.name}'" if v.name else ""
+        lines.append(f"{prefix}{node.op}{idx}{extra} {label}{typ}{'' if not known else ' (shown above)'}")
+        if known or d == 0:
+            return
+        for i in node.inputs:
+            walk(i, prefix + " |", d - 1)
+
+    for out in outputs:
+        walk(out, "", depth)
+    text = "\n".join(lines)
+    if file == "str":
+        return text
+    print(text, file=file or sys.stdout)
+    return text
+
+
+def _letters(n):
+    s = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def pydotprint(fct, outfile="graph.png", format=None, **kwargs):
+    """Draw a compiled function's (or a variable's) graph with graphviz."""
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError("pydotprint needs the 'graphviz' Python package (pip install "
+                          "graphviz) and the Graphviz 'dot' program") from None
+    from .compile.function import Function
+    if isinstance(fct, Function):
+        outputs, nodes = fct.maker.fgraph.outputs, fct.maker.fgraph.toposort()
+    else:
+        outputs = fct if isinstance(fct, (list, tuple)) else [fct]
+        nodes = toposort(outputs)
+    fmt = format or outfile.rsplit(".", 1)[-1]
+    g = graphviz.Digraph(format=fmt)
+    names = {}
+
+    def vid(v):
+        if v not in names:
+            names[v] = f"v{len(names)}"
+            label = f"{v.name or ''} {v.type}" if v.owner is None else str(v.type)
+            g.node(names[v], label=label, shape="box", color="green" if v.owner is None else "blue")
+        return names[v]
+
+    for k, node in enumerate(nodes):
+        nid = f"n{k}"
+        g.node(nid, label=str(node.op), shape="ellipse")
+        for i, inp in enumerate(node.inputs):
+            g.edge(vid(inp), nid, label=str(i))
+        for o in node.outputs:
+            g.edge(nid, vid(o))
+    base = outfile[: -(len(fmt) + 1)] if outfile.endswith("." + fmt) else outfile
+    try:
+        return g.render(base, cleanup=True)
+    except graphviz.ExecutableNotFound:
+        raise RuntimeError("pydotprint: the Graphviz 'dot' program was not found on PATH "
+                           "(install graphviz, e.g. apt-get install graphviz)") from None
+
+
+__all__ = ["pp", "debugprint", "pydotprint", "Variable"]

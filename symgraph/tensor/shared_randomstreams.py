@@ -1,0 +1,1 @@
+"""RandomStreams (placeholder until the random-stream ops land)."""

@@ -1,0 +1,1 @@
+"""Signal processing ops: pooling (``pool``) and the legacy ``downsample`` names."""
