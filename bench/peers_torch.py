@@ -295,22 +295,26 @@ class ConvnetTorch:
 # zero-argument callable whose result is numpy (zero-copy views of torch memory).
 # ---------------------------------------------------------------------------
 
-def conv2d_fwd_bwd(x: np.ndarray, w: np.ndarray, gy: np.ndarray | None = None) -> Callable[[], tuple]:
+def conv2d_fwd_bwd(x: np.ndarray, w: np.ndarray, gy: np.ndarray | None = None,
+                   input_grad: bool = True) -> Callable[[], tuple]:
     """Theano ``conv2d(x, w)`` (valid, true convolution) forward and backward.
 
     The callable returns ``(y, gx, gw)`` with ``gx, gw`` the gradients of
     ``sum(y * gy)`` (``gy`` defaults to ones, i.e. the gradient of ``y.sum()``),
-    ``gw`` in Theano layout. Shapes: see :data:`LENET_CONV_SHAPES`.
+    ``gw`` in Theano layout. ``input_grad=False`` returns ``(y, gw)``: what a
+    first layer needs, whose input is data (LeNet's conv1). Shapes: see
+    :data:`LENET_CONV_SHAPES`.
     """
-    xt = _tensor(x).requires_grad_(True)
+    xt = _tensor(x).requires_grad_(input_grad)
     wt = _flip(_tensor(w)).contiguous().requires_grad_(True)
     out_shape = (x.shape[0], w.shape[0], x.shape[2] - w.shape[2] + 1, x.shape[3] - w.shape[3] + 1)
     gyt = torch.ones(out_shape, dtype=xt.dtype) if gy is None else _tensor(gy)
+    wrt = (xt, wt) if input_grad else (wt,)
 
     def run():
         y = F.conv2d(xt, wt)
-        gx, gw = torch.autograd.grad(y, (xt, wt), gyt)
-        return y.detach().numpy(), gx.numpy(), _flip(gw).numpy()
+        grads = torch.autograd.grad(y, wrt, gyt)
+        return (y.detach().numpy(), *(g.numpy() for g in grads[:-1]), _flip(grads[-1]).numpy())
     return run
 
 
