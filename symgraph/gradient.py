@@ -98,8 +98,8 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
         out_grads = []
         for o in node.outputs:
             g = grads.get(o)
-            if g is None:
-                g = T.zeros_like(o)
+            if g is None:   # non-tensor outputs (a RandomState) get no gradient
+                g = T.zeros_like(o) if isinstance(o.type, TensorType) else None
             out_grads.append(g)
         try:
             in_grads = node.op.L_op(node.inputs, node.outputs, out_grads)
@@ -125,11 +125,12 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
         if w.type.dtype in DISCRETE_DTYPES:
             g = T.zeros_like(w, dtype=_float_like(w))
         elif g is None:
+            # on the path only through integer-valued steps (a cast to int): zero, as in Theano
             msg = (f"grad: the cost does not depend on {w} (built at {w.where()}); "
                    f"pass disconnected_inputs='ignore' to get a zero gradient")
-            if disconnected_inputs == "raise":
+            if disconnected_inputs == "raise" and w not in on_path:
                 raise DisconnectedInputError(msg)
-            if disconnected_inputs == "warn":
+            if disconnected_inputs == "warn" and w not in on_path:
                 import warnings
                 warnings.warn(msg, stacklevel=2)
             g = T.zeros_like(w)
@@ -176,6 +177,55 @@ def _connected(outputs, wrt, blockers):
     return useful | (wrt & useful)
 
 
+def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):
+    """Vector times Jacobian: ``eval_points`` (shaped like ``f``) pulled back to ``wrt``.
+
+    >>> x = T.dvector('x'); W = T.dmatrix('W'); v = T.dvector('v')
+    >>> VJ = T.Lop(T.dot(x, W), W, v)          # outer(x, v)
+
+    ``f`` and ``eval_points`` may be lists of the same length.
+    """
+    from .tensor import basic as T
+    fs = list(f) if isinstance(f, (list, tuple)) else [f]
+    evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
+    if len(fs) != len(evs):
+        raise ValueError(f"Lop: {len(fs)} expressions but {len(evs)} eval_points")
+    known = {}
+    for fi, ev in zip(fs, evs):
+        ev = T.as_tensor_variable(ev)
+        if ev.ndim != fi.ndim:
+            raise ValueError(f"Lop: eval_point of type {ev.type} for an expression of type {fi.type}")
+        known[fi] = T.cast(ev, fi.dtype)
+    return grad(None, wrt, consider_constant=consider_constant,
+                disconnected_inputs=disconnected_inputs, known_grads=known)
+
+
+def Rop(f, wrt, eval_points):
+    """Jacobian times vector: the change of ``f`` when ``wrt`` moves along ``eval_points``.
+
+    >>> W = T.dmatrix('W'); V = T.dmatrix('V'); x = T.dvector('x')
+    >>> JV = T.Rop(T.dot(x, W), W, V)          # dot(x, V)
+
+    Computed as the gradient, with respect to a dummy ``u``, of ``Lop(f, wrt, u) . eval_points``
+    (linear in ``u``, so ``u`` is then replaced by zeros). ``f`` may be a list.
+    """
+    from .graph import clone_replace
+    from .tensor import basic as T
+    single = not isinstance(f, (list, tuple))
+    fs = [f] if single else list(f)
+    ws = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
+    if len(ws) != len(evs):
+        raise ValueError(f"Rop: {len(ws)} variables but {len(evs)} eval_points")
+    dummies = [fi.type() for fi in fs]
+    pulled = Lop(fs, ws, dummies, disconnected_inputs="ignore")
+    inner = T.sum([T.sum(p * T.cast(ev, p.dtype)) for p, ev in zip(pulled, evs)]) \
+        if len(ws) > 1 else T.sum(pulled[0] * T.cast(evs[0], pulled[0].dtype))
+    outs = grad(inner, dummies, disconnected_inputs="ignore")
+    outs = clone_replace(outs, {u: T.zeros_like(fi) for u, fi in zip(dummies, fs)})
+    return outs[0] if single else outs
+
+
 def jacobian(expression, wrt):
     """Rows of gradients of each element of a vector expression (small sizes only)."""
     raise NotImplementedError("jacobian needs scan; compute grads per element instead")
@@ -217,7 +267,7 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
     f_out = function(tensor_pt, out, mode=mode, on_unused_input="ignore")
     o_val = np.asarray(f_out(*pt))
     for _ in range(n_tests):
-        proj = rng.rand(*o_val.shape).astype(out.dtype) + 0.5
+        proj = np.asarray(rng.rand(*o_val.shape) + 0.5, dtype=out.dtype)  # rand() is a float for 0-d
         t_proj = shared(proj, name="random_projection")
         cost = T.sum(out * t_proj)
         sym_grads = grad(cost, tensor_pt, disconnected_inputs="ignore")
@@ -248,5 +298,6 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
                     f"rel err {rel_err.reshape(-1)[j]:.3g})")
 
 
-__all__ = ["grad", "verify_grad", "zero_grad", "disconnected_grad", "DisconnectedInputError",
+__all__ = ["grad", "verify_grad", "zero_grad", "disconnected_grad", "Lop", "Rop",
+           "DisconnectedInputError",
            "GradientError", "format_trace"]

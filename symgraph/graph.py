@@ -219,6 +219,12 @@ class Op:
 
     def __call__(self, *inputs, **kwargs):
         node = self.make_node(*inputs, **kwargs)
+        if not type(self).__module__.startswith("symgraph."):
+            # an Op defined in user code: its outputs were traced to its own make_node;
+            # point them at the line that applied the Op instead
+            trace = user_trace()
+            for out in node.outputs:
+                out.tag.trace = trace
         if self.default_output is not None:
             return node.outputs[self.default_output]
         if len(node.outputs) == 1:

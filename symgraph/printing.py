@@ -14,42 +14,61 @@ def pp(var):
     """Readable infix text of an expression.
 
     >>> pp(T.grad(x ** 2, x))
-    '((fill((x ** 2), 1.0) * 2) * (x ** (2 - 1)))'
+    '((fill((x ** 2.0), 1.0) * 2.0) * (x ** (2.0 - 1.0)))'
     """
     return _pp(var, {})
 
 
-def _pp(v, memo):
-    if v in memo:
-        return memo[v]
-    from .ops.elemwise import Elemwise, DimShuffle
+def _pp(var, memo):
+    # iterative (graphs can be thousands of nodes deep): children before parents
+    for node in toposort([var]):
+        args = [memo.get(i) or _pp_leaf(i, memo) for i in node.inputs]
+        for out in node.outputs:
+            memo[out] = _pp_node(out, node, args)
+    return memo.get(var) or _pp_leaf(var, memo)
+
+
+def _pp_leaf(v, memo):
     if isinstance(v, Constant):
         import numpy as np
         data = np.asarray(v.data)
-        text = repr(data.item()) if data.ndim == 0 else f"TensorConstant{{{data.tolist() if data.size < 8 else data.shape}}}"
-    elif v.owner is None:
-        text = v.name or f"<{v.type}>"
+        text = repr(data.item()) if data.ndim == 0 else \
+            f"TensorConstant{{{data.tolist() if data.size < 8 else data.shape}}}"
     else:
-        node = v.owner
-        op = node.op
-        args = [_pp(i, memo) for i in node.inputs]
-        if isinstance(op, Elemwise) and getattr(op.scalar_op, "symbol", None):
-            sym = op.scalar_op.symbol
-            if len(args) == 2:
-                text = f"({args[0]} {sym} {args[1]})"
-            else:
-                text = f"{sym}{args[0]}"
-        elif isinstance(op, Elemwise):
-            text = f"{op.scalar_op.name}({', '.join(args)})"
-        elif isinstance(op, DimShuffle):
-            text = f"{args[0]}.dimshuffle({', '.join(map(repr, op.new_order))})"
-        else:
-            name = type(op).__name__
-            text = f"{name}({', '.join(args)})"
-            if len(node.outputs) > 1:
-                text += f"[{v.index}]"
+        text = v.name or f"<{v.type}>"
     memo[v] = text
     return text
+
+
+def _pp_node(v, node, args):
+    from .ops.elemwise import Elemwise, DimShuffle
+    from .ops.subtensor import AdvancedSubtensor, Subtensor
+    op = node.op
+    if isinstance(op, Elemwise) and getattr(op.scalar_op, "symbol", None):
+        sym = op.scalar_op.symbol
+        return f"({args[0]} {sym} {args[1]})" if len(args) == 2 else f"{sym}{args[0]}"
+    if isinstance(op, Elemwise):
+        name = "fill" if op.scalar_op.name == "second" else op.scalar_op.name  # Theano's name
+        return f"{name}({', '.join(args)})"
+    if isinstance(op, DimShuffle):
+        nd = len(op.input_broadcastable)
+        pad = len(op.new_order) - nd
+        if pad >= 0 and op.new_order == ("x",) * pad + tuple(range(nd)):
+            return args[0]                      # the implicit broadcast of Elemwise inputs
+        if op.new_order == tuple(reversed(range(nd))) and nd == 2:
+            return f"{args[0]}.T"
+        return f"{args[0]}.dimshuffle({', '.join(map(repr, op.new_order))})"
+    if isinstance(op, (Subtensor, AdvancedSubtensor)):
+        syms, parts = iter(args[1:]), []
+        for e in op.idx_list:
+            if e[0] == "slice":
+                a, b, c = (next(syms) if x == "s" else ("" if x is None else str(x)) for x in e[1:])
+                parts.append(f"{a}:{b}" + (f":{c}" if c else ""))
+            else:       # ("int", c) or ("adv",)
+                parts.append(next(syms) if e[0] == "adv" or e[1] == "s" else str(e[1]))
+        return f"{args[0]}[{', '.join(parts)}]"
+    text = f"{op}({', '.join(args)})"
+    return text + f"[{v.index}]" if len(node.outputs) > 1 else text
 
 
 def debugprint(obj, file=None, print_type=True, ids="id", depth=-1):
@@ -73,20 +92,23 @@ def debugprint(obj, file=None, print_type=True, ids="id", depth=-1):
         return ids_[v]
 
     def walk(v, prefix, d):
-        known = v in ids_
-        label = ident(v)
-        typ = f" <{v.type}>" if print_type else ""
-        if v.owner is None:
-            lines.append(f"{prefix}{v}{' ' + label}{typ}")
-            return
-        node = v.owner
-        idx = f".{v.index}" if len(node.outputs) > 1 else ""
-        extra = f" '{v.name}'" if v.name else ""
-        lines.append(f"{prefix}{node.op}{idx}{extra} {label}{typ}{'' if not known else ' (shown above)'}")
-        if known or d == 0:
-            return
-        for i in node.inputs:
-            walk(i, prefix + " |", d - 1)
+        stack = [(v, prefix, d)]        # iterative pre-order: graphs can be very deep
+        while stack:
+            v, prefix, d = stack.pop()
+            known = v in ids_
+            label = ident(v)
+            typ = f" <{v.type}>" if print_type else ""
+            if v.owner is None:
+                lines.append(f"{prefix}{v}{' ' + label}{typ}")
+                continue
+            node = v.owner
+            idx = f".{v.index}" if len(node.outputs) > 1 else ""
+            extra = f" '{v.name}'" if v.name else ""
+            lines.append(f"{prefix}{node.op}{idx}{extra} {label}{typ}"
+                         f"{'' if not known else ' (shown above)'}")
+            if known or d == 0:
+                continue
+            stack.extend((i, prefix + " |", d - 1) for i in reversed(node.inputs))
 
     for out in outputs:
         walk(out, "", depth)

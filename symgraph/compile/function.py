@@ -289,6 +289,8 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
                 warnings.warn(msg, stacklevel=2)
 
     fgraph = FunctionGraph(explicit + shared_vars, exprs)
+    # output index -> shared variable it updates (the inplace pass may then reuse its buffer)
+    fgraph.update_mapping = {len(out_specs) + j: sv for j, (sv, _) in enumerate(upd)}
     from ..opt import optimize
     optimize(fgraph, mode)
     linker = mode.make_linker()
@@ -308,18 +310,30 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
     maker.single_output = single
     maker.allow_downcast = allow_input_downcast
     internal = set(getattr(thunk, "internal_outputs", ()))
-    aliased = _aliased_outputs(fgraph)
     n_out = len(out_specs)
+    roots = [_alias_roots(fgraph, o) for o in fgraph.outputs]
+    graph_ins = set(fgraph.inputs)
+
+    def foreign(k, sv=None):
+        """Output k may share memory with an input (other than sv) or a constant."""
+        return any((r in graph_ins and r is not sv) or isinstance(r, Constant) for r in roots[k])
+
+    # a returned array must not be an input, a constant, another output, or the new value of a
+    # shared variable (the user could then change the shared value through it)
+    upd_roots = set().union(*roots[n_out:])
     maker.copy_outputs = [i for i, o in enumerate(out_specs)
-                          if not o.borrow and (i in aliased or i in internal
-                                               or fgraph.outputs[i] in fgraph.outputs[:i])]
-    maker.copy_updates = [j for j in range(len(upd))
-                          if (n_out + j) in internal or _update_aliases_other(fgraph, n_out + j, upd[j][0], len(explicit))]
+                          if not o.borrow and (i in internal or foreign(i) or roots[i] & upd_roots
+                                               or any(roots[i] & r for r in roots[:i]))]
+    # a new shared value must not be an input, a constant or another shared variable's value
+    maker.copy_updates = [j for j, (sv, _) in enumerate(upd)
+                          if (n_out + j) in internal or foreign(n_out + j, sv)
+                          or any(roots[n_out + j] & r for r in roots[n_out:n_out + j])]
     return Function(maker)
 
 
 def _alias_roots(fgraph, var):
-    """Graph inputs whose memory ``var`` may share (following view/destroy maps)."""
+    """Variables whose memory ``var`` may be (following view/destroy maps back to a graph input
+    or to the output of a node that allocates its result)."""
     roots, stack, seen = set(), [var], set()
     while stack:
         v = stack.pop()
@@ -330,22 +344,9 @@ def _alias_roots(fgraph, var):
             roots.add(v)
             continue
         op = v.owner.op
-        for m in (op.view_map, op.destroy_map):
-            for i in m.get(v.index, ()):
-                stack.append(v.owner.inputs[i])
+        sources = [v.owner.inputs[i] for m in (op.view_map, op.destroy_map) for i in m.get(v.index, ())]
+        if sources:
+            stack.extend(sources)
+        else:
+            roots.add(v)
     return roots
-
-
-def _aliased_outputs(fgraph):
-    inputs = set(fgraph.inputs)
-    out = set()
-    for i, o in enumerate(fgraph.outputs):
-        roots = _alias_roots(fgraph, o)
-        if roots & inputs or any(isinstance(r, Constant) for r in roots):
-            out.add(i)
-    return out
-
-
-def _update_aliases_other(fgraph, k, sv, n_explicit):
-    roots = _alias_roots(fgraph, fgraph.outputs[k])
-    return any((r in fgraph.inputs and r is not sv) or isinstance(r, Constant) for r in roots)

@@ -15,7 +15,8 @@ class In:
     def __init__(self, variable, name=None, value=None, update=None, mutable=False,
                  strict=False, allow_downcast=None, autoname=True, implicit=False, borrow=False):
         self.variable = variable
-        self.name = name if name is not None else (variable.name if autoname else None)
+        self.name = name if name is not None else (getattr(variable, "name", None) if autoname
+                                                    else None)
         self.value = value
         self.has_default = value is not None or update is not None
         self.update = update

@@ -37,13 +37,12 @@ class SharedVariable(Variable):
 
     def set_value(self, value, borrow=False, _allow_downcast=None):
         """Replace the value; it must match the variable's type (dtype and ndim)."""
-        if isinstance(self.type, TensorType):
-            value = self.type.filter(value, strict=self._strict,
-                                     allow_downcast=_allow_downcast, name=self.name or "shared")
-            if not borrow:
-                value = np.array(value, copy=True)
-        elif not borrow:
-            value = copy.deepcopy(value)
+        filtered = self.type.filter(value, strict=self._strict, allow_downcast=_allow_downcast,
+                                    name=self.name or "shared")
+        if not borrow and filtered is value:    # a converted value is already a new object
+            filtered = np.array(value, copy=True) if isinstance(self.type, TensorType) \
+                else copy.deepcopy(value)
+        value = filtered
         if not hasattr(self, "_box"):
             self._box = [value]
         else:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Apply, Op
+from ..graph import Apply, Op, Variable
 from ..tensor.type import TensorType
 from . import scalar as ps
 
 
 def as_tensor(x, name=None, dtype=None):
+    if isinstance(x, Variable) and isinstance(x.type, TensorType):
+        return x                # the common case, without the function-level import
     from ..tensor.basic import as_tensor_variable
     return as_tensor_variable(x, name=name, dtype=dtype)
 
@@ -57,9 +59,10 @@ class Elemwise(Op):
         return Apply(self, padded, outs)
 
     def check_shapes(self, node, inputs):
-        """Raise ValueError naming the op and shapes when runtime shapes do not broadcast."""
-        ndim = node.outputs[0].ndim
-        for d in range(ndim):
+        """The output shape; raise ValueError naming the op and shapes when the runtime shapes
+        do not broadcast (a dimension broadcasts only where its type says so)."""
+        shape = []
+        for d in range(node.outputs[0].ndim):
             size = None
             for var, val in zip(node.inputs, inputs):
                 if var.broadcastable[d]:
@@ -72,18 +75,21 @@ class Elemwise(Op):
                     raise ValueError(
                         f"{self}: input shapes do not match along dimension {d}: got {shapes} "
                         f"(a dimension broadcasts only when its type marks it broadcastable)")
+            shape.append(1 if size is None else size)
+        return tuple(shape)
 
     def perform(self, node, inputs, output_storage):
-        self.check_shapes(node, inputs)
+        shape = self.check_shapes(node, inputs)
         result = self.scalar_op.impl(*inputs)
         if self.scalar_op.nout == 1:
             result = (result,)
-        shape = _bshape(inputs, node.outputs[0].ndim)
         for o, (store, res, var) in enumerate(zip(output_storage, result, node.outputs)):
             res = np.asarray(res, dtype=var.dtype)
             if res.shape != shape:
                 res = np.broadcast_to(res, shape).copy()
-            if o in dict(self.inplace_pattern):
+            elif any(res is i for i in inputs):   # e.g. second(x, y) returns y: no view_map
+                res = res.copy()
+            if self.inplace_pattern and o in dict(self.inplace_pattern):
                 target = inputs[dict(self.inplace_pattern)[o]]
                 target[...] = res
                 res = target
@@ -122,11 +128,6 @@ class Elemwise(Op):
                     break
             out_shape.append(1 if dim is None else dim)
         return [tuple(out_shape)] * len(node.outputs)
-
-
-def _bshape(arrays, ndim):
-    """Broadcast output shape (the dims were already checked by check_shapes)."""
-    return np.broadcast_shapes(*[np.shape(a) for a in arrays]) if arrays else ()
 
 
 class DimShuffle(Op):

@@ -93,7 +93,13 @@ class CAReduce(Op):
         if self.op == "add":
             g = T.fill(x, gz_b)
         elif self.op == "mul":
-            g = gz_b * out.dimshuffle(pattern) / x
+            # d prod / d x_i = prod of the others: out / x_i when the group has no zero; the
+            # product of the non-zero entries at the single zero of a group; 0 otherwise.
+            is_zero = T.eq(x, 0)
+            n_zeros = CAReduce("add", self.axis)(is_zero).dimshuffle(pattern)
+            prod_nonzero = CAReduce("mul", self.axis)(T.switch(is_zero, 1, x)).dimshuffle(pattern)
+            at_single_zero = T.switch(T.and_(is_zero, T.eq(n_zeros, 1)), prod_nonzero, 0)
+            g = gz_b * T.switch(T.eq(n_zeros, 0), out.dimshuffle(pattern) / x, at_single_zero)
         else:
             mask = T.eq(x, out.dimshuffle(pattern))
             g = T.cast(mask, gz.dtype) * gz_b

@@ -67,6 +67,20 @@ def _T():
     return basic
 
 
+_GENERATED = {}     # name -> the instance of each op made by _np_unary / _np_binary
+
+
+def _generated_op(name):
+    """The op ``name`` made by _np_unary/_np_binary (its class is not importable: pickle via this)."""
+    return _GENERATED[name]
+
+
+def _register(cls):
+    cls.__reduce__ = lambda self: (_generated_op, (self.name,))
+    _GENERATED[cls.name] = op = cls()
+    return op
+
+
 def _np_unary(name, fn, kind="float", grad=None, symbol=None):
     cls = type(name.capitalize(), (ScalarOp,), {
         "nin": 1, "name": name, "kind": kind, "symbol": symbol,
@@ -74,7 +88,7 @@ def _np_unary(name, fn, kind="float", grad=None, symbol=None):
     })
     if grad is not None:
         cls.grad = lambda self, inputs, output, gz: grad(inputs[0], output, gz)
-    return cls()
+    return _register(cls)
 
 
 def _np_binary(name, fn, kind="upcast", grad=None, symbol=None, commutative=False):
@@ -85,7 +99,7 @@ def _np_binary(name, fn, kind="upcast", grad=None, symbol=None, commutative=Fals
     })
     if grad is not None:
         cls.grad = lambda self, inputs, output, gz: grad(inputs[0], inputs[1], output, gz)
-    return cls()
+    return _register(cls)
 
 
 def _sigmoid(x):
@@ -205,7 +219,7 @@ def _g_sigmoid(x, out, gz):
 
 
 def _g_softplus(x, out, gz):
-    return [gz * _T().sigmoid(x)]
+    return [gz * _T()._elem(sigmoid, x)]
 
 
 def _g_zero(x, out, gz):
@@ -447,13 +461,36 @@ class Composite(ScalarOp):
 
     def impl(self, *args):
         vals = list(args)
-        for (op, refs), dt in zip(self.nodes, self.node_dtypes):
+        last = self._last_use()
+        for k, ((op, refs), dt) in enumerate(zip(self.nodes, self.node_dtypes)):
             vals.append(np.asarray(op.impl(*[vals[r] for r in refs])).astype(dt, copy=False))
+            for r in last.get(k, ()):     # free intermediates after their last use
+                vals[r] = None
         outs = [vals[r] for r in self.outputs]
         return outs[0] if self.nout == 1 else tuple(outs)
 
+    def _last_use(self):
+        """{node position: refs last read there} (outputs are never freed); cached."""
+        last = self.__dict__.get("_last_use_cache")
+        if last is None:
+            pos = {}
+            for k, (_, refs) in enumerate(self.nodes):
+                for r in refs:
+                    pos[r] = k
+            keep = set(self.outputs)
+            last = {}
+            for r, k in pos.items():
+                if r >= self.nin and r not in keep:
+                    last.setdefault(k, []).append(r)
+            self._last_use_cache = last
+        return last
+
     def describe(self):
-        """Infix text of each output, for debugprint."""
+        """Infix text of each output, for debugprint (a summary for large composites,
+        whose nested text would grow quadratically)."""
+        if len(self.nodes) > 64:
+            return [f"<{len(self.nodes)} scalar ops on {self.nin} inputs, output {k}>"
+                    for k in range(self.nout)]
         names = [f"i{k}" for k in range(self.nin)]
         for op, refs in self.nodes:
             a = [names[r] for r in refs]

@@ -1,4 +1,13 @@
-"""FunctionGraph: a mutable, self-contained copy of a graph that rewrites edit in place."""
+"""FunctionGraph: a mutable, self-contained copy of a graph that rewrites edit in place.
+
+Rewrites never touch the user's variables: construction copies every Apply
+node between the inputs and the outputs. Edits go through :meth:`replace`
+(or :meth:`replace_validate`, which undoes the edit when a feature objects),
+and attached *features* are told about every change::
+
+    fg = FunctionGraph([x], [T.exp(x) * 1])
+    fg.replace(fg.outputs[0], fg.outputs[0].owner.inputs[0], reason="example")
+"""
 from __future__ import annotations
 
 from ..graph import Apply, Constant, Variable, toposort
@@ -8,23 +17,35 @@ class InconsistencyError(ValueError):
     """A replacement would make the graph invalid (e.g. a destroyed value is still read)."""
 
 
+class Feature:
+    """Base class of FunctionGraph features; every callback is optional.
+
+    ``on_attach(fg)``, ``on_detach(fg)``, ``on_import(fg, node)`` (a node
+    entered the graph), ``on_prune(fg, node)`` (a node left it),
+    ``on_change_input(fg, node, i, old, new)`` (``node`` is ``"output"`` for
+    graph outputs) and ``validate(fg)`` (raise :class:`InconsistencyError` to
+    veto the edits made by :meth:`FunctionGraph.replace_validate`).
+    """
+
+
 class FunctionGraph:
     """The graph between ``inputs`` and ``outputs``, with client lists.
 
     Construction copies every Apply node between inputs and outputs, so the
     user's variables are never mutated (input variables themselves are kept).
     ``clients[var]`` lists ``(node, i)`` pairs, or ``("output", i)`` for
-    graph outputs. Features (objects with ``on_import``, ``on_prune``,
-    ``on_change_input`` methods) are notified of edits.
+    graph outputs. Features (see :class:`Feature`) are notified of edits.
     """
 
     def __init__(self, inputs, outputs, clone=True):
         self.inputs = list(inputs)
+        self._input_set = set(self.inputs)
         self.features = []
         self.clients = {}
         self.apply_nodes = set()
         self.variables = set()
         self._order = None
+        self._journal = None
         self.memo = {}
         if clone:
             outputs = self._clone(outputs)
@@ -52,10 +73,32 @@ class FunctionGraph:
             self.variables.add(v)
             self.clients.setdefault(v, [])
 
-    def _import_var(self, var):
-        for node in toposort([var], self.inputs):
-            if node in self.apply_nodes:
+    def _new_nodes(self, var):
+        """Nodes needed by ``var`` that are not in the graph yet, in dependency order.
+
+        The walk stops at variables already in the graph, so importing a small
+        new expression costs its own size, not the size of the whole graph.
+        """
+        order, seen, inputs = [], set(), self._input_set
+        stack = [(var, False)]
+        while stack:
+            v, expanded = stack.pop()
+            node = v.owner
+            if expanded:
+                order.append(node)
                 continue
+            if node is None or node in seen or node in self.apply_nodes or v in inputs:
+                continue
+            seen.add(node)
+            stack.append((v, True))
+            for inp in reversed(node.inputs):
+                if inp.owner is not None and inp.owner not in seen \
+                        and inp.owner not in self.apply_nodes and inp not in inputs:
+                    stack.append((inp, False))
+        return order
+
+    def _import_var(self, var):
+        for node in self._new_nodes(var):
             self.apply_nodes.add(node)
             for o in node.outputs:
                 self._add_var(o)
@@ -68,10 +111,12 @@ class FunctionGraph:
             for f in self.features:
                 if hasattr(f, "on_import"):
                     f.on_import(self, node)
+        if var.owner is None and var not in self.variables:
+            self._check_free_input(var)
         self._add_var(var)
 
     def _check_free_input(self, v):
-        if isinstance(v, Constant) or getattr(v, "_box", None) is not None:
+        if isinstance(v, Constant) or getattr(v, "_box", None) is not None or v in self._input_set:
             return
         # Free non-constant inputs are only legal if listed as graph inputs.
         raise ValueError(f"variable {v} (built at {v.where()}) is needed by the graph "
@@ -82,12 +127,13 @@ class FunctionGraph:
         stack = [var]
         while stack:
             v = stack.pop()
-            if self.clients.get(v) or v in self.inputs:
+            if self.clients.get(v) or v in self._input_set:
                 continue
             node = v.owner
             if node is None or node not in self.apply_nodes:
-                if node is None and not isinstance(v, Constant) and v not in self.inputs:
+                if node is None and v not in self._input_set:
                     self.variables.discard(v)
+                    self.clients.pop(v, None)
                 continue
             if any(self.clients.get(o) for o in node.outputs):
                 continue
@@ -107,23 +153,35 @@ class FunctionGraph:
 
     # ------------------------------------------------------------ editing
     def change_input(self, node, i, new):
+        """Make input ``i`` of ``node`` (or output ``i`` when node == 'output') be ``new``."""
         if node == "output":
             old = self.outputs[i]
+            if old is new:
+                return
             self.outputs[i] = new
         else:
             old = node.inputs[i]
+            if old is new:
+                return
             node.inputs[i] = new
         self._import_var(new)
         self.clients[old].remove((node, i))
         self.clients[new].append((node, i))
         self._order = None
+        if self._journal is not None:
+            self._journal.append((node, i, old))
         for f in self.features:
             if hasattr(f, "on_change_input"):
                 f.on_change_input(self, node, i, old, new)
         self._prune(old)
 
     def replace(self, var, new, reason=None):
-        """Make every client of ``var`` use ``new`` instead."""
+        """Make every client of ``var`` use ``new`` instead.
+
+        ``new`` must have var's type (a differing broadcastable pattern is
+        converted). Newly built variables inherit var's user line (``tag.trace``)
+        so run-time errors in rewritten code still point at the user's source.
+        """
         if var is new:
             return
         if var not in self.variables:
@@ -139,15 +197,64 @@ class FunctionGraph:
         for var, new in pairs:
             self.replace(var, new, reason)
 
+    def replace_validate(self, pairs, reason=None):
+        """Replace every ``(var, new)`` pair, then ask features to validate.
+
+        If a feature raises :class:`InconsistencyError` every edit is undone
+        and the error propagates.
+        """
+        outer = self._journal
+        self._journal = []
+        try:
+            for var, new in pairs:
+                self.replace(var, new, reason)
+            self.validate()
+        except InconsistencyError:
+            journal, self._journal = self._journal, None
+            for node, i, old in reversed(journal):
+                self.change_input(node, i, old)
+            self._journal = outer
+            raise
+        if outer is not None:
+            outer.extend(self._journal)
+        self._journal = outer
+
+    def validate(self):
+        for f in self.features:
+            if hasattr(f, "validate"):
+                f.validate(self)
+
+    # ------------------------------------------------------------ features
     def attach_feature(self, feature):
+        if feature in self.features:
+            return
         self.features.append(feature)
         if hasattr(feature, "on_attach"):
             feature.on_attach(self)
 
+    def remove_feature(self, feature):
+        if feature in self.features:
+            self.features.remove(feature)
+            if hasattr(feature, "on_detach"):
+                feature.on_detach(self)
+
+    def get_feature(self, cls):
+        """The attached feature of class ``cls``, or None."""
+        for f in self.features:
+            if isinstance(f, cls):
+                return f
+        return None
+
+    # ------------------------------------------------------------ queries
     def toposort(self):
         if self._order is None:
             self._order = toposort(self.outputs, self.inputs)
         return self._order
+
+    def __contains__(self, item):
+        if isinstance(item, Apply):
+            return item in self.apply_nodes
+        return item in self.variables
 
     def __str__(self):
         return f"FunctionGraph({', '.join(map(str, self.outputs))})"
@@ -181,4 +288,4 @@ def _inherit_trace(new, old, fgraph):
         stack.extend(v.owner.inputs)
 
 
-__all__ = ["FunctionGraph", "InconsistencyError", "Variable"]
+__all__ = ["FunctionGraph", "Feature", "InconsistencyError", "Variable"]

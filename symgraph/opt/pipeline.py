@@ -1,5 +1,128 @@
-"""Placeholder pipeline (replaced by the rewrite engine)."""
+"""The ordered, tagged rewrite pipeline and how a Mode selects from it.
+
+Phases, in order::
+
+    merge1 -> canonicalize -> stabilize -> specialize -> fusion -> inplace -> merge2
+
+``canonicalize``, ``stabilize`` and ``specialize`` are equilibrium phases of
+node rewriters (see :mod:`symgraph.opt.engine`); the others are whole-graph
+passes. Each rewrite has a name and tags; a mode is a query over them:
+
+- ``optimizer='fast_run'``: everything;
+- ``optimizer='fast_compile'``: only rewrites tagged ``fast_compile``
+  (merge and constant folding);
+- ``optimizer=None``: nothing;
+- ``Mode(...).excluding('fusion')`` or ``SYMGRAPH_FLAGS=optimizer_excluding=fusion``
+  leaves out every phase or rewrite with that name or tag.
+
+:func:`register` adds a node rewriter to phases::
+
+    register(local_my_rewrite, "canonicalize", "specialize")
+"""
+from __future__ import annotations
+
+import gc
+
+from . import basic, canonicalize, fusion, inplace, shape
+from .engine import EquilibriumRewriter, GraphRewriter, SequentialRewriter
+
+PHASES = ("merge1", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "merge2")
+
+_registry = {"canonicalize": [], "stabilize": [], "specialize": []}
+
+
+def register(rewriter, *phases):
+    """Add ``rewriter`` to the named equilibrium phases (once per phase)."""
+    for phase in phases:
+        lst = _registry[phase]
+        if rewriter not in lst:
+            lst.append(rewriter)
+    return rewriter
+
+
+def registered(phase):
+    """The node rewriters of ``phase``, in registration order."""
+    return list(_registry[phase])
+
+
+def _register_defaults():
+    register(basic.constant_folding, "canonicalize", "stabilize", "specialize")
+    for rw in shape.SHAPE_REWRITES:
+        register(rw, "canonicalize", "specialize")
+    for rw in canonicalize.CANONICALIZE:
+        register(rw, "canonicalize", "specialize")
+    for rw in canonicalize.SPECIALIZE:
+        register(rw, "specialize")
+    try:
+        from . import stabilize
+    except ImportError:          # the nnet ops it rewrites are not available
+        stabilize = None
+    if stabilize is not None:
+        for rw in stabilize.STABILIZE:
+            register(rw, "stabilize", "specialize")
+
+
+_register_defaults()
+
+
+class _Phase(GraphRewriter):
+    """An equilibrium phase over the node rewriters registered to it (looked up when run)."""
+
+    def __init__(self, name, tags):
+        super().__init__(None, name, tags)
+
+    def apply(self, fgraph, excluded=frozenset(), only_tag=None):
+        rewriters = registered(self.name)
+        if only_tag is not None:
+            rewriters = [r for r in rewriters if only_tag in r.tags]
+        return EquilibriumRewriter(rewriters, self.name).apply(fgraph, excluded)
+
+
+def _phases():
+    return [
+        basic.MergeRewriter("merge1", ("fast_run", "fast_compile", "merge")),
+        _Phase("canonicalize", ("fast_run", "fast_compile", "canonicalize")),
+        _Phase("stabilize", ("fast_run", "stabilize")),
+        _Phase("specialize", ("fast_run", "specialize")),
+        fusion.FusionRewriter("fusion", ("fast_run", "fusion")),
+        inplace.InplaceRewriter("inplace", ("fast_run", "inplace")),
+        basic.MergeRewriter("merge2", ("fast_run", "fast_compile", "merge")),
+    ]
 
 
 def run_pipeline(fgraph, mode):
+    """Rewrite ``fgraph`` in place as ``mode`` asks; returns the fgraph."""
+    level = getattr(mode, "optimizer", "fast_run")
+    if level is None or str(level).lower() == "none":
+        return fgraph
+    level = str(level).lower()
+    if level not in ("fast_run", "fast_compile"):
+        raise ValueError(f"unknown optimizer {level!r}; expected 'fast_run', 'fast_compile' "
+                         f"or None")
+    excluded = frozenset(getattr(mode, "excluded", ()) or ())
+    # rewriting allocates many small objects that live until the end: the cyclic
+    # collector would rescan them again and again (about 40% of the time on big graphs)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _run_phases(fgraph, level, excluded)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return fgraph
+
+
+def _run_phases(fgraph, level, excluded):
+    for phase in _phases():
+        if level not in phase.tags or phase.excluded_by(excluded):
+            continue
+        if isinstance(phase, _Phase):
+            phase.apply(fgraph, excluded, only_tag=None if level == "fast_run" else level)
+        else:
+            phase.apply(fgraph, excluded)
+    for f in list(fgraph.features):
+        if isinstance(f, shape.ShapeFeature) or isinstance(f, basic.MergeFeature):
+            fgraph.remove_feature(f)
+
+
+__all__ = ["PHASES", "register", "registered", "run_pipeline", "SequentialRewriter"]

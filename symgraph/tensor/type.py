@@ -14,10 +14,21 @@ COMPLEX_DTYPES = ("complex64", "complex128")
 DISCRETE_DTYPES = ("bool",) + INT_DTYPES
 
 
+_DTYPE_NAMES = {}   # dtype spelling -> canonical name (np.dtype(d).name is slow; graphs ask often)
+
+
 def normalize_dtype(dtype):
-    if dtype is None or dtype == "floatX":
+    if dtype is None or (isinstance(dtype, str) and dtype == "floatX"):
         return config.floatX
-    return np.dtype(dtype).name
+    try:
+        return _DTYPE_NAMES[dtype]
+    except (KeyError, TypeError):
+        name = np.dtype(dtype).name
+        try:
+            _DTYPE_NAMES[dtype] = name
+        except TypeError:       # unhashable spelling
+            pass
+        return name
 
 
 class TensorType(Type):
@@ -109,7 +120,7 @@ class TensorType(Type):
             src = np.asarray(data)
         except Exception as exc:
             raise TypeError(f"{what}: cannot convert {type(data).__name__} to {self}: {exc}") from None
-        if src.dtype == object:
+        if src.dtype.kind not in "biufc":   # objects, strings, ragged lists
             raise TypeError(f"{what}: cannot convert {type(data).__name__} to {self}")
         converted = src.astype(target)
         if allow_downcast or np.can_cast(src.dtype, target, casting="safe"):
@@ -141,12 +152,18 @@ class TensorType(Type):
         return self.dtype in FLOAT_DTYPES
 
 
+_UPCAST = {}        # tuple of dtype names -> result (every Elemwise node asks)
+
+
 def upcast(*dtypes):
     """Result dtype of combining ``dtypes`` (numpy's promotion, bool < int < float)."""
-    dtypes = [normalize_dtype(d) for d in dtypes]
+    dtypes = tuple(normalize_dtype(d) for d in dtypes)
     if not dtypes:
         return config.floatX
-    return np.result_type(*[np.dtype(d) for d in dtypes]).name
+    out = _UPCAST.get(dtypes)
+    if out is None:
+        out = _UPCAST[dtypes] = np.result_type(*[np.dtype(d) for d in dtypes]).name
+    return out
 
 
 def float_upcast(*dtypes):

@@ -4,9 +4,15 @@ from __future__ import annotations
 from ..graph import Constant, Variable
 
 
+_basic = None
+
+
 def _T():
-    from . import basic
-    return basic
+    global _basic
+    if _basic is None:      # tensor.basic imports this module: bind it on first use
+        from . import basic as _b
+        _basic = _b
+    return _basic
 
 
 class _TensorOps:

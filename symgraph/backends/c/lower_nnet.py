@@ -1,0 +1,1 @@
+"""C lowerings of the neural-network ops (filled in as those ops land)."""

@@ -1,0 +1,269 @@
+"""Planning a graph for the C backend: which nodes run in C, where every value lives.
+
+Decided once at compile time:
+
+- ``val``: a descriptor slot (``V[k]``) for every tensor value C code touches;
+- ``ext``: a slot for each array Python hands to C (graph inputs, constants,
+  outputs of nodes that run in Python);
+- storage: each value's *roots* (the buffers or external arrays its memory may
+  belong to). Views share their input's roots; in-place outputs reuse the
+  destroyed input's, but only when that is provably safe (the input lives in a
+  planned buffer and nothing aliasing it is read later), otherwise the node
+  writes a fresh buffer;
+- buffers: fresh outputs and workspaces get buffer ids by interval allocation
+  over the topological order, so values whose lifetimes do not overlap share
+  memory. Buffers persist across calls and only grow. Graph outputs get
+  buffers of their own; an output whose memory would be an input's (a view of
+  an input) is copied into its own buffer by the epilogue;
+- segments: maximal runs of C nodes; a Python node sits between two segments.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...graph import Constant
+from .lowering import is_c_value, lookup
+
+INF = 1 << 30
+
+
+class Plan:
+    """The storage and execution plan of ``fgraph`` (``per_node``: one segment per C node)."""
+
+    def __init__(self, fgraph, per_node=False):
+        self.fgraph = fgraph
+        self.nodes = list(fgraph.toposort())
+        self.lowerings = [lookup(n) for n in self.nodes]
+        self.is_c = [low is not None for low in self.lowerings]
+        self.index = {n: i for i, n in enumerate(self.nodes)}
+        self.val = {}
+        self.ext = {}
+        self.ext_vars = []
+        self.out_buf = {}
+        self.ws_buf = {}
+        self.inplace = {}
+        self.n_buffers = 0
+        self._assign_values()
+        self._storage()
+        self._segments(per_node)
+        self._outputs()
+
+    # ------------------------------------------------------------------ values
+    def _needs(self, i):
+        """Inputs of C node i that its code reads from V."""
+        node, low = self.nodes[i], self.lowerings[i]
+        lits = low.literal_inputs(node) if low.literal_inputs else ()
+        return [v for k, v in enumerate(node.inputs) if k not in lits]
+
+    def _slot(self, var):
+        if var not in self.val:
+            self.val[var] = len(self.val)
+
+    def _ext(self, var):
+        if var not in self.ext:
+            self.ext[var] = len(self.ext_vars)
+            self.ext_vars.append(var)
+
+    def _assign_values(self):
+        for v in self.fgraph.inputs:                    # inputs take ext slots 0..n-1, in order
+            self._ext(v)
+        produced_by_py = set()
+        for i, node in enumerate(self.nodes):
+            if not self.is_c[i]:
+                produced_by_py.update(node.outputs)
+        for i, node in enumerate(self.nodes):
+            if not self.is_c[i]:
+                continue
+            for v in self._needs(i):
+                self._slot(v)
+                if v.owner is None or v in produced_by_py:
+                    self._ext(v)
+            for v in node.outputs:
+                self._slot(v)
+
+    # ------------------------------------------------------------------ storage
+    def _storage(self):
+        nodes, fg = self.nodes, self.fgraph
+        last = {}
+        for i, node in enumerate(nodes):
+            for v in node.inputs:
+                last[v] = i
+        for v in fg.outputs:
+            last[v] = INF
+        roots = {}
+        for v in fg.inputs:
+            roots[v] = frozenset([("ext", v)])
+        alias = {}                                      # root -> variables whose memory it may be
+        own = {}                                        # buffer root -> (node index, kind, j)
+        n_roots = 0
+
+        def new_root(i, kind, j):
+            nonlocal n_roots
+            r = ("buf", n_roots)
+            n_roots += 1
+            own[r] = (i, kind, j)
+            return r
+
+        def roots_of(v):
+            if v not in roots:                          # constants, shared-variable boxes
+                roots[v] = frozenset([("ext", v)])
+                alias.setdefault(("ext", v), []).append(v)
+            return roots[v]
+
+        def define(v, rs):
+            roots[v] = rs
+            for r in rs:
+                alias.setdefault(r, []).append(v)
+
+        for v in fg.inputs:
+            alias.setdefault(("ext", v), []).append(v)
+        for i, node in enumerate(nodes):
+            op, low = node.op, self.lowerings[i]
+            for k in range(low.n_workspace(node) if low else 0):
+                new_root(i, "ws", k)
+            for j, out in enumerate(node.outputs):
+                if not self.is_c[i]:
+                    rs = {("ext", out)}
+                    for m in (op.view_map, op.destroy_map):
+                        for k in m.get(j, ()):
+                            rs |= roots_of(node.inputs[k])
+                    define(out, frozenset(rs))
+                    continue
+                viewed = op.view_map.get(j)
+                destroyed = op.destroy_map.get(j)
+                if viewed:
+                    rs = set()
+                    for k in viewed:
+                        rs |= roots_of(node.inputs[k])
+                    if low.own_buffer:
+                        rs.add(new_root(i, "out", j))
+                    define(out, frozenset(rs))
+                elif destroyed and self._inplace_ok(i, node, destroyed[0], roots_of, alias, last):
+                    self.inplace[(i, j)] = destroyed[0]
+                    define(out, roots_of(node.inputs[destroyed[0]]))
+                else:
+                    define(out, frozenset([new_root(i, "out", j)]))
+        self.roots = roots
+        # lifetimes of buffer roots, then interval allocation
+        end = {r: own[r][0] for r in own}
+        for r, vs in alias.items():
+            if r in end:
+                for v in vs:
+                    end[r] = max(end[r], last.get(v, own[r][0]))
+        starts = {}
+        for r, (i, kind, j) in own.items():
+            starts.setdefault(i, []).append(r)
+        ends = {}
+        for r, e in end.items():
+            ends.setdefault(e, []).append(r)
+        free, buf_of = [], {}
+        for i in range(len(nodes)):
+            for r in sorted(starts.get(i, ()), key=lambda r: r[1]):
+                buf_of[r] = free.pop() if free else self._new_buffer()
+            for r in sorted(ends.get(i, ()), key=lambda r: r[1]):
+                free.append(buf_of[r])
+        for r, (i, kind, j) in own.items():
+            (self.ws_buf if kind == "ws" else self.out_buf)[(i, j)] = buf_of[r]
+        self.buf_of_root = buf_of
+
+    def _new_buffer(self):
+        self.n_buffers += 1
+        return self.n_buffers - 1
+
+    def _inplace_ok(self, i, node, k, roots_of, alias, last):
+        """Whether output of node i may overwrite input k's memory."""
+        u = node.inputs[k]
+        rs = roots_of(u)
+        if not self.is_c[i] or any(r[0] != "buf" for r in rs):
+            return False
+        if last.get(u, i) > i:
+            return False
+        for r in rs:
+            for w in alias.get(r, ()):
+                if w is not u and last.get(w, -1) >= i:
+                    return False
+        return sum(1 for v in node.inputs if v is u) == 1 or \
+            all(v is u or not (roots_of(v) & rs) for v in node.inputs)
+
+    # ------------------------------------------------------------------ segments
+    def _segments(self, per_node):
+        self.steps = []                                 # ("c", seg_id, [node idx]) | ("py", node idx)
+        seg = None
+        for i in range(len(self.nodes)):
+            if self.is_c[i]:
+                if seg is None or per_node:
+                    seg = ("c", sum(1 for s in self.steps if s[0] == "c"), [])
+                    self.steps.append(seg)
+                seg[2].append(i)
+            else:
+                self.steps.append(("py", i))
+                seg = None
+        self.n_segments = sum(1 for s in self.steps if s[0] == "c")
+        # external arrays each segment reads
+        self.seg_loads = []
+        for step in self.steps:
+            if step[0] != "c":
+                continue
+            loads, seen = [], set()
+            for i in step[2]:
+                for v in self._needs(i):
+                    if v in self.ext and v not in seen:
+                        seen.add(v)
+                        loads.append(v)
+            self.seg_loads.append(loads)
+
+    # ------------------------------------------------------------------ outputs
+    def _outputs(self):
+        """How each graph output is produced: ('input', k) | ('const', data) | ('py', var) | ('c', slot, copy)."""
+        fg = self.fgraph
+        self.out_specs = []
+        self.copy_slots = {}
+        produced_c = {o for i, n in enumerate(self.nodes) if self.is_c[i] for o in n.outputs}
+        for v in fg.outputs:
+            if v in fg.inputs:
+                self.out_specs.append(("input", fg.inputs.index(v)))
+            elif isinstance(v, Constant):
+                self.out_specs.append(("const", v.data))
+            elif v.owner is None:                        # a shared-variable box
+                self.out_specs.append(("py", v))
+            elif v not in produced_c:
+                self.out_specs.append(("py", v))
+            elif all(r[0] == "buf" for r in self.roots[v]):
+                self.out_specs.append(("c", self.val[v], None))
+            else:
+                if v not in self.copy_slots:
+                    slot = len(self.val) + len(self.copy_slots)
+                    self.copy_slots[v] = (slot, self._new_buffer())
+                slot, b = self.copy_slots[v]
+                self.out_specs.append(("c", slot, (self.val[v], b)))
+        self.n_vals = len(self.val) + len(self.copy_slots)
+
+    # ------------------------------------------------------------------ helpers for the runner
+    def candidate_owners(self, var):
+        """Buffer ids and external variables whose memory ``var`` may live in."""
+        bufs, exts = [], []
+        for r in self.roots.get(var, ()):
+            if r[0] == "buf":
+                bufs.append(self.buf_of_root[r])
+            else:
+                exts.append(r[1])
+        return bufs, exts
+
+    def describe(self):
+        """Text summary (debugging): node -> C/Python, buffers."""
+        lines = []
+        for i, n in enumerate(self.nodes):
+            where = "C " if self.is_c[i] else "PY"
+            lines.append(f"{i:3d} {where} {n.op}")
+        lines.append(f"{self.n_buffers} buffers, {len(self.val)} values, {len(self.ext_vars)} external")
+        return "\n".join(lines)
+
+
+def dtype_codes(dtype):
+    """(itemsize, type char, alternate type char) that sg_load accepts for ``dtype``."""
+    dt = np.dtype(dtype)
+    alt = {"l": "q", "q": "l", "L": "Q", "Q": "L", "i": "i", "I": "I"}.get(dt.char, dt.char)
+    return dt.itemsize, dt.char, alt
+
+
+__all__ = ["Plan", "dtype_codes", "is_c_value"]

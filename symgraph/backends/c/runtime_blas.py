@@ -1,0 +1,105 @@
+"""Static C helpers that call OpenBLAS (``scipy_cblas_*``) on strided views.
+
+A transposed view is passed as ``CblasTrans`` with its leading dimension
+instead of being copied; only views with no unit stride (e.g. ``x[:, ::2]``)
+or with broadcast (stride-0) dims are first copied into a workspace buffer.
+Included only in modules that use BLAS, so other modules need no BLAS flags.
+"""
+
+HEADER = r"""
+#include <cblas.h>
+
+/* 0: row-major as stored (lda = *ld); 1: stored transposed; -1: needs a copy. */
+static int sg_blas_layout(const sg_val *a, int64_t *ld) {
+    int64_t r = a->shape[0], k = a->shape[1], s0 = a->strides[0], s1 = a->strides[1];
+    int64_t kk = k > 1 ? k : 1, rr = r > 1 ? r : 1;
+    if ((s1 == 1 || k <= 1) && (r <= 1 || s0 >= kk)) { *ld = r <= 1 ? kk : s0; return 0; }
+    if ((s0 == 1 || r <= 1) && (k <= 1 || s1 >= rr)) { *ld = k <= 1 ? rr : s1; return 1; }
+    return -1;
+}
+
+static int sg_blas_matrix(sg_ctx *c, int node, int ws, sg_val *a, int isz, int64_t *ld) {
+    int t = sg_blas_layout(a, ld);
+    if (t >= 0) return t;
+    sg_val src = *a;
+    if (sg_alloc(c, node, ws, a, 2, src.shape, isz)) return -2;
+    uint32_t bm[2] = {0, 0};
+    sg_copy(2, src.shape, a, &src, bm, isz);
+    *ld = a->shape[1] > 1 ? a->shape[1] : 1;
+    return 0;
+}
+
+static int sg_blas_vector(sg_ctx *c, int node, int ws, sg_val *v, int isz, int64_t *inc) {
+    if (v->shape[0] <= 1) { *inc = 1; return 0; }
+    if (v->strides[0] > 0) { *inc = v->strides[0]; return 0; }
+    sg_val src = *v;
+    if (sg_alloc(c, node, ws, v, 1, src.shape, isz)) return -2;
+    uint32_t bm[2] = {0, 0};
+    sg_copy(1, src.shape, v, &src, bm, isz);
+    *inc = 1;
+    return 0;
+}
+
+static int sg_blas_check(sg_ctx *c, int node, int64_t a, int64_t b, int64_t d) {
+    if (a > INT32_MAX || b > INT32_MAX || d > INT32_MAX)
+        return sg_fail(c, node, SG_EVALUE, "matrix too large for 32-bit BLAS");
+    return 0;
+}
+
+/* C (M, N), contiguous and allocated, = A (M, K) . B (K, N) */
+static int sg_gemm(sg_ctx *c, int node, int dbl, sg_val *A, sg_val *B, sg_val *C, int wsa, int wsb) {
+    int64_t M = A->shape[0], K = A->shape[1], N = B->shape[1], lda, ldb;
+    int isz = dbl ? 8 : 4;
+    if (M == 0 || N == 0) return 0;
+    if (K == 0) { memset(C->data, 0, M * N * isz); return 0; }
+    if (sg_blas_check(c, node, M, N, K)) return c->err_code;
+    sg_val a = *A, b = *B;
+    int ta = sg_blas_matrix(c, node, wsa, &a, isz, &lda);
+    if (ta < -1) return c->err_code;
+    int tb = sg_blas_matrix(c, node, wsb, &b, isz, &ldb);
+    if (tb < -1) return c->err_code;
+    if (dbl)
+        scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                          M, N, K, 1.0, (const double *)a.data, lda, (const double *)b.data, ldb,
+                          0.0, (double *)C->data, N > 1 ? N : 1);
+    else
+        scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                          M, N, K, 1.0f, (const float *)a.data, lda, (const float *)b.data, ldb,
+                          0.0f, (float *)C->data, N > 1 ? N : 1);
+    return 0;
+}
+
+/* y (contiguous, allocated) = op(A) . x, op = transpose when trans. */
+static int sg_gemv(sg_ctx *c, int node, int dbl, sg_val *A, int trans, sg_val *x, sg_val *y, int wsa, int wsx) {
+    int64_t R = A->shape[0], K = A->shape[1], lda, incx;
+    int64_t n_out = trans ? K : R, n_in = trans ? R : K;
+    int isz = dbl ? 8 : 4;
+    if (n_out == 0) return 0;
+    if (n_in == 0) { memset(y->data, 0, n_out * isz); return 0; }
+    if (sg_blas_check(c, node, R, K, 1)) return c->err_code;
+    sg_val a = *A, v = *x;
+    int t = sg_blas_matrix(c, node, wsa, &a, isz, &lda);
+    if (t < -1) return c->err_code;
+    if (sg_blas_vector(c, node, wsx, &v, isz, &incx) < -1) return c->err_code;
+    int rows = t ? (int)K : (int)R, cols = t ? (int)R : (int)K;
+    enum CBLAS_TRANSPOSE op = (trans ^ t) ? CblasTrans : CblasNoTrans;
+    if (dbl)
+        scipy_cblas_dgemv(CblasRowMajor, op, rows, cols, 1.0, (const double *)a.data, lda,
+                          (const double *)v.data, incx, 0.0, (double *)y->data, 1);
+    else
+        scipy_cblas_sgemv(CblasRowMajor, op, rows, cols, 1.0f, (const float *)a.data, lda,
+                          (const float *)v.data, incx, 0.0f, (float *)y->data, 1);
+    return 0;
+}
+
+static int sg_vdot(sg_ctx *c, int node, int dbl, sg_val *x, sg_val *y, sg_val *out, int wsx, int wsy) {
+    int64_t n = x->shape[0], incx, incy;
+    sg_val a = *x, b = *y;
+    if (sg_blas_check(c, node, n, 1, 1)) return c->err_code;
+    if (sg_blas_vector(c, node, wsx, &a, dbl ? 8 : 4, &incx) < -1) return c->err_code;
+    if (sg_blas_vector(c, node, wsy, &b, dbl ? 8 : 4, &incy) < -1) return c->err_code;
+    if (dbl) *(double *)out->data = n ? scipy_cblas_ddot(n, (const double *)a.data, incx, (const double *)b.data, incy) : 0;
+    else *(float *)out->data = n ? scipy_cblas_sdot(n, (const float *)a.data, incx, (const float *)b.data, incy) : 0;
+    return 0;
+}
+"""

@@ -1,0 +1,152 @@
+"""The CUDA driver through pycuda: context, module compilation (cached), kernel launch.
+
+pycuda is imported here and only here, lazily: importing symgraph, or rendering
+CUDA source, never needs it. :func:`cuda` returns ``pycuda.driver`` once the
+device's primary context is current (the context PyTorch and CuPy also use, so
+they can share one process with symgraph).
+
+Modules are compiled by pycuda's ``SourceModule`` (nvcc to a cubin for the
+device's architecture). pycuda keeps the cubins on disk, keyed by the source
+and options, under ``<config.compiledir>/cuda``; a dict in front of it avoids
+re-hashing a source compiled earlier in the process. ``config.print_c``
+prints each source before it is compiled.
+
+Example::
+
+    from symgraph.backends.cuda import driver
+    mod = driver.compile_module('extern "C" __global__ void k(float* x) { x[0] = 1; }')
+    k = driver.kernel(mod, "k", "P")
+    k.prepared_call((1, 1, 1), (1, 1, 1), some_pointer)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+from ...config import config
+from . import CudaUnavailable
+
+_lock = threading.Lock()
+_state = {}
+_modules = {}
+
+
+def _preload_libcuda():
+    """Load libcuda with RTLD_GLOBAL first, so a pycuda built against a stub still links."""
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1", mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        pass
+
+
+def cuda():
+    """``pycuda.driver`` with the primary context of device 0 (or $SYMGRAPH_CUDA_DEVICE) pushed."""
+    drv = _state.get("drv")
+    if drv is not None:
+        return drv
+    with _lock:
+        if "drv" in _state:
+            return _state["drv"]
+        _preload_libcuda()
+        try:
+            import pycuda.driver as drv
+            drv.init()
+        except Exception as exc:
+            raise CudaUnavailable(f"device=cuda: cannot initialise pycuda: {exc}") from None
+        ordinal = _device_ordinal()
+        dev = drv.Device(ordinal)
+        ctx = dev.retain_primary_context()
+        ctx.push()
+        import atexit
+        atexit.register(_shutdown, ctx)
+        _state["device"] = dev
+        _state["context"] = ctx
+        _state["arch"] = "sm_%d%d" % dev.compute_capability()
+        _state["drv"] = drv
+        return drv
+
+
+def _device_ordinal():
+    dev = str(config.device)
+    suffix = dev[4:] if dev.startswith("cuda") else ""
+    if suffix.isdigit():
+        return int(suffix)
+    return int(os.environ.get("SYMGRAPH_CUDA_DEVICE", "0"))
+
+
+def _shutdown(ctx):
+    from . import memory
+    memory.release_all()
+    try:
+        ctx.synchronize()
+        ctx.pop()
+    except Exception:  # the process is exiting; the driver may already be gone
+        pass
+
+
+def device_info():
+    """Name, compute capability, multiprocessor count and memory of the device in use."""
+    drv = cuda()
+    dev = _state["device"]
+    attrs = dev.get_attributes()
+    return {
+        "name": dev.name(),
+        "compute_capability": dev.compute_capability(),
+        "multiprocessors": attrs[drv.device_attribute.MULTIPROCESSOR_COUNT],
+        "total_memory": dev.total_memory(),
+    }
+
+
+def multiprocessor_count():
+    n = _state.get("sm_count")
+    if n is None:
+        n = _state["sm_count"] = device_info()["multiprocessors"]
+    return n
+
+
+def synchronize():
+    cuda()
+    _state["context"].synchronize()
+
+
+NVCC_OPTIONS = ["-O3", "-lineinfo"]   # no fast-math: MRG draws and libm results must match the CPU
+
+
+def compile_module(source):
+    """A pycuda module from CUDA source (names inside must be ``extern "C"``); cached."""
+    cuda()
+    key = hashlib.sha256(source.encode()).hexdigest()
+    mod = _modules.get(key)
+    if mod is not None:
+        return mod
+    if config.print_c:
+        print(f"// symgraph CUDA module {key[:12]}\n{source}")
+    from pycuda.compiler import SourceModule
+    cache_dir = os.path.join(config.compiledir, "cuda")
+    os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+    try:
+        mod = SourceModule(source, no_extern_c=True, arch=_state["arch"],
+                           options=list(NVCC_OPTIONS), cache_dir=cache_dir)
+    except Exception as exc:
+        from ..c.build import number_lines
+        raise RuntimeError(f"nvcc failed on a generated CUDA module: {exc}\n"
+                           f"{number_lines(source)}") from None
+    _modules[key] = mod
+    return mod
+
+
+def kernel(module, name, arg_format):
+    """The prepared function ``name`` of ``module`` (``arg_format``: pycuda/struct letters)."""
+    fn = module.get_function(name)
+    fn.prepare(arg_format)
+    return fn
+
+
+def launch_dims(n, threads=256, max_blocks=None):
+    """(grid, block) for a grid-stride loop over ``n`` items."""
+    if max_blocks is None:
+        max_blocks = multiprocessor_count() * 16
+    blocks = max(1, min((n + threads - 1) // threads, max_blocks))
+    return (blocks, 1, 1), (threads, 1, 1)

@@ -1,0 +1,308 @@
+"""Elementwise kernels: one kernel per ``Elemwise`` node (a fused ``Composite`` included).
+
+Rendering (no GPU needed)::
+
+    src = render_elemwise("KERNEL", scalar.add, ["float32", "float32"], ["array", "scalar"], 2)
+
+One thread per output element in a grid-stride loop. At run time the
+operands' dimensions are collapsed (adjacent dimensions that are contiguous
+in every operand merge; broadcast dimensions have stride 0), so most calls
+take the ``contig`` path where every operand is read at the flat index.
+Host scalars (0-d inputs computed on the host, Python constants) are kernel
+arguments, not device arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...ops import scalar as ps
+from ...ops.elemwise import DimShuffle, Elemwise
+from .dialect import DIALECT
+from .lowering import ANY, DEVICE, HOST, Step, helper_kernel, register
+
+# pycuda/struct letter and C parameter type of a scalar passed by value
+PARAM = {
+    "float32": ("f", "float"), "float64": ("d", "double"), "int64": ("q", "long long"),
+    "uint64": ("Q", "unsigned long long"), "int32": ("i", "int"), "uint32": ("I", "unsigned int"),
+    "int16": ("h", "short"), "uint16": ("H", "unsigned short"), "int8": ("b", "signed char"),
+    "uint8": ("B", "unsigned char"), "bool": ("b", "signed char"),
+}
+
+MAX_INT32 = 2 ** 31 - 1
+
+
+def supported_dtype(dtype):
+    return np.dtype(dtype).name in PARAM
+
+
+def _op_stem(scalar_op):
+    if isinstance(scalar_op, ps.Composite):
+        names = [op.name for op, _ in scalar_op.nodes if op.nin]
+        stem = "_".join(names[:4]) + ("_etc" if len(names) > 4 else "")
+        return stem or "const"
+    return scalar_op.name
+
+
+def render_elemwise(name, scalar_op, in_dtypes, in_kinds, nd, out_dtypes=None):
+    """CUDA source of an elementwise kernel.
+
+    ``in_kinds[i]``: ``"array"`` (a strided device array) or ``"scalar"`` (by value).
+    Parameters: ``n, contig, d0..d{nd-1}``, then per output ``ptr, strides``,
+    then per input ``ptr, strides`` or the value.
+    """
+    d = DIALECT
+    if out_dtypes is None:
+        out_dtypes = scalar_op.output_dtypes(list(in_dtypes))
+    params = ["const int n", "const int contig"] + [f"const int d{k}" for k in range(nd)]
+    for o, dt in enumerate(out_dtypes):
+        params.append(f"{d.ctype(dt)}* o{o}")
+        params += [f"const int o{o}s{k}" for k in range(nd)]
+    for i, (dt, kind) in enumerate(zip(in_dtypes, in_kinds)):
+        if kind == "array":
+            params.append(f"const {d.ctype(dt)}* i{i}")
+            params += [f"const int i{i}s{k}" for k in range(nd)]
+        else:
+            params.append(f"const {PARAM[dt][1]} i{i}")
+    arrays = [f"o{o}" for o in range(len(out_dtypes))] + \
+             [f"i{i}" for i, k in enumerate(in_kinds) if k == "array"]
+    lines = [f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
+             f"  for (int i = {d.global_index}; i < n; i += {d.grid_stride}) {{"]
+    lines.append("    " + " ".join(f"int p_{a} = i;" for a in arrays))
+    if nd:
+        lines.append("    if (!contig) {")
+        lines.append("      int r = i, k;")
+        lines.append("      " + " ".join(f"p_{a} = 0;" for a in arrays))
+        for k in reversed(range(nd)):
+            if k:
+                lines.append(f"      k = r % d{k}; r /= d{k};")
+            else:
+                lines.append("      k = r;")
+            lines.append("      " + " ".join(f"p_{a} += k * {a}s{k};" for a in arrays))
+        lines.append("    }")
+    in_exprs = []
+    for i, (dt, kind) in enumerate(zip(in_dtypes, in_kinds)):
+        if kind == "array":
+            lines.append(f"    const {d.ctype(dt)} v{i} = i{i}[p_i{i}];")
+        else:
+            lines.append(f"    const {d.ctype(dt)} v{i} = ({d.ctype(dt)})i{i};")
+        in_exprs.append((f"v{i}", dt))
+    body, outs = d.composite(scalar_op, in_exprs)
+    lines += ["    " + s for s in body]
+    for o, ((expr, dt), odt) in enumerate(zip(outs, out_dtypes)):
+        lines.append(f"    o{o}[p_o{o}] = {d.cast(expr, dt, odt)};")
+    lines += ["  }", "}", ""]
+    return "\n".join(lines)
+
+
+def arg_format(in_dtypes, in_kinds, n_out, nd):
+    fmt = "ii" + "i" * nd + ("P" + "i" * nd) * n_out
+    for dt, kind in zip(in_dtypes, in_kinds):
+        fmt += ("P" + "i" * nd) if kind == "array" else PARAM[dt][0]
+    return fmt
+
+
+def collapse(shape, strides_list):
+    """Merge dimensions contiguous in every operand; drop length-1 ones.
+
+    ``strides_list``: per operand, strides in elements (0 where broadcast).
+    Returns ``(dims, [strides per operand])``, outermost first.
+    """
+    dims, sts = [], [[] for _ in strides_list]
+    for k, size in enumerate(shape):
+        if size == 1:
+            continue
+        if dims and all(s[-1] == st[k] * size for s, st in zip(sts, strides_list)):
+            dims[-1] *= size
+            for s, st in zip(sts, strides_list):
+                s[-1] = st[k]
+            continue
+        dims.append(size)
+        for s, st in zip(sts, strides_list):
+            s.append(st[k])
+    return dims, sts
+
+
+class ElemwiseLaunch:
+    """The run-time half of an elementwise kernel: collapse, pad to ``nd``, launch.
+
+    Launch parameters are cached per (shape, strides) signature.
+    """
+
+    def __init__(self, handle, nd, in_kinds):
+        self.handle = handle
+        self.nd = nd
+        self.in_kinds = in_kinds
+        self.cache = {}
+
+    def __call__(self, shape, outs, ins):
+        """``outs``: DeviceArrays of ``shape``; ``ins``: DeviceArrays (broadcasting) or scalars."""
+        arrays = list(outs) + [a for a, k in zip(ins, self.in_kinds) if k == "array"]
+        key = (shape,) + tuple(a.strides for a in arrays) + tuple(a.shape for a in arrays)
+        plan = self.cache.get(key)
+        if plan is None:
+            plan = self.cache[key] = self._plan(shape, arrays)
+        n, head, stride_args, grid, block = plan
+        if not n:
+            return
+        args = list(head)
+        it = iter(stride_args)
+        for a in outs:
+            args.append(a.ptr)
+            args.extend(next(it))
+        for a, kind in zip(ins, self.in_kinds):
+            if kind == "array":
+                args.append(a.ptr)
+                args.extend(next(it))
+            else:
+                args.append(a)
+        self.handle.fn.prepared_call(grid, block, *args)
+
+    def _plan(self, shape, arrays):
+        from . import driver
+        nd = len(shape)
+        strides = []
+        for a in arrays:
+            es = a.elem_strides()
+            pad = nd - a.ndim
+            strides.append([0 if k < pad or a.shape[k - pad] == 1 else es[k - pad]
+                            for k in range(nd)])
+        n = int(np.prod(shape, dtype=np.int64))
+        if n > MAX_INT32:
+            raise ValueError(f"CUDA elementwise kernels index with int32: {n} elements is too many")
+        dims, sts = collapse(shape, strides)
+        contig = int(len(dims) <= 1 and all(not s or s[0] == 1 for s in sts))
+        pad = self.nd - len(dims)
+        dims = [1] * pad + dims
+        sts = [[0] * pad + s for s in sts]
+        grid, block = driver.launch_dims(n)
+        return n, [n, contig] + dims, sts, grid, block
+
+
+def out_shape(node, values):
+    """Output shape of an Elemwise node; raises like ``Elemwise.check_shapes``.
+
+    Theano broadcasting: a dimension broadcasts only where its type says so,
+    and every non-broadcastable input must agree on its length.
+    """
+    shape = []
+    for k in range(node.outputs[0].ndim):
+        size = None
+        for var, val in zip(node.inputs, values):
+            if var.broadcastable[k]:
+                continue
+            s = val.shape[k]
+            if size is None:
+                size = s
+            elif s != size:
+                shapes = ", ".join(str(tuple(np.shape(v))) for v in values)
+                raise ValueError(f"{node.op}: input shapes do not match along dimension {k}: "
+                                 f"got {shapes} (a dimension broadcasts only when its type "
+                                 f"marks it broadcastable)")
+        shape.append(1 if size is None else size)
+    return tuple(shape)
+
+
+@register(Elemwise)
+def lower_elemwise(node, ctx):
+    from .memory import DeviceArray
+    op = node.op
+    dtypes = [v.dtype for v in node.inputs + node.outputs]
+    if not any(ctx.place(v) == DEVICE for v in node.inputs) or \
+            not all(supported_dtype(dt) for dt in dtypes):
+        return None           # everything on the host: perform()
+    try:
+        DIALECT.composite(op.scalar_op, [(f"v{i}", v.dtype) for i, v in enumerate(node.inputs)])
+    except NotImplementedError:
+        return None
+    nd = node.outputs[0].ndim
+    in_kinds = ["scalar" if v.ndim == 0 and ctx.place(v) == HOST else "array"
+                for v in node.inputs]
+    in_dtypes = [v.dtype for v in node.inputs]
+    out_dtypes = [v.dtype for v in node.outputs]
+    src = render_elemwise("KERNEL", op.scalar_op, in_dtypes, in_kinds, nd, out_dtypes)
+    h = ctx.kernel(f"E_{_op_stem(op.scalar_op)}_{nd}d",
+                   src, arg_format(in_dtypes, in_kinds, len(out_dtypes), nd))
+    launch = ElemwiseLaunch(h, nd, in_kinds)
+    inplace = dict(op.inplace_pattern)
+    n_out = len(out_dtypes)
+    in_places = [DEVICE if k == "array" else HOST for k in in_kinds]
+
+    def run(ins):
+        shape = out_shape(node, ins)
+        outs = [ins[inplace[o]] if o in inplace else DeviceArray(shape, out_dtypes[o])
+                for o in range(n_out)]
+        launch(shape, outs, ins)
+        return outs
+
+    return Step(run, in_places, [DEVICE] * n_out)
+
+
+@register(DimShuffle)
+def lower_dimshuffle(node, ctx):
+    op = node.op
+
+    def run(ins):
+        x = ins[0]
+        if not hasattr(x, "ptr"):
+            return [op_perform(node, ins)[0]]
+        v = x.transpose(*(op.shuffle + op.drop)) if x.ndim else x
+        shape, strides = list(v.shape[:len(op.shuffle)]), list(v.strides[:len(op.shuffle)])
+        for pos in op.augment:
+            shape.insert(pos, 1)
+            strides.insert(pos, 0)
+        return [v.view(shape, strides)]
+
+    return Step(run, [ANY], [ctx.place(node.inputs[0])])
+
+
+def op_perform(node, ins):
+    storage = [[None] for _ in node.outputs]
+    node.op.perform(node, ins, storage)
+    return [s[0] for s in storage]
+
+
+# ---------------------------------------------------------------- helpers used by other lowerings
+
+def strided_copy(dst, src):
+    """dst[...] = src for any strides (and a cast when dtypes differ)."""
+    nd = max(dst.ndim, 1)
+    fn = _copy_kernel(src.dtype.name, dst.dtype.name, nd)
+    launch = ElemwiseLaunch(_Bound(fn), nd, ["array"])
+    shape = dst.shape if dst.ndim else (1,)
+    d = dst if dst.ndim else dst.view((1,), (dst.itemsize,))
+    s = src if src.ndim else src.view((1,), (0,))
+    launch(shape, [d], [s])
+
+
+class _Bound:
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+def _copy_source(src_dtype, dst_dtype, nd):
+    src = render_elemwise("KERNEL", ps.identity, [src_dtype], ["array"], nd, [dst_dtype])
+    return f"copy_{src_dtype}_{dst_dtype}_{nd}d", src, arg_format([src_dtype], ["array"], 1, nd)
+
+
+def _copy_kernel(src_dtype, dst_dtype, nd):
+    return helper_kernel(*_copy_source(src_dtype, dst_dtype, nd))
+
+
+def register_copy(ctx, dtype, nd, dst_dtype=None):
+    """Compile the strided copy kernel ``strided_copy`` will need with the function's module
+    (instead of on first use)."""
+    ctx.kernel(*_copy_source(dtype, dst_dtype or dtype, max(nd, 1)))
+
+
+def fill(dst, value):
+    """dst[...] = value (a host scalar) for a C-contiguous dst."""
+    if not dst.size:
+        return
+    dt = dst.dtype.name
+    fn = helper_kernel(f"fill_{dt}", render_elemwise("KERNEL", ps.identity, [dt], ["scalar"], 0, [dt]),
+                       arg_format([dt], ["scalar"], 1, 0))
+    from . import driver
+    grid, block = driver.launch_dims(dst.size)
+    fn.prepared_call(grid, block, dst.size, 1, dst.ptr, np.asarray(value, dtype=dt).item())

@@ -1,0 +1,124 @@
+"""The CUDA lowering table: Op type -> a function that builds the node's runtime step.
+
+A lowering is ``lower(node, ctx) -> Step``. It renders the kernels the node
+needs (``ctx.kernel(name, source, arg_format)``, collected by the linker into
+one module, one nvcc call per function) and returns a :class:`Step`: the
+callable run at each call, and where its inputs must be and its outputs will
+be (``HOST`` numpy arrays, ``DEVICE`` :class:`DeviceArray`, or ``ANY``: taken
+as they come). The linker inserts the transfers the places imply, once per
+call and variable.
+
+Ops without a lowering run their ``perform`` on the host (the linker warns once
+per op type with ``config.print_c``); the CUDA backend therefore runs every
+graph the reference backend runs.
+
+Kernel names say what they compute (``E_tanh_add_2d``, ``R_sum_f32``,
+``softmax_f32``) followed by a hash of their source, so equal kernels of
+different nodes or functions are compiled once per process.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from typing import Callable
+
+HOST, DEVICE, ANY = "host", "device", "any"
+
+LOWERINGS = {}
+
+
+def register(*op_types):
+    """Decorator: ``@register(Softmax)`` makes the function the lowering of those Op types."""
+    def deco(fn):
+        for t in op_types:
+            LOWERINGS[t] = fn
+        return fn
+    return deco
+
+
+def find_lowering(op):
+    for cls in type(op).__mro__:
+        fn = LOWERINGS.get(cls)
+        if fn is not None:
+            return fn
+    return None
+
+
+@dataclasses.dataclass
+class Step:
+    """What a node does at run time: ``run(inputs) -> outputs`` and where values live."""
+
+    run: Callable
+    in_places: list
+    out_places: list
+
+
+class KernelHandle:
+    """A kernel rendered at build time; ``fn`` (a prepared pycuda function) is set once compiled."""
+
+    __slots__ = ("name", "source", "arg_format", "fn")
+
+    def __init__(self, name, source, arg_format):
+        self.name, self.source, self.arg_format, self.fn = name, source, arg_format, None
+
+    def __call__(self, grid, block, *args, shared=0):
+        self.fn.prepared_call(grid, block, *args, shared_size=shared)
+
+
+_compiled = {}        # kernel name -> prepared function (process-wide)
+
+
+def kernel_name(stem, source):
+    """``stem`` made an identifier, with a hash of ``source``."""
+    stem = re.sub(r"[^0-9A-Za-z_]", "_", stem)[:48]
+    return f"{stem}_{hashlib.sha1(source.encode()).hexdigest()[:10]}"
+
+
+class BuildContext:
+    """Collects the kernels of one function; ``finish()`` compiles those not compiled yet."""
+
+    def __init__(self, places):
+        self.places = places          # variable -> HOST / DEVICE
+        self.handles = {}
+
+    def place(self, var):
+        return self.places[var]
+
+    def kernel(self, stem, source, arg_format):
+        """Register a kernel whose ``source`` defines ``extern "C" __global__ void NAME(...)``
+        with the literal name ``KERNEL``; returns a :class:`KernelHandle`."""
+        name = kernel_name(stem, source)
+        h = self.handles.get(name)
+        if h is None:
+            h = self.handles[name] = KernelHandle(name, source.replace("KERNEL", name), arg_format)
+        return h
+
+    def finish(self):
+        todo = [h for h in self.handles.values() if h.name not in _compiled]
+        if todo:
+            from . import driver
+            from .dialect import DIALECT
+            mod = driver.compile_module(DIALECT.preamble + "\n".join(h.source for h in todo))
+            for h in todo:
+                _compiled[h.name] = driver.kernel(mod, h.name, h.arg_format)
+        for h in self.handles.values():
+            h.fn = _compiled[h.name]
+
+
+def helper_kernel(stem, source, arg_format):
+    """A kernel compiled on first use at run time (for rare paths: strided copies)."""
+    name = kernel_name(stem, source)
+    fn = _compiled.get(name)
+    if fn is None:
+        from . import driver
+        from .dialect import DIALECT
+        mod = driver.compile_module(DIALECT.preamble + source.replace("KERNEL", name))
+        fn = _compiled[name] = driver.kernel(mod, name, arg_format)
+    return fn
+
+
+def render_module(handles):
+    """The one source file of a set of kernels (what ``finish`` compiles); used by tests."""
+    from .dialect import DIALECT
+    return DIALECT.preamble + "\n".join(h.source for h in handles)

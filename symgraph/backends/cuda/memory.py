@@ -1,0 +1,305 @@
+"""Device memory: a caching allocator and ``DeviceArray``, a strided n-d view of device memory.
+
+Every allocation goes through one :class:`DevicePool`. A freed block (the last
+``DeviceArray`` on it collected) goes back to a free list of its size class
+instead of to ``cuMemFree``, so a training step that allocates the same
+intermediates every call reuses the same blocks after its first call. All
+kernels run on the default stream, so a block freed on the host can be handed
+to the next kernel at once: the GPU runs them in order.
+
+``DeviceArray`` keeps numpy's conventions (shape, dtype, byte strides, views
+sharing a base) so indexing and transposition are pure metadata::
+
+    a = DeviceArray.from_host(np.arange(6, dtype='float32').reshape(2, 3))
+    a.T.get()            # array([[0., 3.], [1., 4.], [2., 5.]], dtype=float32)
+    a[:, 1:].strides     # (12, 4)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .driver import cuda
+
+
+def _size_class(nbytes):
+    """Round up to a multiple of 512 B below 1 MiB, else to a quarter of the power of two."""
+    if nbytes <= 1 << 20:
+        return max(512, (nbytes + 511) & ~511)
+    top = 1 << (nbytes - 1).bit_length()
+    quarter = top >> 3
+    return (nbytes + quarter - 1) // quarter * quarter
+
+
+class Block:
+    """One pooled allocation; returns itself to the pool when garbage."""
+
+    __slots__ = ("ptr", "nbytes", "alloc", "pool")
+
+    def __init__(self, pool, alloc, nbytes):
+        self.pool = pool
+        self.alloc = alloc
+        self.nbytes = nbytes
+        self.ptr = int(alloc)
+
+    def __del__(self):
+        pool = self.pool
+        if pool is not None and pool.active:
+            pool.free_lists.setdefault(self.nbytes, []).append(self.alloc)
+            pool.held -= self.nbytes
+
+
+class DevicePool:
+    """Caching allocator: size-class free lists in front of ``cuMemAlloc``.
+
+    ``stats()`` reports blocks in use and cached. On an out-of-memory error the
+    cache is released and the allocation tried once more.
+    """
+
+    def __init__(self):
+        self.free_lists = {}
+        self.active = True
+        self.held = 0            # bytes in blocks handed out
+        self.n_malloc = 0        # calls of cuMemAlloc (a measure of reuse)
+
+    def alloc(self, nbytes):
+        size = _size_class(int(nbytes))
+        free = self.free_lists.get(size)
+        if free:
+            raw = free.pop()
+        else:
+            drv = cuda()
+            try:
+                raw = drv.mem_alloc(size)
+            except drv.MemoryError:
+                self.release_cached()
+                raw = drv.mem_alloc(size)
+            self.n_malloc += 1
+        self.held += size
+        return Block(self, raw, size)
+
+    def release_cached(self):
+        """Give every cached (unused) block back to the driver."""
+        self.free_lists = {}
+
+    def stats(self):
+        cached = sum(k * len(v) for k, v in self.free_lists.items())
+        return {"in_use_bytes": self.held, "cached_bytes": cached, "driver_allocs": self.n_malloc}
+
+
+_pool = None
+
+
+def pool():
+    global _pool
+    if _pool is None:
+        _pool = DevicePool()
+    return _pool
+
+
+def release_all():
+    """Stop pooling (at exit): blocks collected afterwards are freed by pycuda."""
+    if _pool is not None:
+        _pool.active = False
+        _pool.release_cached()
+
+
+def _c_strides(shape, itemsize):
+    strides, step = [], itemsize
+    for s in reversed(shape):
+        strides.append(step)
+        step *= max(int(s), 1)
+    return tuple(reversed(strides))
+
+
+class DeviceArray:
+    """An n-d array in device memory: ``shape``, ``dtype``, byte ``strides``, ``ptr``.
+
+    ``base`` keeps the underlying :class:`Block` alive; views share it.
+    ``get()`` (or ``np.asarray(a)``) copies to the host.
+    """
+
+    __slots__ = ("shape", "dtype", "strides", "ptr", "base", "size", "__weakref__")
+
+    def __init__(self, shape, dtype, strides=None, ptr=None, base=None):
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.strides = _c_strides(self.shape, self.dtype.itemsize) if strides is None \
+            else tuple(int(s) for s in strides)
+        if ptr is None:
+            nbytes = self.size * self.dtype.itemsize
+            if nbytes:
+                base = pool().alloc(nbytes)
+                ptr = base.ptr
+            else:
+                ptr = 0
+        self.ptr = ptr
+        self.base = base
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def empty(cls, shape, dtype):
+        return cls(shape, dtype)
+
+    @classmethod
+    def from_host(cls, value, dtype=None):
+        """Upload a numpy array (made C-contiguous) to fresh device memory."""
+        host = np.ascontiguousarray(value, dtype=dtype)
+        out = cls(host.shape, host.dtype)
+        if out.size:
+            cuda().memcpy_htod(out.ptr, host)
+        return out
+
+    # ------------------------------------------------------------ properties
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.size * self.dtype.itemsize
+
+    @property
+    def is_c_contiguous(self):
+        if self.size <= 1:
+            return True
+        expect = self.dtype.itemsize
+        for s, st in zip(reversed(self.shape), reversed(self.strides)):
+            if s != 1 and st != expect:
+                return False
+            expect *= s
+        return True
+
+    def elem_strides(self):
+        """Strides in elements (what kernels take)."""
+        isz = self.dtype.itemsize
+        return tuple(s // isz for s in self.strides)
+
+    def __repr__(self):
+        return f"DeviceArray(shape={self.shape}, dtype={self.dtype.name}, ptr={self.ptr:#x})"
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d DeviceArray")
+        return self.shape[0]
+
+    # ------------------------------------------------------------ transfers
+    def get(self, out=None):
+        """Copy to a new (or the given C-contiguous) host array."""
+        src = self if self.is_c_contiguous else self.copy()
+        host = np.empty(self.shape, self.dtype) if out is None else out
+        if self.size:
+            cuda().memcpy_dtoh(host, src.ptr)
+        return host
+
+    def __array__(self, dtype=None, copy=None):
+        host = self.get()
+        return host if dtype is None else host.astype(dtype, copy=False)
+
+    def set(self, value):
+        """Overwrite the contents from a host array of the same shape (self C-contiguous)."""
+        host = np.ascontiguousarray(value, dtype=self.dtype)
+        if host.shape != self.shape:
+            raise ValueError(f"DeviceArray.set: shape {host.shape} != {self.shape}")
+        if not self.is_c_contiguous:
+            raise ValueError("DeviceArray.set needs a C-contiguous destination")
+        if self.size:
+            cuda().memcpy_htod(self.ptr, host)
+
+    def copy(self):
+        """A C-contiguous device copy (a strided copy kernel when needed)."""
+        out = DeviceArray(self.shape, self.dtype)
+        copy_into(out, self)
+        return out
+
+    # ------------------------------------------------------------ views
+    def view(self, shape, strides, offset_bytes=0):
+        return DeviceArray(shape, self.dtype, strides, self.ptr + offset_bytes, self.base)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(self.ndim)))
+        return self.view([self.shape[a] for a in axes], [self.strides[a] for a in axes])
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def reshape(self, *shape):
+        """A view when C-contiguous, else a contiguous copy reshaped (one -1 allowed)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = _resolve_shape(shape, self.size)
+        src = self if self.is_c_contiguous else self.copy()
+        return src.view(shape, _c_strides(shape, self.dtype.itemsize))
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            key = (key,)
+        if len(key) > self.ndim:
+            raise IndexError(f"too many indices for a {self.ndim}-d DeviceArray")
+        offset, shape, strides = 0, [], []
+        for d, k in enumerate(key):
+            n, st = self.shape[d], self.strides[d]
+            if isinstance(k, slice):
+                start, stop, step = k.indices(n)
+                length = len(range(start, stop, step))
+                if length:
+                    offset += start * st
+                shape.append(length)
+                strides.append(st * step)
+            else:
+                i = int(k)
+                if not -n <= i < n:
+                    raise IndexError(f"index {i} is out of bounds for axis {d} with size {n}")
+                offset += (i % n) * st
+        shape.extend(self.shape[len(key):])
+        strides.extend(self.strides[len(key):])
+        return self.view(shape, strides, offset)
+
+
+def _resolve_shape(shape, size):
+    shape = [int(s) for s in shape]
+    if shape.count(-1) > 1:
+        raise ValueError("reshape: at most one dimension may be -1")
+    if -1 in shape:
+        rest = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        if rest == 0 or size % rest:
+            raise ValueError(f"reshape: cannot reshape an array of size {size} into {tuple(shape)}")
+        shape[shape.index(-1)] = size // rest
+    if int(np.prod(shape, dtype=np.int64)) != size:
+        raise ValueError(f"reshape: cannot reshape an array of size {size} into {tuple(shape)}")
+    return tuple(shape)
+
+
+def copy_into(dst, src):
+    """dst[...] = src (same shape; any strides) on the device."""
+    if dst.shape != src.shape:
+        raise ValueError(f"copy_into: shapes {dst.shape} and {src.shape} differ")
+    if not dst.size:
+        return
+    if dst.is_c_contiguous and src.is_c_contiguous and dst.dtype == src.dtype:
+        cuda().memcpy_dtod(dst.ptr, src.ptr, dst.nbytes)
+        return
+    from .elemwise import strided_copy
+    strided_copy(dst, src)
+
+
+def to_device(value, dtype=None):
+    """A DeviceArray for ``value`` (returned as is when already one)."""
+    if isinstance(value, DeviceArray):
+        return value
+    return DeviceArray.from_host(np.asarray(value), dtype=dtype)
+
+
+def to_host(value):
+    """A numpy array for ``value`` (a copy when it is on the device)."""
+    if isinstance(value, DeviceArray):
+        return value.get()
+    return value

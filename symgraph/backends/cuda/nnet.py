@@ -1,0 +1,265 @@
+"""Softmax family on the GPU: softmax, log-softmax, their gradient, fused softmax cross-entropy.
+
+Each row (the last axis) is handled by ``TK`` threads of a block that holds
+``256 / TK`` rows (``TK`` = the power of two >= the row length, at most 256),
+so 10-class rows use 16 threads each and wide rows a whole block. Row maxima
+and sums are combined in shared memory. All kernels subtract the row maximum
+before exponentiating, like the reference ``perform``.
+
+A class index outside ``[0, k)`` gives a NaN loss (and no out-of-bounds read)
+instead of the reference's IndexError: checking would cost a device-to-host
+copy per call.
+"""
+from __future__ import annotations
+
+from ...ops import scalar as ps
+from ...ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad,
+                         SoftmaxGrad)
+from .dialect import DIALECT
+from .elemwise import supported_dtype
+from .lowering import DEVICE, Step, register
+
+THREADS = 256
+
+
+def _math(dtype):
+    d = DIALECT
+    f = "f" if dtype == "float32" else ""
+    mx = d.scalar_expr(ps.maximum, ["a", "b"], [dtype, dtype], dtype)
+    return f, mx
+
+
+def render_row_helpers(name, dtype):
+    """``name_rmax`` / ``name_rsum``: all-reduce of one value per thread over its row."""
+    d = DIALECT
+    t = d.ctype(dtype)
+    _, mx = _math(dtype)
+    out = []
+    for kind, comb in (("rmax", mx), ("rsum", "a + b")):
+        out += [
+            f"{d.device_prefix} {t} {name}_{kind}({t} v, {t}* buf)",
+            "{",
+            "  const int tk = threadIdx.x, TK = blockDim.x, r0 = threadIdx.y * TK;",
+            "  buf[r0 + tk] = v;",
+            f"  {d.barrier}",
+            "  for (int s = TK >> 1; s > 0; s >>= 1) {",
+            f"    if (tk < s) {{ const {t} a = buf[r0 + tk], b = buf[r0 + tk + s]; buf[r0 + tk] = {comb}; }}",
+            f"    {d.barrier}",
+            "  }",
+            f"  const {t} res = buf[r0];",
+            f"  {d.barrier}",
+            "  return res;",
+            "}",
+        ]
+    return out
+
+
+def _row_loop_head(d, params):
+    return [f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
+            f"  {d.shared_prefix} ACC buf[{THREADS}];",
+            "  const int tk = threadIdx.x, TK = blockDim.x, TR = blockDim.y;",
+            "  for (int row0 = blockIdx.x * TR; row0 < M; row0 += gridDim.x * TR) {",
+            "    const int row = row0 + threadIdx.y;",
+            "    const bool ok = row < M;"]
+
+
+def _max_and_sum(dtype, xr):
+    """Statements computing ``mx`` (row max) and ``s`` (sum of exp(x - mx)) of row ``xr``."""
+    f, mx = _math(dtype)
+    return [f"    ACC mx = {DIALECT.literal(float('-inf'), dtype)};",
+            f"    if (ok) for (int k = tk; k < K; k += TK) {{ const ACC a = mx, b = {xr}[k]; mx = {mx}; }}",
+            "    mx = KERNEL_rmax(mx, buf);",
+            "    ACC s = 0;",
+            f"    if (ok) for (int k = tk; k < K; k += TK) s += exp{f}({xr}[k] - mx);",
+            "    s = KERNEL_rsum(s, buf);"]
+
+
+def _finish(lines, dtype):
+    src = "\n".join(render_row_helpers("KERNEL", dtype) + lines + ["  }", "}", ""])
+    return src.replace("ACC", DIALECT.ctype(dtype))
+
+
+def render_softmax(dtype, log=False):
+    """``KERNEL(M, K, x, out)``: (log-)softmax of each of the M rows of length K."""
+    d = DIALECT
+    f, _ = _math(dtype)
+    t = d.ctype(dtype)
+    lines = _row_loop_head(d, ["const int M", "const int K", f"const {t}* {d.restrict} x",
+                               f"{t}* {d.restrict} out"])
+    lines += ["    const ACC* xr = x + (long long)row * K;", "    ACC* outr = out + (long long)row * K;"]
+    lines += _max_and_sum(dtype, "xr")
+    if log:
+        lines += [f"    const ACC ls = log{f}(s);",
+                  "    if (ok) for (int k = tk; k < K; k += TK) outr[k] = xr[k] - mx - ls;"]
+    else:
+        lines += ["    if (ok) for (int k = tk; k < K; k += TK) outr[k] = "
+                  f"exp{f}(xr[k] - mx) / s;"]
+    return _finish(lines, dtype)
+
+
+def render_softmax_grad(dtype):
+    """``KERNEL(M, K, dy, sm, out)``: out = dy * sm - sum(dy * sm) * sm per row."""
+    d = DIALECT
+    t = d.ctype(dtype)
+    lines = _row_loop_head(d, ["const int M", "const int K", f"const {t}* {d.restrict} dy",
+                               f"const {t}* {d.restrict} sm", f"{t}* {d.restrict} out"])
+    lines += ["    const long long o = (long long)row * K;",
+              "    ACC s = 0;",
+              "    if (ok) for (int k = tk; k < K; k += TK) s += dy[o + k] * sm[o + k];",
+              "    s = KERNEL_rsum(s, buf);",
+              "    if (ok) for (int k = tk; k < K; k += TK) out[o + k] = dy[o + k] * sm[o + k] - s * sm[o + k];"]
+    return _finish(lines, dtype)
+
+
+def render_xent(dtype, ydtype):
+    """``KERNEL(M, K, z, y, loss, sm)``: loss[i] = logsumexp(z[i]) - z[i, y[i]]; sm = softmax."""
+    d = DIALECT
+    f, _ = _math(dtype)
+    t, yt = d.ctype(dtype), d.ctype(ydtype)
+    lines = _row_loop_head(d, ["const int M", "const int K", f"const {t}* {d.restrict} z",
+                               f"const {yt}* {d.restrict} y", f"{t}* {d.restrict} loss",
+                               f"{t}* {d.restrict} sm"])
+    lines += ["    const ACC* zr = z + (long long)row * K;", "    ACC* smr = sm + (long long)row * K;"]
+    lines += _max_and_sum(dtype, "zr")
+    lines += ["    if (ok) for (int k = tk; k < K; k += TK) smr[k] = "
+              f"exp{f}(zr[k] - mx) / s;",
+              "    if (ok && tk == 0) {",
+              "      const long long c = (long long)y[row];",
+              f"      loss[row] = (c >= 0 && c < K) ? log{f}(s) - (zr[c] - mx) : "
+              f"{DIALECT.literal(float('nan'), dtype)};",
+              "    }"]
+    return _finish(lines, dtype)
+
+
+def render_xent_grad(dtype, ydtype):
+    """``KERNEL(n, K, g, sm, y, out)``: out = sm * g[row] - g[row] at column y[row]."""
+    d = DIALECT
+    t, yt = d.ctype(dtype), d.ctype(ydtype)
+    return "\n".join([
+        f"{d.kernel_prefix} KERNEL(const int n, const int K, const {t}* {d.restrict} g, "
+        f"const {t}* {d.restrict} sm, const {yt}* {d.restrict} y, {t}* {d.restrict} out)",
+        "{",
+        f"  for (int i = {d.global_index}; i < n; i += {d.grid_stride}) {{",
+        "    const int row = i / K, col = i - row * K;",
+        f"    const {t} gr = g[row];",
+        f"    out[i] = sm[i] * gr - ((long long)y[row] == col ? gr : ({t})0);",
+        "  }",
+        "}", ""])
+
+
+def row_launch(M, K):
+    """(grid, block) of a row kernel: blockDim.x threads per row, blockDim.y rows per block."""
+    from . import driver
+    tk = 1
+    while tk < K and tk < THREADS:
+        tk *= 2
+    tr = THREADS // tk
+    blocks = max(1, min((M + tr - 1) // tr, driver.multiprocessor_count() * 16))
+    return (blocks, 1, 1), (tk, tr, 1)
+
+
+def _contig(v):
+    return v if v.is_c_contiguous else v.copy()
+
+
+def _float_ok(ctx, node):
+    return all(ctx.place(v) == DEVICE for v in node.inputs) and \
+        node.outputs[0].dtype in ("float32", "float64")
+
+
+@register(Softmax, LogSoftmax)
+def lower_softmax(node, ctx):
+    from .memory import DeviceArray
+    if not _float_ok(ctx, node):
+        return None
+    dtype = node.outputs[0].dtype
+    log = isinstance(node.op, LogSoftmax)
+    h = ctx.kernel(f"{'log' if log else ''}softmax_{dtype}", render_softmax(dtype, log), "iiPP")
+
+    def run(ins):
+        x = _contig(ins[0])
+        out = DeviceArray(x.shape, dtype)
+        K = x.shape[-1] if x.ndim else 1
+        M = x.size // K if K else 0
+        if M and K:
+            grid, block = row_launch(M, K)
+            h.fn.prepared_call(grid, block, M, K, x.ptr, out.ptr)
+        return [out]
+
+    return Step(run, [DEVICE], [DEVICE])
+
+
+@register(SoftmaxGrad)
+def lower_softmax_grad(node, ctx):
+    from .memory import DeviceArray
+    if not _float_ok(ctx, node) or node.inputs[0].dtype != node.inputs[1].dtype:
+        return None
+    dtype = node.outputs[0].dtype
+    h = ctx.kernel(f"softmax_grad_{dtype}", render_softmax_grad(dtype), "iiPPP")
+
+    def run(ins):
+        dy, sm = _contig(ins[0]), _contig(ins[1])
+        if dy.shape != sm.shape:
+            raise ValueError(f"{node.op}: dy of shape {dy.shape} does not match sm of shape {sm.shape}")
+        out = DeviceArray(sm.shape, dtype)
+        K = sm.shape[-1] if sm.ndim else 1
+        M = sm.size // K if K else 0
+        if M and K:
+            grid, block = row_launch(M, K)
+            h.fn.prepared_call(grid, block, M, K, dy.ptr, sm.ptr, out.ptr)
+        return [out]
+
+    return Step(run, [DEVICE, DEVICE], [DEVICE])
+
+
+@register(SoftmaxCrossEntropy)
+def lower_xent(node, ctx):
+    from .memory import DeviceArray
+    z, y = node.inputs
+    dtype = node.outputs[0].dtype
+    if not _float_ok(ctx, node) or not supported_dtype(y.dtype):
+        return None
+    h = ctx.kernel(f"softmax_xent_{dtype}_{y.dtype}", render_xent(dtype, y.dtype), "iiPPPP")
+
+    def run(ins):
+        zv, yv = _contig(ins[0]), _contig(ins[1])
+        M, K = zv.shape
+        if yv.shape != (M,):
+            raise ValueError(f"{node.op}: expected {M} class indices (one per row of a {M}x{K} "
+                             f"matrix), got shape {yv.shape}")
+        loss, sm = DeviceArray((M,), dtype), DeviceArray((M, K), dtype)
+        if M and K:
+            grid, block = row_launch(M, K)
+            h.fn.prepared_call(grid, block, M, K, zv.ptr, yv.ptr, loss.ptr, sm.ptr)
+        elif M:
+            from .elemwise import fill
+            fill(loss, 0)
+        return [loss, sm]
+
+    return Step(run, [DEVICE, DEVICE], [DEVICE, DEVICE])
+
+
+@register(SoftmaxCrossEntropyGrad)
+def lower_xent_grad(node, ctx):
+    from . import driver
+    from .memory import DeviceArray
+    g, sm, y = node.inputs
+    dtype = node.outputs[0].dtype
+    if not _float_ok(ctx, node) or not supported_dtype(y.dtype) or g.dtype != sm.dtype:
+        return None
+    h = ctx.kernel(f"softmax_xent_grad_{dtype}_{y.dtype}", render_xent_grad(dtype, y.dtype),
+                   "iiPPPP")
+
+    def run(ins):
+        gv, smv, yv = (_contig(v) for v in ins)
+        M, K = smv.shape
+        if gv.shape != (M,) or yv.shape != (M,):
+            raise ValueError(f"{node.op}: loss gradient {gv.shape} and class indices {yv.shape} "
+                             f"must have {M} entries")
+        out = DeviceArray((M, K), dtype)
+        if M and K:
+            grid, block = driver.launch_dims(M * K)
+            h.fn.prepared_call(grid, block, M * K, K, gv.ptr, smv.ptr, yv.ptr, out.ptr)
+        return [out]
+
+    return Step(run, [DEVICE, DEVICE, DEVICE], [DEVICE])

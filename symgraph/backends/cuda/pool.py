@@ -1,0 +1,201 @@
+"""2-D pooling on the GPU: forward (max, sum, average_inc_pad, average_exc_pad) and the
+gradients of max and of sum/average pooling.
+
+Forward: one thread per output, looping over its window. Gradients gather: one
+thread per input pixel, looping over the (few) windows that contain it, so
+overlapping windows need no atomics. Max pooling's gradient goes to every
+position equal to its window's maximum (ties all receive it), as in the
+reference ``MaxPoolGrad``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...ops import scalar as ps
+from ...ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
+from .dialect import DIALECT
+from .lowering import DEVICE, Step, register
+
+_GEOM = ["const int B", "const int H", "const int W", "const int oh", "const int ow",
+         "const int wh", "const int ww", "const int sh", "const int sw", "const int ph",
+         "const int pw"]
+GEOM_FORMAT = "i" * len(_GEOM)
+
+
+def _count(d, mode):
+    """C expression: the divisor of window (oy, ox) for the average modes."""
+    if mode == "average_inc_pad":
+        lo_h, hi_h, lo_w, hi_w = "-ph", "H + ph", "-pw", "W + pw"
+    else:
+        lo_h, hi_h, lo_w, hi_w = "0", "H", "0", "W"
+    return (f"((min(hs + wh, {hi_h}) - max(hs, {lo_h})) * (min(ws + ww, {hi_w}) - max(ws, {lo_w})))")
+
+
+def render_pool(dtype, mode):
+    """``KERNEL(geometry..., x, out)``: pool windows (wh, ww) moved by (sh, sw) over x padded by (ph, pw)."""
+    d = DIALECT
+    t = d.ctype(dtype)
+    if mode == "max":
+        init = d.literal(float("-inf") if dtype.startswith("float") else np.iinfo(dtype).min,
+                         dtype)
+        comb = d.scalar_expr(ps.maximum, ["acc", "v"], [dtype, dtype], dtype)
+    else:
+        init, comb = f"({t})0", "acc + v"
+    lines = [
+        f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, const {t}* {d.restrict} x, {t}* {d.restrict} out)",
+        "{",
+        "  const int total = B * oh * ow;",
+        f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
+        "    const int ox = i % ow; int r = i / ow;",
+        "    const int oy = r % oh; const int b = r / oh;",
+        "    const int hs = oy * sh - ph, ws = ox * sw - pw;",
+        f"    const {t}* xb = x + (long long)b * H * W;",
+        f"    {t} acc = {init};",
+        "    for (int h = max(hs, 0); h < min(hs + wh, H); ++h)",
+        "      for (int w = max(ws, 0); w < min(ws + ww, W); ++w) {",
+        f"        const {t} v = xb[h * W + w];",
+        f"        acc = {comb};",
+        "      }",
+    ]
+    if mode.startswith("average"):
+        lines.append(f"    acc = acc / ({t}){_count(d, mode)};")
+    lines += ["    out[i] = acc;", "  }", "}", ""]
+    return "\n".join(lines)
+
+
+def render_max_pool_grad(dtype):
+    """``KERNEL(geometry..., x, maxout, gz, gx)``: gx = sum of gz over the windows whose
+    maximum equals x at that position."""
+    d = DIALECT
+    t = d.ctype(dtype)
+    return "\n".join(_grad_head(d, t, ["maxout", "gz"]) + [
+        f"      if (xv == maxout[o]) acc += gz[o];",
+        "    }",
+        "    gx[i] = acc;",
+        "  }",
+        "}", ""])
+
+
+def render_avg_pool_grad(dtype, mode):
+    """``KERNEL(geometry..., x, gz, gx)``: gx = sum over windows of gz / count (sum: no division)."""
+    d = DIALECT
+    t = d.ctype(dtype)
+    div = "" if mode == "sum" else f" / ({t}){_count(d, mode)}"
+    return "\n".join(_grad_head(d, t, ["gz"]) + [
+        "      const int hs = oy * sh - ph, ws = ox * sw - pw;",
+        f"      acc += gz[o]{div};",
+        "    }",
+        "    gx[i] = acc;",
+        "  }",
+        "}", ""])
+
+
+def _grad_head(d, t, ins):
+    params = ", ".join(f"const {t}* {d.restrict} {n}" for n in ["x"] + ins)
+    return [
+        f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, {params}, {t}* {d.restrict} gx)",
+        "{",
+        "  const int total = B * H * W;",
+        f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
+        "    const int w = i % W; int r = i / W;",
+        "    const int h = r % H; const int b = r / H;",
+        f"    const {t} xv = x[i];",
+        f"    {t} acc = 0;",
+        "    (void)xv;",
+        "    const int hp = h + ph, wp = w + pw;",
+        "    const int oy0 = hp >= wh ? (hp - wh) / sh + 1 : 0, oy1 = min(hp / sh, oh - 1);",
+        "    const int ox0 = wp >= ww ? (wp - ww) / sw + 1 : 0, ox1 = min(wp / sw, ow - 1);",
+        "    for (int oy = oy0; oy <= oy1; ++oy) for (int ox = ox0; ox <= ox1; ++ox) {",
+        "      const long long o = ((long long)b * oh + oy) * ow + ox;",
+    ]
+
+
+def _geometry(op, shape):
+    H, W = shape[-2:]
+    oh, ow = op.out_hw((H, W))
+    B = 1
+    for s in shape[:-2]:
+        B *= s
+    return B, (H, W), (oh, ow), (B, H, W, oh, ow, op.ws[0], op.ws[1], op.stride[0], op.stride[1],
+                                 op.pad[0], op.pad[1])
+
+
+def _contig(v):
+    return v if v.is_c_contiguous else v.copy()
+
+
+def _launch(h, total, geom, *ptrs):
+    from . import driver
+    if total:
+        grid, block = driver.launch_dims(total)
+        h.fn.prepared_call(grid, block, *geom, *ptrs)
+
+
+def _ok(node, ctx):
+    dtype = node.outputs[0].dtype
+    return dtype in ("float32", "float64") and all(
+        ctx.place(v) == DEVICE and v.dtype == dtype for v in node.inputs)
+
+
+@register(Pool)
+def lower_pool(node, ctx):
+    from .memory import DeviceArray
+    if not _ok(node, ctx):
+        return None
+    op, dtype = node.op, node.outputs[0].dtype
+    h = ctx.kernel(f"pool_{op.mode}_{dtype}", render_pool(dtype, op.mode), GEOM_FORMAT + "PP")
+
+    def run(ins):
+        x = _contig(ins[0])
+        B, _, (oh, ow), geom = _geometry(op, x.shape)
+        out = DeviceArray(x.shape[:-2] + (oh, ow), dtype)
+        _launch(h, out.size, geom, x.ptr, out.ptr)
+        return [out]
+
+    return Step(run, [DEVICE], [DEVICE])
+
+
+def _check(op, shape, *pooled):
+    for v in pooled:
+        if v.shape != tuple(shape):
+            raise ValueError(f"{op}: pooled tensors must have shape {tuple(shape)} for this "
+                             f"input, got {v.shape}")
+
+
+@register(MaxPoolGrad)
+def lower_max_pool_grad(node, ctx):
+    from .memory import DeviceArray
+    if not _ok(node, ctx):
+        return None
+    op, dtype = node.op, node.outputs[0].dtype
+    h = ctx.kernel(f"max_pool_grad_{dtype}", render_max_pool_grad(dtype), GEOM_FORMAT + "PPPP")
+
+    def run(ins):
+        x, maxout, gz = (_contig(v) for v in ins)
+        B, _, (oh, ow), geom = _geometry(op, x.shape)
+        _check(op, x.shape[:-2] + (oh, ow), maxout, gz)
+        gx = DeviceArray(x.shape, dtype)
+        _launch(h, gx.size, geom, x.ptr, maxout.ptr, gz.ptr, gx.ptr)
+        return [gx]
+
+    return Step(run, [DEVICE] * 3, [DEVICE])
+
+
+@register(AveragePoolGrad)
+def lower_avg_pool_grad(node, ctx):
+    from .memory import DeviceArray
+    if not _ok(node, ctx):
+        return None
+    op, dtype = node.op, node.outputs[0].dtype
+    h = ctx.kernel(f"avg_pool_grad_{op.mode}_{dtype}", render_avg_pool_grad(dtype, op.mode),
+                   GEOM_FORMAT + "PPP")
+
+    def run(ins):
+        x, gz = (_contig(v) for v in ins)
+        B, _, (oh, ow), geom = _geometry(op, x.shape)
+        _check(op, x.shape[:-2] + (oh, ow), gz)
+        gx = DeviceArray(x.shape, dtype)
+        _launch(h, gx.size, geom, x.ptr, gz.ptr, gx.ptr)
+        return [gx]
+
+    return Step(run, [DEVICE] * 2, [DEVICE])

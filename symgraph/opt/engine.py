@@ -1,0 +1,280 @@
+"""The rewrite engine: named node rewriters, whole-graph passes and a worklist driver.
+
+A *node rewriter* looks at one Apply node and either declines (returns None
+or False) or returns replacements for its outputs: a list aligned with
+``node.outputs`` (None keeps an output) or a dict ``{old_var: new_var}``::
+
+    @node_rewriter([Elemwise])
+    def local_double_neg(fgraph, node):
+        '''-(-x) -> x'''
+        if node.op.scalar_op is ps.neg and is_elemwise(node.inputs[0], ps.neg):
+            return [node.inputs[0].owner.inputs[0]]
+
+The decorator returns a :class:`NodeRewriter` named after the function.
+:class:`EquilibriumRewriter` applies a set of them until nothing changes:
+it keeps a worklist of nodes (every node once, then each node that is new or
+whose inputs changed), so the cost grows with the number of edits, not with
+graph size times the number of sweeps. A cap on the number of edits stops
+rewrites that undo each other.
+
+A *graph rewriter* (:class:`GraphRewriter`, ``@graph_rewriter``) is a
+whole-graph pass such as merge, fusion or inplace.
+"""
+from __future__ import annotations
+
+import warnings
+from collections import Counter, deque
+
+from ..config import config
+from .fgraph import Feature, InconsistencyError
+
+
+class Rewriter:
+    """Something with a ``name`` and ``tags`` that a mode can include or exclude."""
+
+    name = "?"
+    tags = frozenset()
+
+    def excluded_by(self, excluded):
+        return self.name in excluded or bool(self.tags & excluded)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class NodeRewriter(Rewriter):
+    """A rewrite of single Apply nodes, applied to nodes whose op is one of ``tracks``.
+
+    ``tracks`` holds Op classes (any instance matches) or Op instances (equal
+    ops match); None means every node.
+    """
+
+    def __init__(self, fn, tracks=None, name=None, tags=()):
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.tags = frozenset(tags)
+        self.__doc__ = fn.__doc__
+        self.track_classes = None      # classes whose every instance is tracked
+        self.track_ops = None          # individual op instances tracked
+        self._dispatch = None          # every class that may match (for the driver)
+        if tracks is not None:
+            self.track_classes = tuple(t for t in tracks if isinstance(t, type))
+            ops = tuple(t for t in tracks if not isinstance(t, type))
+            self.track_ops = ops or None
+            self._dispatch = self.track_classes + tuple(type(o) for o in ops)
+
+    def tracks_class(self, cls):
+        return self._dispatch is None or issubclass(cls, self._dispatch)
+
+    def transform(self, fgraph, node):
+        if self.track_ops is not None and node.op not in self.track_ops \
+                and not isinstance(node.op, self.track_classes):
+            return None
+        return self.fn(fgraph, node)
+
+    def __call__(self, fgraph, node):
+        return self.transform(fgraph, node)
+
+
+def node_rewriter(tracks=None, name=None, tags=()):
+    """Decorator: turn ``fn(fgraph, node) -> replacements`` into a :class:`NodeRewriter`.
+
+    >>> @node_rewriter([DimShuffle])
+    ... def local_useless_dimshuffle(fgraph, node): ...
+    """
+    def deco(fn):
+        return NodeRewriter(fn, tracks, name, tags)
+    return deco
+
+
+class GraphRewriter(Rewriter):
+    """A whole-graph pass: ``apply(fgraph)`` edits the graph in place."""
+
+    def __init__(self, fn=None, name=None, tags=()):
+        self.fn = fn
+        self.name = name or (fn.__name__ if fn is not None else type(self).__name__)
+        self.tags = frozenset(tags)
+        if fn is not None:
+            self.__doc__ = fn.__doc__
+
+    def apply(self, fgraph, excluded=frozenset()):
+        return self.fn(fgraph)
+
+
+def graph_rewriter(name=None, tags=()):
+    """Decorator: turn ``fn(fgraph)`` into a :class:`GraphRewriter`."""
+    def deco(fn):
+        return GraphRewriter(fn, name, tags)
+    return deco
+
+
+# ---------------------------------------------------------------- applying results
+
+def _short(obj, limit=160):
+    text = str(obj)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def result_pairs(node, result):
+    """Normalize a node rewriter's result into ``[(old, new), ...]`` (empty when declined)."""
+    if result is None or result is False:
+        return []
+    if isinstance(result, dict):
+        return [(o, n) for o, n in result.items() if n is not None and n is not o]
+    if len(result) != len(node.outputs):
+        raise ValueError(f"a node rewriter returned {len(result)} replacements for "
+                         f"{len(node.outputs)} outputs of {node.op}")
+    return [(o, n) for o, n in zip(node.outputs, result) if n is not None and n is not o]
+
+
+def apply_replacements(fgraph, node, pairs, rewriter_name):
+    """Replace each pair (with validation); report and count. Returns True on success."""
+    for old, new in pairs:
+        ot, nt = old.type, new.type
+        if ot != nt and (getattr(ot, "dtype", None) != getattr(nt, "dtype", None)
+                         or getattr(ot, "ndim", None) != getattr(nt, "ndim", None)):
+            warnings.warn(f"rewrite {rewriter_name} proposed {new} of type {nt} for {old} of "
+                          f"type {ot}; skipped (this is a bug in the rewrite)", stacklevel=2)
+            return False
+    text = None
+    if config.print_rewrites:
+        text = f"rewrite {rewriter_name}: {_short(node)} -> " + \
+            ", ".join(_short(n.owner if n.owner is not None else n) for _, n in pairs)
+    try:
+        fgraph.replace_validate(pairs, reason=rewriter_name)
+    except InconsistencyError:
+        return False
+    if text is not None:
+        print(text)
+    counts = getattr(fgraph, "rewrite_counts", None)
+    if counts is None:
+        counts = fgraph.rewrite_counts = Counter()
+    counts[rewriter_name] += 1
+    return True
+
+
+# ---------------------------------------------------------------- the worklist driver
+
+class _Worklist(Feature):
+    """Queues nodes that are new or whose inputs changed."""
+
+    def __init__(self):
+        self.queue = deque()
+        self.queued = set()
+
+    def push(self, node):
+        if node not in self.queued:
+            self.queued.add(node)
+            self.queue.append(node)
+
+    def pop(self):
+        node = self.queue.popleft()
+        self.queued.discard(node)
+        return node
+
+    def on_import(self, fgraph, node):
+        self.push(node)
+
+    def on_change_input(self, fgraph, node, i, old, new):
+        if node != "output":
+            self.push(node)
+
+
+class EquilibriumRewriter(GraphRewriter):
+    """Apply node rewriters until none applies (or the edit cap is reached).
+
+    ``max_edits_per_node``: the cap is this times the initial node count
+    (at least ``min_edits``). With ``merge=True`` equal nodes created along
+    the way are merged as they appear.
+    """
+
+    def __init__(self, rewriters, name, tags=(), merge=True, max_edits_per_node=20, min_edits=2000):
+        super().__init__(None, name, tags)
+        self.rewriters = list(rewriters)
+        self.merge = merge
+        self.max_edits_per_node = max_edits_per_node
+        self.min_edits = min_edits
+
+    def apply(self, fgraph, excluded=frozenset()):
+        rewriters = [r for r in self.rewriters if not r.excluded_by(excluded)]
+        if not rewriters:
+            return 0
+        by_class = {}
+
+        def for_node(node):
+            cls = type(node.op)
+            lst = by_class.get(cls)
+            if lst is None:
+                lst = by_class[cls] = [r for r in rewriters if r.tracks_class(cls)]
+            return lst
+
+        work = _Worklist()
+        for node in fgraph.toposort():
+            work.push(node)
+        merger = None
+        if self.merge:
+            from .basic import MergeFeature
+            merger = fgraph.get_feature(MergeFeature)
+            if merger is None:
+                merger = MergeFeature()
+                fgraph.attach_feature(merger)
+        fgraph.attach_feature(work)
+        cap = max(self.min_edits, self.max_edits_per_node * len(fgraph.apply_nodes))
+        edits = 0
+        nodes = fgraph.apply_nodes
+        try:
+            while work.queue:
+                if merger is not None and merger.pending:
+                    edits += merger.flush(fgraph)
+                node = work.pop()
+                if node not in nodes:
+                    continue
+                for rw in for_node(node):
+                    try:
+                        result = rw.transform(fgraph, node)
+                    except InconsistencyError:
+                        continue
+                    pairs = result_pairs(node, result)
+                    if pairs and apply_replacements(fgraph, node, pairs, rw.name):
+                        edits += 1
+                        break
+                if edits > cap:
+                    warnings.warn(f"{self.name}: stopped after {edits} rewrites (cap {cap}); "
+                                  f"some rewrites may be undoing each other", stacklevel=2)
+                    break
+            if merger is not None and merger.pending:
+                edits += merger.flush(fgraph)
+        finally:
+            fgraph.remove_feature(work)
+        return edits
+
+
+class SequentialRewriter(GraphRewriter):
+    """Run passes one after the other (each may be excluded by name or tag)."""
+
+    def __init__(self, passes, name, tags=()):
+        super().__init__(None, name, tags)
+        self.passes = list(passes)
+
+    def apply(self, fgraph, excluded=frozenset()):
+        total = 0
+        for p in self.passes:
+            if not p.excluded_by(excluded):
+                total += p.apply(fgraph, excluded) or 0
+        return total
+
+
+def apply_node_rewriter(fgraph, rewriter, nodes=None):
+    """Try ``rewriter`` once on each node (default: all, in order); returns edits made."""
+    edits = 0
+    for node in list(nodes if nodes is not None else fgraph.toposort()):
+        if node in fgraph.apply_nodes and rewriter.tracks_class(type(node.op)):
+            pairs = result_pairs(node, rewriter.transform(fgraph, node))
+            if pairs and apply_replacements(fgraph, node, pairs, rewriter.name):
+                edits += 1
+    return edits
+
+
+__all__ = ["Rewriter", "NodeRewriter", "node_rewriter", "GraphRewriter", "graph_rewriter",
+           "EquilibriumRewriter", "SequentialRewriter", "apply_node_rewriter",
+           "apply_replacements", "result_pairs"]

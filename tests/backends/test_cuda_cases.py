@@ -1,0 +1,151 @@
+"""Representative graphs for every op kind the CUDA backend lowers, with input values.
+
+(A helper module, no tests.) Shared by ``test_cuda_render.py`` (renders their kernels and compiles them with
+``nvcc -ptx``, no GPU needed) and ``test_cuda_gpu.py`` (runs them on the GPU
+against the Python reference backend).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import symgraph.tensor as T
+from symgraph.ops import scalar as ps
+from symgraph.ops.elemwise import Elemwise
+from symgraph.ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
+from symgraph.ops.random import MRGUniform
+from symgraph.tensor.nnet import conv2d, log_softmax, softmax
+from symgraph.ops.nnet import softmax_cross_entropy, softmax_cross_entropy_grad, softmax_grad
+
+
+def _r(rng, *shape, dtype="float32", lo=-1.0, hi=1.0):
+    return rng.uniform(lo, hi, size=shape).astype(dtype)
+
+
+def elemwise_cases(rng):
+    x, y = T.fmatrix("x"), T.fmatrix("y")
+    row = T.frow("row")
+    s = T.fscalar("s")
+    d = T.dmatrix("d")
+    i = T.lmatrix("i")
+    comp = ps.Composite(["float32", "float32"],
+                        [(ps.mul, (0, 1)), (ps.tanh, (2,)), (ps.ScalarConstant(0.5, "float32"), ()),
+                         (ps.sub, (3, 4)), (ps.exp, (0,))], [5, 6])
+    fused = Elemwise(comp)(x, y)
+    X, Y = _r(rng, 5, 7), _r(rng, 5, 7)
+    return [
+        ("add_mul_scalar", [x, y, s], [x * y + s], [X, Y, np.float32(0.3)]),
+        ("broadcast_row_T", [x, row], [T.tanh(x.T[:3] + row.T[:3]) ** 2],
+         [X, _r(rng, 1, 5)]),
+        ("composite_2out", [x, y], list(fused), [X, Y]),
+        ("float64_math", [d], [T.log1p(T.abs_(d)) + T.sqrt(T.abs_(d)) - T.nnet.sigmoid(d) * T.erf(d)],
+         [_r(rng, 4, 6, dtype="float64")]),
+        ("int_ops", [i], [(i // 3) + (i % 4) - T.maximum(i, 2), T.cast(i, "float32") / 7],
+         [rng.randint(-20, 20, size=(3, 5)).astype("int64")]),
+        ("compare_switch", [x, y], [T.switch(T.gt(x, y), x, y * 2), T.eq(x, y)], [X, Y]),
+        ("clip_cast", [x], [T.clip(x, -0.5, 0.5), T.cast(x * 10, "int32")], [X]),
+    ]
+
+
+def reduce_cases(rng):
+    x, d = T.ftensor3("x"), T.dmatrix("d")
+    i = T.imatrix("i")
+    X = _r(rng, 4, 5, 6)
+    return [
+        ("sum_axes", [x], [x.sum(axis=2), x.sum(axis=0), x.sum(axis=(0, 2)), x.sum()], [X]),
+        ("max_min_prod", [x], [x.max(axis=1), x.min(axis=(1, 2)), x.prod(axis=2)], [X]),
+        ("argmax", [x, d], [T.argmax(x, axis=1), T.argmin(d, axis=0), T.argmax(d)],
+         [X, _r(rng, 7, 3, dtype="float64")]),
+        ("int_sum", [i], [i.sum(axis=1), i.max(axis=0)],
+         [rng.randint(-9, 9, size=(6, 300)).astype("int32")]),
+        ("mean_transposed", [x], [x.dimshuffle(2, 0, 1).mean(axis=(0, 1))], [X]),
+    ]
+
+
+def nnet_cases(rng):
+    z, g = T.fmatrix("z"), T.fmatrix("g")
+    y = T.ivector("y")
+    gl = T.fvector("gl")
+    Z = _r(rng, 6, 10, lo=-5, hi=5)
+    Y = rng.randint(0, 10, size=6).astype("int32")
+    sm = softmax(z)
+    loss, sm2 = softmax_cross_entropy(z, y)
+    return [
+        ("softmax", [z], [sm, log_softmax(z)], [Z]),
+        ("softmax_wide", [z], [softmax(z)], [_r(rng, 3, 1000, lo=-20, hi=20)]),
+        ("softmax_grad", [z, g], [softmax_grad(g, sm)], [Z, _r(rng, 6, 10)]),
+        ("softmax_xent", [z, y], [loss, sm2], [Z, Y]),
+        ("softmax_xent_grad", [z, y, gl], [softmax_cross_entropy_grad(gl, softmax(z), y)],
+         [Z, Y, _r(rng, 6)]),
+    ]
+
+
+def index_cases(rng):
+    x, v = T.fmatrix("x"), T.fvector("v")
+    y = T.lvector("y")
+    k = T.lscalar("k")
+    X = _r(rng, 6, 5)
+    return [
+        ("subtensor", [x, k], [x[k:k + 3, ::2] * 2, x[1] + 1], [X, np.int64(2)]),
+        ("inc_set_subtensor", [x, v], [T.inc_subtensor(x[1:4, 2], v[:3]),
+                                       T.set_subtensor(x[:, 1:3], 0.5)], [X, _r(rng, 4)]),
+        ("advanced", [x, y], [x[T.arange(y.shape[0]), y] * 1, x[y] + 0],
+         [X, np.array([0, 3, 1, 4], dtype="int64")]),
+        ("advanced_inc", [x, y, v], [T.inc_subtensor(x[y], v.dimshuffle("x", 0)[:, :5] + 0)],
+         [X, np.array([0, 3, 0, 5], dtype="int64"), _r(rng, 5)]),
+    ]
+
+
+def conv_pool_cases(rng):
+    img, w = T.ftensor4("img"), T.ftensor4("w")
+    I, W = _r(rng, 2, 3, 9, 8), _r(rng, 4, 3, 3, 2)
+    out = conv2d(img, w)
+    gi, gw = T.grad(T.sum(out * out), [img, w])
+    out_s = conv2d(img, w, border_mode=(1, 2), subsample=(2, 1), filter_flip=False)
+    gi_s, gw_s = T.grad(T.sum(out_s ** 2), [img, w])
+    x = T.ftensor4("x")
+    X = _r(rng, 2, 3, 7, 9)
+    cases = [
+        ("conv_valid", [img, w], [out, gi, gw], [I, W]),
+        ("conv_pad_stride", [img, w], [out_s, gi_s, gw_s], [I, W]),
+    ]
+    for mode in ("max", "sum", "average_inc_pad", "average_exc_pad"):
+        for ib, pad, stride in ((True, (0, 0), (2, 2)), (False, (0, 0), (2, 3)),
+                                (True, (1, 1), (1, 2))):
+            p = Pool((2, 3), stride, pad, ib, mode)
+            out = p(x)
+            gz = T.ftensor4("gz")
+            grad = MaxPoolGrad(p.ws, p.stride, p.pad, ib, mode)(x, out, gz) if mode == "max" \
+                else AveragePoolGrad(p.ws, p.stride, p.pad, ib, mode)(x, gz)
+            GZ_shape = Pool.out_shape(X.shape, p.ws, ib, p.stride, p.pad)
+            cases.append((f"pool_{mode}_{int(ib)}_{pad[0]}_{stride[1]}", [x, gz], [out, grad],
+                          [X, _r(rng, *GZ_shape)]))
+    return cases
+
+
+def rng_cases(rng):
+    from symgraph.sandbox.rng_mrg import MRG_RandomStreams
+    st = T.imatrix("st")
+    out = []
+    for dtype in ("float32", "float64"):
+        ns, u = MRGUniform(dtype, 2)(st, T.as_tensor_variable(np.array([7, 33], dtype="int64")))
+        out.append((f"mrg_{dtype}", [st], [ns, u],
+                    [MRG_RandomStreams(1234).get_substream_rstates(60)]))
+    return out
+
+
+def blas_shape_cases(rng):
+    a, b = T.fmatrix("a"), T.fmatrix("b")
+    v = T.fvector("v")
+    A, B = _r(rng, 5, 4), _r(rng, 4, 3)
+    return [
+        ("dot", [a, b, v], [T.dot(a, b), T.dot(a.T[:3].T, b[:3]), T.dot(v, b), T.dot(a, v),
+                            T.dot(v, v), T.dot(b.T, a.T)], [A, B, _r(rng, 4)]),
+        ("shape_ops", [a, b], [T.concatenate([a, a * 2], axis=1), a.reshape((2, 10)) + 1,
+                               T.alloc(np.float32(0.5), 3, 2) + a[:3, :2], a.T.flatten() * 1,
+                               T.zeros_like(b) + b.sum()], [A, B]),
+    ]
+
+
+def all_cases(rng):
+    return (elemwise_cases(rng) + reduce_cases(rng) + nnet_cases(rng) + index_cases(rng)
+            + conv_pool_cases(rng) + rng_cases(rng) + blas_shape_cases(rng))

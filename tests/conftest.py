@@ -1,0 +1,19 @@
+"""Shared fixtures for the core tests."""
+import numpy as np
+import pytest
+
+import symgraph
+
+
+@pytest.fixture
+def floatX32():
+    """Run a test with ``config.floatX = 'float32'`` and restore the old value afterwards."""
+    old = symgraph.config.floatX
+    symgraph.config.floatX = "float32"
+    yield
+    symgraph.config.floatX = old
+
+
+@pytest.fixture
+def rng():
+    return np.random.RandomState(1234)
