@@ -50,6 +50,8 @@ def describe_machine(m: dict) -> str:
     text += f" Preset: {bench.get('preset', '?')}"
     if m.get("busy_cores") is not None:
         text += f"; other work kept {m['busy_cores']} cores busy at the start"
+        if m.get("busy_cores_end") is not None:
+            text += f" and {m['busy_cores_end']} at the end"
     return text + "."
 
 

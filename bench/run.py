@@ -507,6 +507,9 @@ def main(argv=None) -> int:
         if group in ("lenet", "convnet") and s.device == "cuda" and ctx.gpu_peak_gflops:
             machine["bench"]["gpu_peak_gflops"] = round(ctx.gpu_peak_gflops, 1)
 
+    machine["busy_cores_end"] = harness.busy_cores()
+    if (machine["busy_cores_end"] or 0) > 0.3:
+        print(f"# warning: at the end other work kept {machine['busy_cores_end']} cores busy", flush=True)
     print()
     harness.print_table(rows)
     if args.json:

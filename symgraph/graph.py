@@ -131,7 +131,7 @@ def _short_repr(data):
         if arr.size <= 6:
             s = str(arr.tolist())
         else:
-            s = f"array{arr.shape}"
+            s = f"array(shape={arr.shape})"   # values elided
         return s
     except Exception:
         return repr(data)

@@ -1,4 +1,6 @@
 """Shared fixtures for the core tests."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -17,3 +19,10 @@ def floatX32():
 @pytest.fixture
 def rng():
     return np.random.RandomState(1234)
+
+
+@pytest.fixture
+def lineno():
+    """``lineno()`` returns the line it is called on: ``y = x + z; line = lineno()`` records
+    where an expression was built, for checking that error messages point there."""
+    return lambda: inspect.currentframe().f_back.f_lineno

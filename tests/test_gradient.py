@@ -192,9 +192,9 @@ class _WrongGrad(_NoGrad):
         return [output_grads[0] * 2]
 
 
-def test_op_without_gradient_names_node_and_line():
+def test_op_without_gradient_names_node_and_line(lineno):
     x = T.dvector("x")
-    y = _NoGrad()(x); line = __import__("inspect").currentframe().f_lineno  # noqa: E702
+    y = _NoGrad()(x); line = lineno()  # noqa: E702
     with pytest.raises(NotImplementedError) as info:
         grad(T.sum(y), x)
     assert "_NoGrad" in str(info.value) and f"line {line}" in str(info.value)
@@ -227,3 +227,17 @@ def test_grad_of_mlp_against_finite_differences(rng):
         p = p / T.sum(p, axis=1, keepdims=True)
         return -T.mean(T.log(p[T.arange(3), T.constant(np.array([0, 1, 0]))]))
     verify_grad(mlp, [rng.rand(3, 4), rng.rand(4, 5) - 0.5, rng.rand(5, 2) - 0.5], rng=rng)
+
+
+def test_grad_and_compile_of_a_graph_deeper_than_the_recursion_limit():
+    x = T.dscalar("x")
+    y = x
+    for _ in range(1500):
+        y = T.tanh(y) * 0.5 + x
+    g = grad(y, x)
+    val, gval = function([x], [y, g], mode="py")(0.3)
+    # reference by forward-mode iteration
+    v, dv = 0.3, 1.0
+    for _ in range(1500):
+        v, dv = np.tanh(v) * 0.5 + 0.3, (1 - np.tanh(v) ** 2) * 0.5 * dv + 1.0
+    assert val == pytest.approx(v) and gval == pytest.approx(dv)

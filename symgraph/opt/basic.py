@@ -17,7 +17,7 @@ import numpy as np
 from ..graph import Constant
 from ..ops.shape import Alloc
 from ..tensor.type import TensorType
-from .engine import GraphRewriter, node_rewriter
+from .engine import GraphRewriter, apply_replacements, node_rewriter
 from .fgraph import Feature, InconsistencyError
 
 FOLD_MAX_SIZE = 100_000
@@ -93,6 +93,9 @@ class MergeFeature(Feature):
                 pairs = [(o, k) for o, k in zip(a.outputs, b.outputs) if o.type == k.type]
                 if len(pairs) != len(a.outputs):
                     continue
+                if apply_replacements(fgraph, a, pairs, "merge"):
+                    done += 1
+                continue
             try:
                 fgraph.replace_validate(pairs, reason="merge")
             except InconsistencyError:

@@ -9,6 +9,7 @@ Canonicalize (each a named node rewriter):
 - ``local_useless_dimshuffle``, ``local_dimshuffle_compose`` (so ``x.T.T`` -> x),
   ``local_dimshuffle_lift`` (a DimShuffle of a single-client Elemwise moves to its inputs,
   so elementwise chains fuse)
+- ``local_subtensor_lift``: ``f(x)[idx]`` -> ``f(x[idx])`` for a unary elemwise f
 - ``local_useless_reshape``, ``local_reshape_chain``
 - ``local_useless_rebroadcast``
 - ``local_sum_sum``: a reduction of a reduction with the same operation -> one reduction
@@ -26,7 +27,8 @@ from ..graph import Constant
 from ..ops import scalar as ps
 from ..ops.elemwise import DimShuffle, Elemwise
 from ..ops.reduce import CAReduce
-from ..ops.shape import Alloc, Rebroadcast, Reshape, Shape, Shape_i, static_dims
+from ..ops.subtensor import Subtensor
+from ..ops.shape import Alloc, MakeVector, Rebroadcast, Reshape, Shape, Shape_i, static_dims
 from .engine import node_rewriter
 from .shape import shape_of
 from .utils import elemwise_node, is_constant_equal, same_value, scalar_constant
@@ -139,6 +141,20 @@ def local_dimshuffle_lift(fgraph, node):
     return [inner.op(*new_inputs)]
 
 
+@node_rewriter([Subtensor], tags=("fast_run", "subtensor"))
+def local_subtensor_lift(fgraph, node):
+    """unary_elemwise(x)[idx] -> unary_elemwise(x[idx]) when the elemwise result has no
+    other client: only the selected part is computed (e.g. the seeds' ``T.cast(labels)``
+    sliced by ``givens``)."""
+    inner = node.inputs[0].owner
+    if inner is None or not _plain(inner) or len(inner.inputs) != 1 or len(inner.outputs) != 1:
+        return None
+    if len(fgraph.clients.get(node.inputs[0], ())) != 1:
+        return None
+    new = inner.op(node.op(inner.inputs[0], *node.inputs[1:]))
+    return [new] if new.type == node.outputs[0].type else None
+
+
 # ---------------------------------------------------------------- reshape / rebroadcast
 
 def _reshape_dims(node):
@@ -148,7 +164,7 @@ def _reshape_dims(node):
             and shp.owner.inputs[0] is node.inputs[0]:
         return [Shape_i(d)(node.inputs[0]) for d in range(node.op.ndim)]
     dims = static_dims(shp, node.op.ndim)
-    if shp.owner is not None and shp.owner.op.__class__.__name__ == "MakeVector":
+    if shp.owner is not None and isinstance(shp.owner.op, MakeVector):
         return [d if d is not None else v for d, v in zip(dims, shp.owner.inputs)]
     if isinstance(shp, Constant):
         return dims
@@ -162,8 +178,6 @@ def local_useless_reshape(fgraph, node):
     if x.ndim != node.op.ndim:
         return None
     dims = _reshape_dims(node)
-    if x.ndim == 1 and dims is not None and isinstance(dims[0], int) and dims[0] == -1:
-        return [x]
     if dims is None:
         return None
     xs = shape_of(fgraph, x)
@@ -358,6 +372,7 @@ def _is_const(v):
 
 CANONICALIZE = [local_useless_elemwise, local_sub_self, local_double_neg, local_useless_cast,
                 local_useless_dimshuffle, local_dimshuffle_compose, local_dimshuffle_lift,
+                local_subtensor_lift,
                 local_useless_reshape, local_reshape_chain, local_useless_rebroadcast,
                 local_sum_sum, local_fill_to_alloc, local_useless_alloc, local_elemwise_alloc,
                 local_alloc_lift]

@@ -7,8 +7,9 @@ or False) or returns replacements for its outputs: a list aligned with
     @node_rewriter([Elemwise])
     def local_double_neg(fgraph, node):
         '''-(-x) -> x'''
-        if node.op.scalar_op is ps.neg and is_elemwise(node.inputs[0], ps.neg):
-            return [node.inputs[0].owner.inputs[0]]
+        inner = elemwise_node(node.inputs[0], ps.neg)      # from symgraph.opt.utils
+        if node.op.scalar_op == ps.neg and inner is not None:
+            return [inner.inputs[0]]
 
 The decorator returns a :class:`NodeRewriter` named after the function.
 :class:`EquilibriumRewriter` applies a set of them until nothing changes:
@@ -231,12 +232,17 @@ class EquilibriumRewriter(GraphRewriter):
                     continue
                 for rw in for_node(node):
                     try:
-                        result = rw.transform(fgraph, node)
+                        pairs = result_pairs(node, rw.transform(fgraph, node))
                     except InconsistencyError:
                         continue
-                    pairs = result_pairs(node, result)
+                    except Exception as exc:     # a broken rewrite must not stop compiling
+                        warnings.warn(f"rewrite {rw.name} failed on {_short(node)}: "
+                                      f"{type(exc).__name__}: {exc}", stacklevel=2)
+                        continue
                     if pairs and apply_replacements(fgraph, node, pairs, rw.name):
                         edits += 1
+                        if node in nodes:       # only some outputs were replaced
+                            work.push(node)
                         break
                 if edits > cap:
                     warnings.warn(f"{self.name}: stopped after {edits} rewrites (cap {cap}); "
@@ -249,32 +255,5 @@ class EquilibriumRewriter(GraphRewriter):
         return edits
 
 
-class SequentialRewriter(GraphRewriter):
-    """Run passes one after the other (each may be excluded by name or tag)."""
-
-    def __init__(self, passes, name, tags=()):
-        super().__init__(None, name, tags)
-        self.passes = list(passes)
-
-    def apply(self, fgraph, excluded=frozenset()):
-        total = 0
-        for p in self.passes:
-            if not p.excluded_by(excluded):
-                total += p.apply(fgraph, excluded) or 0
-        return total
-
-
-def apply_node_rewriter(fgraph, rewriter, nodes=None):
-    """Try ``rewriter`` once on each node (default: all, in order); returns edits made."""
-    edits = 0
-    for node in list(nodes if nodes is not None else fgraph.toposort()):
-        if node in fgraph.apply_nodes and rewriter.tracks_class(type(node.op)):
-            pairs = result_pairs(node, rewriter.transform(fgraph, node))
-            if pairs and apply_replacements(fgraph, node, pairs, rewriter.name):
-                edits += 1
-    return edits
-
-
 __all__ = ["Rewriter", "NodeRewriter", "node_rewriter", "GraphRewriter", "graph_rewriter",
-           "EquilibriumRewriter", "SequentialRewriter", "apply_node_rewriter",
-           "apply_replacements", "result_pairs"]
+           "EquilibriumRewriter", "apply_replacements", "result_pairs"]

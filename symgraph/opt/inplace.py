@@ -11,13 +11,14 @@ destroyed only when
 - its only reader is the destroying node (so no view of it and no other
   reader exists, and it is not a graph output);
 
-or it is a shared variable whose update is exactly the destroying node's
-output and nothing else reads it (e.g. a RandomState advanced in place).
+or it is a shared variable whose update is exactly the destroying (elementwise)
+node's output and nothing else reads it (``w <- w - lr * g`` when w is read nowhere
+else).
 
 The ``inplace`` pass then turns ``Elemwise`` nodes into
 ``Elemwise(scalar_op, inplace_pattern=((out, in),))`` (an input of the output's
 dtype and broadcastable pattern), and ops with an ``inplace`` property
-(IncSubtensor, AdvancedIncSubtensor, random draws) into their inplace form.
+(IncSubtensor, AdvancedIncSubtensor) into their inplace form.
 """
 from __future__ import annotations
 
@@ -65,7 +66,10 @@ def can_destroy(fgraph, var, node, out_index=None):
     if len(readers) > 1 and not isinstance(node.op, Elemwise):
         return False
     if var.owner is None:
-        if getattr(var, "_box", None) is None or out_index is None:
+        # a shared variable: only an elementwise update of it (w <- w * 2 + x); random
+        # states are left alone, a caller may hold the old RandomState object
+        if getattr(var, "_box", None) is None or out_index is None \
+                or not isinstance(node.op, Elemwise):
             return False
         return _update_target(fgraph, node.outputs[out_index]) is var
     if var in fgraph._input_set:

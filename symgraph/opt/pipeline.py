@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 
 from . import basic, canonicalize, fusion, inplace, shape
-from .engine import EquilibriumRewriter, GraphRewriter, SequentialRewriter
+from .engine import EquilibriumRewriter, GraphRewriter
 
 PHASES = ("merge1", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "merge2")
 
@@ -125,4 +125,4 @@ def _run_phases(fgraph, level, excluded):
             fgraph.remove_feature(f)
 
 
-__all__ = ["PHASES", "register", "registered", "run_pipeline", "SequentialRewriter"]
+__all__ = ["PHASES", "register", "registered", "run_pipeline"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..graph import Constant
 from ..ops.shape import MakeVector, Shape, Shape_i
-from ..ops.subtensor import Subtensor
+from ..ops.subtensor import AdvancedSubtensor, Subtensor
 from ..tensor.type import TensorType
 from .engine import node_rewriter
 from .fgraph import Feature
@@ -44,7 +44,7 @@ class ShapeFeature(Feature):
     def _shape_i(self, var, d):
         key = (var, d)
         s = self.shape_i.get(key)
-        if s is None:
+        if s is None or s.owner.inputs[0] is not var:     # (a replace may have moved it)
             s = self.shape_i[key] = Shape_i(d)(var)
         return s
 
@@ -139,6 +139,10 @@ class ShapeFeature(Feature):
                 outs = node.op.infer_shape(node, in_shapes)
             except Exception:
                 outs = None
+            if outs is None or all(o is None for o in outs):
+                rule = _EXTRA_RULES.get(type(node.op))
+                if rule is not None:
+                    outs = rule(self, node, in_shapes)
             for k, o in enumerate(node.outputs):
                 if not isinstance(o.type, TensorType):
                     continue
@@ -148,6 +152,64 @@ class ShapeFeature(Feature):
                 self._store(fgraph, o, dims if dims is not None else self._default(o))
         entry = self.cache.get(var)
         return entry[0] if entry is not None else self._default(var)
+
+
+# ---------------------------------------------------------------- rules for ops that
+# answer None: known dimensions are given, the others stay Shape_i(d)(out)
+
+def _subtensor_shape(feature, node, shapes):
+    """Basic indexing: int entries drop a dim, full slices and trailing dims keep theirs."""
+    out = node.outputs[0]
+    if shapes[0] is None:
+        return None
+    dims = []
+    for d, e in enumerate(node.op.idx_list):
+        if e[0] == "int":
+            continue
+        dims.append(shapes[0][d] if e[1:] in ((None, None, None), (0, None, None),
+                                               (None, None, 1), (0, None, 1)) else None)
+    dims.extend(shapes[0][len(node.op.idx_list):])
+    return [tuple(feature._shape_i(out, k) if s is None else s for k, s in enumerate(dims))]
+
+
+def _advanced_subtensor_shape(feature, node, shapes):
+    """x[i, j, ...] with integer index vectors first (then full slices): the broadcast
+    length of the indices, then x's remaining dims."""
+    idx_list = node.op.idx_list
+    n_adv = sum(1 for e in idx_list if e[0] == "adv")
+    if [e[0] for e in idx_list[:n_adv]] != ["adv"] * n_adv or n_adv == 0:
+        return None
+    idx_vars = node.inputs[1:1 + n_adv]
+    nd = idx_vars[0].ndim
+    if any(v.ndim != nd for v in idx_vars) or len(node.inputs) != 1 + n_adv:
+        return None
+    from ..tensor import basic as T
+    dims = []
+    for d in range(nd):
+        lens = []
+        for v, sh in zip(idx_vars, shapes[1:1 + n_adv]):
+            if sh is None:
+                return None
+            if not v.broadcastable[d] and not any(same_value(sh[d], k) for k in lens):
+                lens.append(sh[d])
+        if not lens:
+            dims.append(1)
+        elif len(lens) == 1:
+            dims.append(lens[0])
+        else:       # numpy broadcasting of lengths that are equal or 1 (0 wins over 1)
+            hi, lo = lens[0], lens[0]
+            for k in lens[1:]:
+                hi, lo = T.maximum(hi, k), T.minimum(lo, k)
+            dims.append(hi * T.cast(T.gt(lo, 0), "int64"))
+    for d, e in enumerate(idx_list[n_adv:], start=n_adv):
+        if e[1:] != (None, None, None):
+            return None
+        dims.append(shapes[0][d])
+    dims.extend(shapes[0][len(idx_list):])
+    return [tuple(dims)]
+
+
+_EXTRA_RULES = {Subtensor: _subtensor_shape, AdvancedSubtensor: _advanced_subtensor_shape}
 
 
 def get_shape_feature(fgraph):
@@ -212,27 +274,38 @@ def local_shape_to_make_vector(fgraph, node):
 
 @node_rewriter([Subtensor], tags=("fast_run", "shape"))
 def local_subtensor_of_shape(fgraph, node):
-    """Shape(x)[i] and MakeVector(a, b, ...)[i] with a constant i -> the i-th dimension."""
-    if len(node.op.idx_list) != 1 or node.op.idx_list[0][0] != "int" \
-            or node.op.idx_list[0][1] == "s":
+    """Shape(x)[i] / MakeVector(a, b, ...)[i] with a constant i -> the i-th dimension;
+    with a constant slice -> a MakeVector of the selected dimensions."""
+    if len(node.op.idx_list) != 1:
+        return None
+    entry = node.op.idx_list[0]
+    if "s" in entry[1:] or entry[0] not in ("int", "slice"):
         return None
     v = node.inputs[0]
-    i = node.op.idx_list[0][1]
     if v.owner is None:
         return None
     if isinstance(v.owner.op, Shape):
         x = v.owner.inputs[0]
-        if not -x.ndim <= i < x.ndim:
-            return None
-        i %= x.ndim
         if x.owner is None or x in fgraph._input_set:
-            return [_const_int(1) if x.type.broadcastable[i] else Shape_i(i)(x)]
-        return [shape_of(fgraph, x)[i]]
-    if isinstance(v.owner.op, MakeVector):
-        ins = v.owner.inputs
-        if -len(ins) <= i < len(ins) and ins[i].type == node.outputs[0].type:
-            return [ins[i]]
-    return None
+            dims = [_const_int(1) if b else Shape_i(d)(x) for d, b in enumerate(x.broadcastable)]
+        else:
+            dims = list(shape_of(fgraph, x))
+    elif isinstance(v.owner.op, MakeVector):
+        dims = list(v.owner.inputs)
+    else:
+        return None
+    if entry[0] == "int":
+        i = entry[1]
+        if not -len(dims) <= i < len(dims) or dims[i].type != node.outputs[0].type:
+            return None
+        return [dims[i]]
+    picked = dims[slice(*entry[1:])]
+    if any(d.dtype != "int64" for d in picked):
+        return None
+    if all(isinstance(d, Constant) for d in picked):
+        from ..tensor.basic import constant
+        return [constant(np.array([int(d.data) for d in picked], dtype="int64"))]
+    return [MakeVector("int64")(*picked)]
 
 
 SHAPE_REWRITES = [local_shape_i, local_shape_to_make_vector, local_subtensor_of_shape]

@@ -40,7 +40,7 @@ def constant(x, name=None, ndim=None, dtype=None):
         raise TypeError(f"cannot make a constant from {type(x).__name__}")
     if ndim is not None and arr.ndim != ndim:
         arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape) if arr.ndim < ndim else arr
-    ttype = TensorType(arr.dtype.name, tuple(s == 1 for s in arr.shape))
+    ttype = TensorType(normalize_dtype(arr.dtype), tuple(s == 1 for s in arr.shape))
     return TensorConstant(ttype, arr, name=name)
 
 
@@ -518,10 +518,35 @@ def stack(*tensors, axis=0):
 # ---------------------------------------------------------------- indexing
 
 def getitem(x, key):
+    if isinstance(key, tuple) and any(k is None for k in key) or key is None:
+        return _getitem_newaxis(x, key if isinstance(key, tuple) else (key,))
     idx_list, syms, advanced = st.parse_index(x, key)
     if advanced:
         return st.AdvancedSubtensor(idx_list)(x, *syms)
     return st.Subtensor(idx_list)(x, *syms)
+
+
+def _getitem_newaxis(x, key):
+    """``x[:, None]``: insert broadcastable axes with a DimShuffle, then index the rest."""
+    n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if builtins.sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    expanded = []
+    for k in key:
+        expanded.extend([slice(None)] * (x.ndim - n_real) if k is Ellipsis else [k])
+    pattern, rest, d = [], [], 0
+    for k in expanded:
+        if k is None:
+            pattern.append("x")
+            rest.append(slice(None))
+        else:
+            pattern.append(d)
+            rest.append(k)
+            d += 1
+    if d > x.ndim:
+        raise IndexError(f"too many indices ({d}) for {x.type} built at {x.where()}")
+    pattern.extend(range(d, x.ndim))
+    return getitem(dimshuffle(x, pattern), tuple(rest))
 
 
 def _inc(x_sub, y, set_instead):

@@ -1,5 +1,4 @@
 """Tests for symgraph/compile/function.py, io.py and mode.py: function(), In, Out, modes."""
-import inspect
 import pickle
 import warnings
 
@@ -11,10 +10,6 @@ import symgraph.tensor as T
 from symgraph import In, Mode, Out, function, shared
 from symgraph.compile.function import MissingInputError, UnusedInputError
 from symgraph.compile.mode import get_mode
-
-
-def _line():
-    return inspect.currentframe().f_back.f_lineno
 
 
 # ---------------------------------------------------------------- outputs
@@ -290,9 +285,9 @@ def test_invalid_inputs():
         function([x, x], x)
 
 
-def test_missing_input_names_variable_and_line():
+def test_missing_input_names_variable_and_line(lineno):
     x = T.dvector("x")
-    y = T.dvector("y"); line = _line()  # noqa: E702
+    y = T.dvector("y"); line = lineno()  # noqa: E702
     with pytest.raises(MissingInputError) as info:
         function([x], x + y)
     msg = str(info.value)

@@ -88,6 +88,23 @@ def test_local_dimshuffle_lift():
     check([v, m], y, RNG.rand(3), RNG.rand(3, 2), mode=Mode(linker="py"))
 
 
+def test_local_subtensor_lift():
+    """The seeds' T.cast(shared_labels, 'int32') sliced by givens: only the slice is cast."""
+    labels = th.shared(np.arange(10.0), name="labels")
+    i = T.lscalar("i")
+    y = T.cast(labels, "int32")[i * 3:(i + 1) * 3]
+    f, ref = both([i], y)
+    cast = f.maker.fgraph.outputs[0].owner
+    assert cast.op.scalar_op.name == "cast_int32"
+    assert type(cast.inputs[0].owner.op).__name__ == "Subtensor"
+    assert cast.inputs[0].owner.inputs[0] is labels
+    assert_same_values(f, ref, 1)
+    x = T.dvector("x")
+    g, gref = both([x], [T.exp(x)[1:], T.exp(x)])     # exp(x) used twice: not lifted
+    assert op_names(g).count("exp") == 1
+    assert_same_values(g, gref, RNG.rand(4))
+
+
 def test_local_useless_reshape():
     x = T.dmatrix("x")
     assert check([x], T.exp(x.reshape(x.shape)), RNG.rand(2, 3)) == ["exp"]

@@ -293,10 +293,10 @@ def test_clip_with_symbolic_bounds():
 
 # ---------------------------------------------------------------- broadcasting errors
 
-def test_broadcast_mismatch_names_op_shapes_and_user_line():
+def test_broadcast_mismatch_names_op_shapes_and_user_line(lineno):
     x = T.dvector("x")
     y = T.dvector("y")
-    z = x + y; line = __import__("inspect").currentframe().f_lineno  # noqa: E702
+    z = x + y; line = lineno()  # noqa: E702
     f = function([x, y], z)
     with pytest.raises(ValueError) as info:
         f(np.ones(3), np.ones(4))
@@ -318,7 +318,7 @@ def test_theano_broadcasting_needs_broadcastable_type():
     # a (1, 3) value for a plain matrix does not broadcast, as in Theano
     n = T.dmatrix("n")
     g = function([m, n], m + n)
-    with pytest.raises(ValueError, match="do not match along dimension 0"):
+    with pytest.raises(ValueError, match=r"\(1, 3\)"):
         g(a, np.ones((1, 3)))
     # lower-rank inputs are padded on the left with broadcastable dims
     v = T.dvector("v")
@@ -475,7 +475,7 @@ def test_reshape_variants():
         np.testing.assert_array_equal(out, ref)
     with pytest.raises(ValueError, match="ndim"):
         x.reshape(T.lvector())
-    f = function([x], x.reshape((5, -1)))
+    f = function([x], x.reshape((5, -1)), mode="py")    # the reference backend's message
     with pytest.raises(ValueError, match="cannot reshape"):
         f(a)
     assert y.reshape((2, 3, 4)).ndim == 3
@@ -514,7 +514,7 @@ def test_transpose_dimshuffle_and_broadcast_helpers():
     assert T.addbroadcast(x[:1], 0).broadcastable == (True, False, False)
     assert T.unbroadcast(r, 0).broadcastable == (False, False)
     assert T.patternbroadcast(r, (True, False)) is r
-    g = function([x], T.addbroadcast(x, 0))
+    g = function([x], T.addbroadcast(x, 0), mode="py")
     with pytest.raises(ValueError, match="broadcastable"):
         g(a)
 
@@ -522,7 +522,7 @@ def test_transpose_dimshuffle_and_broadcast_helpers():
 def test_specify_shape():
     x = T.dmatrix("x")
     y = T.specify_shape(x, (2, None))
-    f = function([x], y * 2)
+    f = function([x], y * 2, mode="py")
     np.testing.assert_array_equal(f(np.ones((2, 5))), 2 * np.ones((2, 5)))
     with pytest.raises(ValueError, match=r"expected shape \(2, None\)"):
         f(np.ones((3, 5)))
@@ -551,7 +551,7 @@ def test_concatenate_stack_join():
     assert T.concatenate([x[0], v]).dtype == "float64"
     with pytest.raises(TypeError, match="same ndim"):
         T.concatenate([x, v])
-    f = function([x, y], T.concatenate([x, y], axis=1))
+    f = function([x, y], T.concatenate([x, y], axis=1), mode="py")
     with pytest.raises(ValueError, match="cannot be joined"):
         f(a, b)
 
@@ -580,9 +580,27 @@ def test_getitem_forms():
     with pytest.raises(TypeError, match="integer"):
         x[T.dscalar():]
     with pytest.raises(NotImplementedError):
-        x[None]
-    with pytest.raises(NotImplementedError):
         x[x > 0]
+
+
+@pytest.mark.parametrize("key", [
+    (slice(None), None), (None,), None, (None, 1), (Ellipsis, None), (None, Ellipsis, 0),
+    (1, None, slice(1, None)), (None, slice(None), None, 2), (None, -1, None),
+], ids=str)
+def test_getitem_newaxis(key):
+    x = T.dmatrix("x")
+    a = np.arange(6.0).reshape(2, 3)
+    y = x[key]
+    ref = a[key]
+    np.testing.assert_array_equal(function([x], y)(a), ref)
+    n_new = sum(k is None for k in (key if isinstance(key, tuple) else (key,)))
+    assert y.ndim == ref.ndim and sum(y.broadcastable) == n_new    # new axes broadcast
+    i = T.lscalar("i")
+    np.testing.assert_array_equal(function([x, i], x[None, i])(a, 1), a[None, 1])
+    with pytest.raises(IndexError, match="too many indices"):
+        x[None, 1, 2, 3]
+    with pytest.raises(IndexError, match="single ellipsis"):
+        x[..., None, ...]
 
 
 def test_set_and_inc_subtensor_api():

@@ -116,7 +116,7 @@ def _combine(op, a, b):
     if op == "mul":
         return f"{a} * {b}"
     cmp = ">" if op == "max" else "<"
-    return f"(({b} {cmp} {a} || {b} != {b}) ? {b} : {a})"
+    return f"((({b} {cmp} {a}) | ({b} != {b})) ? {b} : {a})"
 
 
 @register(CAReduce, check=_reduce_ok)

@@ -39,9 +39,8 @@ def lower_reshape(e):
     x, shp = node.inputs
     nd = e.op.ndim
     S = e.v(shp)
-    e.emit(f"if ({S}.shape[0] != {nd}) {{",
-           f"    {e.fail('value', c_string('shape has ') + ' \"%lld entries, expected ' + str(nd) + '\"', f'(long long){S}.shape[0]')}",
-           "}")
+    msg = '"shape has %lld entries, expected ' + str(nd) + '"'
+    e.emit(f"if ({S}.shape[0] != {nd}) {{ {e.fail('value', msg, f'(long long){S}.shape[0]')} }}")
     _read_vector(e, shp, nd, "req")
     e.emit(e.try_(f"sg_reshape(c, {e.index}, {e.buf(0)}, &{e.inp(0)}, {x.ndim}, req, {nd}, &{e.out(0)}, {e.isz(x)})"))
 

@@ -102,15 +102,17 @@ def lower_inc_subtensor(e):
            f"if (sg_np_broadcast(&{e.inp(1)}, {y.ndim}, {rnd}, region.shape, &yb)) {{",
            f"    char s1[200], s2[200]; {e.fail('value', msg, f'sg_shp(s1, {rnd}, region.shape)', f'sg_shp(s2, {y.ndim}, {e.inp(1)}.shape)')}",
            "}")
+    # the region is both an input and the output (strided rows are gathered, updated, scattered)
     name = e.name("k")
-    body = "o[j] = y[j];" if op.set_instead_of_inc else f"o[j] = {_add_expr(t, 'o[j]', 'y[j]', x.dtype)};"
-    e.kernel(f"static void {name}(int64_t n, char **p) {{\n    const {t} *y = (const {t} *)p[0]; "
-             f"{t} *o = ({t} *)p[1];\n    for (int64_t j = 0; j < n; j++) {body}\n}}")
-    bm = e.static("uint32_t", [0], "bm")
-    sz = e.static("int8_t", [isz, isz], "sz")
+    body = "o[j] = y[j];" if op.set_instead_of_inc else f"o[j] = {_add_expr(t, 'x[j]', 'y[j]', x.dtype)};"
+    e.kernel(f"static void {name}(int64_t n, char **p) {{\n    const {t} *x = (const {t} *)p[0]; "
+             f"const {t} *y = (const {t} *)p[1]; {t} *o = ({t} *)p[2]; (void)x;\n"
+             f"    for (int64_t j = 0; j < n; j++) {body}\n}}")
+    bm = e.static("uint32_t", [0, 0], "bm")
+    sz = e.static("int8_t", [isz, isz, isz], "sz")
     bf = e.static("int32_t", ["SG_PRESET"], "bf")
-    e.emit(f"const sg_ew_t E = {{{e.index}, {rnd}, 1, 1, {bm}, {sz}, {bf}, 0u, 1 << 16, {name}}};",
-           "sg_val *ops[] = {&yb, &region};",
+    e.emit(f"const sg_ew_t E = {{{e.index}, {rnd}, 2, 1, {bm}, {sz}, {bf}, 0u, 1 << 16, {name}}};",
+           "sg_val *ops[] = {&region, &yb, &region};",
            e.try_("sg_elemwise(c, &E, ops)"))
 
 

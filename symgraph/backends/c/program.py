@@ -16,7 +16,7 @@ cache key.
 """
 from __future__ import annotations
 
-from . import runtime_blas, runtime_core, runtime_index
+from .runtime import MODULE_HEADER
 from .lowering import NodeEmitter
 from .plan import dtype_codes
 from .render import CDialect, simd_declarations
@@ -44,9 +44,7 @@ def render_module(plan, simd=True, dialect=None):
         functions.append(f"/* {_comment(node)} */\n"
                          f"static int n{i}(sg_ctx *c) {{\n    sg_val *V = c->V;\n    (void)V;\n"
                          f"    {body}\n    return 0;\n}}")
-    parts = [runtime_core.HEADER, runtime_index.HEADER]
-    if uses_blas:
-        parts.append(runtime_blas.HEADER)
+    parts = [MODULE_HEADER]
     if simd and math:
         parts.append(simd_declarations(math))
     parts.extend(kernels)
@@ -70,8 +68,8 @@ def _entry_points(plan):
         if specs:
             lines.append(f"static const sg_load_t L{s}[] = {{{', '.join(specs)}}};")
     lines.append(_epilogue(plan))
-    lines.append("int sg_init(sg_ctx *c) {\n#ifdef _OPENMP\n    c->nthreads = omp_get_max_threads();\n"
-                 "#else\n    c->nthreads = 1;\n#endif\n    return 0;\n}")
+    lines.append("int sg_init(sg_ctx *c) {\n    sg_blas_init();\n#ifdef _OPENMP\n"
+                 "    c->nthreads = omp_get_max_threads();\n#else\n    c->nthreads = 1;\n#endif\n    return 0;\n}")
     cases = []
     for step in plan.steps:
         if step[0] != "c":

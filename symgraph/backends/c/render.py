@@ -215,8 +215,8 @@ SCALAR_RULES = {
     "add": _binop("+"), "sub": _binop("-", ok_bool=False), "mul": _binop("*"),
     "true_div": lambda d, a, cd: f"({a[0]} / {a[1]})" if is_float(cd) else None,
     "int_div": _int_div, "mod": _mod, "pow": _pow,
-    "maximum": lambda d, a, cd: f"(({a[0]} >= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})",
-    "minimum": lambda d, a, cd: f"(({a[0]} <= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})",
+    "maximum": lambda d, a, cd: f"((({a[0]} >= {a[1]}) | ({a[0]} != {a[0]})) ? {a[0]} : {a[1]})",
+    "minimum": lambda d, a, cd: f"((({a[0]} <= {a[1]}) | ({a[0]} != {a[0]})) ? {a[0]} : {a[1]})",
     "arctan2": lambda d, a, cd: f"{d.math('arctan2', cd)}({a[0]}, {a[1]})" if is_float(cd) else None,
     "lt": _binop("<"), "gt": _binop(">"), "le": _binop("<="), "ge": _binop(">="),
     "eq": _binop("=="), "neq": _binop("!="),
@@ -292,8 +292,8 @@ class ElemwiseBody:
             return f"({args[0]} ? {a} : {b})"
         if isinstance(op, ps.Clip):
             x, lo, hi = (d.cast(x, t, out_dt) for x, t in zip(args, dts))
-            lo_ = self._tmp(out_dt, f"(({x} >= {lo} || {x} != {x}) ? {x} : {lo})")
-            return f"(({lo_} <= {hi} || {lo_} != {lo_}) ? {lo_} : {hi})"
+            lo_ = self._tmp(out_dt, f"((({x} >= {lo}) | ({x} != {x})) ? {x} : {lo})")
+            return f"((({lo_} <= {hi}) | ({lo_} != {lo_})) ? {lo_} : {hi})"
         rule = SCALAR_RULES.get(op.name)
         if rule is None:
             self.ok = False

@@ -6,11 +6,49 @@ or with broadcast (stride-0) dims are first copied into a workspace buffer.
 Included only in modules that use BLAS, so other modules need no BLAS flags.
 """
 
-HEADER = r"""
+DECLS = r"""
+"""
+
+IMPL = r"""
 #include <cblas.h>
 
+/* OpenBLAS runs single-threaded; large products are split over OpenMP threads instead, so the
+   process has one thread pool (OpenMP's) rather than two competing for the cores. */
+SG_API void sg_blas_init(void) { scipy_openblas_set_num_threads(1); }
+
+SG_API void sg_gemm_mt(int nthreads, int dbl, int ta, int tb, int64_t M, int64_t N, int64_t K, const void *A,
+                       int64_t lda, const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
+    int isz = dbl ? 8 : 4, split_n = N >= M, nt = nthreads;
+    int64_t D = split_n ? N : M;
+    if ((double)M * N * K < 4e6 || D < 64) nt = 1;
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int64_t lo = 0, hi = D;
+#ifdef _OPENMP
+        int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+        int64_t chunk = ((D + T - 1) / T + 15) / 16 * 16;
+        lo = t * chunk < D ? t * chunk : D;
+        hi = lo + chunk < D ? lo + chunk : D;
+#endif
+        if (lo < hi) {
+            const char *a = (const char *)A, *b = (const char *)B;
+            char *cc = (char *)C;
+            int64_t m = M, n = N;
+            if (split_n) { n = hi - lo; b += (tb ? lo * ldb : lo) * isz; cc += lo * isz; }
+            else { m = hi - lo; a += (ta ? lo : lo * lda) * isz; cc += lo * ldc * isz; }
+            enum CBLAS_TRANSPOSE oa = ta ? CblasTrans : CblasNoTrans, ob = tb ? CblasTrans : CblasNoTrans;
+            if (dbl)
+                scipy_cblas_dgemm(CblasRowMajor, oa, ob, (int)m, (int)n, (int)K, 1.0, (const double *)a, (int)lda,
+                                  (const double *)b, (int)ldb, beta, (double *)cc, (int)ldc);
+            else
+                scipy_cblas_sgemm(CblasRowMajor, oa, ob, (int)m, (int)n, (int)K, 1.0f, (const float *)a, (int)lda,
+                                  (const float *)b, (int)ldb, (float)beta, (float *)cc, (int)ldc);
+        }
+    }
+}
+
 /* 0: row-major as stored (lda = *ld); 1: stored transposed; -1: needs a copy. */
-static int sg_blas_layout(const sg_val *a, int64_t *ld) {
+SG_API int sg_blas_layout(const sg_val *a, int64_t *ld) {
     int64_t r = a->shape[0], k = a->shape[1], s0 = a->strides[0], s1 = a->strides[1];
     int64_t kk = k > 1 ? k : 1, rr = r > 1 ? r : 1;
     if ((s1 == 1 || k <= 1) && (r <= 1 || s0 >= kk)) { *ld = r <= 1 ? kk : s0; return 0; }
@@ -18,7 +56,7 @@ static int sg_blas_layout(const sg_val *a, int64_t *ld) {
     return -1;
 }
 
-static int sg_blas_matrix(sg_ctx *c, int node, int ws, sg_val *a, int isz, int64_t *ld) {
+SG_API int sg_blas_matrix(sg_ctx *c, int node, int ws, sg_val *a, int isz, int64_t *ld) {
     int t = sg_blas_layout(a, ld);
     if (t >= 0) return t;
     sg_val src = *a;
@@ -29,7 +67,7 @@ static int sg_blas_matrix(sg_ctx *c, int node, int ws, sg_val *a, int isz, int64
     return 0;
 }
 
-static int sg_blas_vector(sg_ctx *c, int node, int ws, sg_val *v, int isz, int64_t *inc) {
+SG_API int sg_blas_vector(sg_ctx *c, int node, int ws, sg_val *v, int isz, int64_t *inc) {
     if (v->shape[0] <= 1) { *inc = 1; return 0; }
     if (v->strides[0] > 0) { *inc = v->strides[0]; return 0; }
     sg_val src = *v;
@@ -40,14 +78,14 @@ static int sg_blas_vector(sg_ctx *c, int node, int ws, sg_val *v, int isz, int64
     return 0;
 }
 
-static int sg_blas_check(sg_ctx *c, int node, int64_t a, int64_t b, int64_t d) {
+SG_API int sg_blas_check(sg_ctx *c, int node, int64_t a, int64_t b, int64_t d) {
     if (a > INT32_MAX || b > INT32_MAX || d > INT32_MAX)
         return sg_fail(c, node, SG_EVALUE, "matrix too large for 32-bit BLAS");
     return 0;
 }
 
 /* C (M, N), contiguous and allocated, = A (M, K) . B (K, N) */
-static int sg_gemm(sg_ctx *c, int node, int dbl, sg_val *A, sg_val *B, sg_val *C, int wsa, int wsb) {
+SG_API int sg_gemm(sg_ctx *c, int node, int dbl, sg_val *A, sg_val *B, sg_val *C, int wsa, int wsb) {
     int64_t M = A->shape[0], K = A->shape[1], N = B->shape[1], lda, ldb;
     int isz = dbl ? 8 : 4;
     if (M == 0 || N == 0) return 0;
@@ -58,19 +96,12 @@ static int sg_gemm(sg_ctx *c, int node, int dbl, sg_val *A, sg_val *B, sg_val *C
     if (ta < -1) return c->err_code;
     int tb = sg_blas_matrix(c, node, wsb, &b, isz, &ldb);
     if (tb < -1) return c->err_code;
-    if (dbl)
-        scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                          M, N, K, 1.0, (const double *)a.data, lda, (const double *)b.data, ldb,
-                          0.0, (double *)C->data, N > 1 ? N : 1);
-    else
-        scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                          M, N, K, 1.0f, (const float *)a.data, lda, (const float *)b.data, ldb,
-                          0.0f, (float *)C->data, N > 1 ? N : 1);
+    sg_gemm_mt(c->nthreads, dbl, ta, tb, M, N, K, a.data, lda, b.data, ldb, 0.0, C->data, N > 1 ? N : 1);
     return 0;
 }
 
 /* y (contiguous, allocated) = op(A) . x, op = transpose when trans. */
-static int sg_gemv(sg_ctx *c, int node, int dbl, sg_val *A, int trans, sg_val *x, sg_val *y, int wsa, int wsx) {
+SG_API int sg_gemv(sg_ctx *c, int node, int dbl, sg_val *A, int trans, sg_val *x, sg_val *y, int wsa, int wsx) {
     int64_t R = A->shape[0], K = A->shape[1], lda, incx;
     int64_t n_out = trans ? K : R, n_in = trans ? R : K;
     int isz = dbl ? 8 : 4;
@@ -92,7 +123,7 @@ static int sg_gemv(sg_ctx *c, int node, int dbl, sg_val *A, int trans, sg_val *x
     return 0;
 }
 
-static int sg_vdot(sg_ctx *c, int node, int dbl, sg_val *x, sg_val *y, sg_val *out, int wsx, int wsy) {
+SG_API int sg_vdot(sg_ctx *c, int node, int dbl, sg_val *x, sg_val *y, sg_val *out, int wsx, int wsy) {
     int64_t n = x->shape[0], incx, incy;
     sg_val a = *x, b = *y;
     if (sg_blas_check(c, node, n, 1, 1)) return c->err_code;

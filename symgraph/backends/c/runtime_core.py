@@ -11,7 +11,7 @@ Layout assumptions about CPython/NumPy objects (``sg_pyarray``) are checked
 once per process by ``linker._check_object_layout``.
 """
 
-HEADER = r"""
+DECLS_TYPES = r"""
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
@@ -26,6 +26,7 @@ HEADER = r"""
 #define SG_MAXOPS 32
 #define SG_BLOCK 256
 #define SG_RESTRICT restrict
+#define SG_API
 
 enum { SG_EVALUE = 1, SG_EINDEX = 2, SG_ETYPE = 3, SG_EMEMORY = 4, SG_ERUNTIME = 5, SG_ERETRY = 100 };
 
@@ -43,7 +44,93 @@ typedef struct {
     int64_t *prev;                 /* output descriptors of the previous call */
 } sg_ctx;
 
-static int sg_fail(sg_ctx *c, int node, int code, const char *fmt, ...) {
+typedef struct {
+    intptr_t refcnt, type; char *data; int nd; int64_t *dims, *strides; intptr_t base; const char *descr;
+} sg_pyarray;
+
+typedef struct { int32_t slot, val, nd, itemsize; char t1, t2; } sg_load_t;
+
+typedef struct { int nd, nops; int64_t shape[SG_MAXD]; int64_t st[SG_MAXOPS][SG_MAXD]; } sg_iter;
+
+typedef void (*sg_kernel)(int64_t n, char **p);
+typedef struct {
+    int node, nd, nin, nout;
+    const uint32_t *bmask;     /* per input: broadcastable dims */
+    const int8_t *isz;         /* per operand, inputs then outputs */
+    const int32_t *buf;        /* per output: buffer id; -1-k: in place on input k; SG_PRESET: caller filled it */
+    uint32_t inner_bcast;      /* inputs broadcast along the last dim: the kernel reads them as scalars */
+    int64_t par_min;
+    sg_kernel kernel;
+} sg_ew_t;
+#define SG_PRESET (-1000)
+
+typedef struct {
+    int node, nd, buf, minmax;
+    uint32_t axes;                 /* reduced input dims */
+    int8_t isz_in, isz_out;
+    void (*init)(int64_t n, char *out);
+    void (*inner)(int64_t n, const char *in, int64_t sin, char *out);            /* *out op= reduce(in) */
+    void (*acc)(int64_t n, const char *in, int64_t sin, char *out, int64_t sout); /* out[j] op= in[j] */
+    int64_t par_min;
+} sg_red_t;
+
+"""
+
+# Scalar helpers the expression rules call (render.SCALAR_RULES); the CUDA dialect re-declares
+# them __device__ from this block.
+SCALAR_HELPERS = r"""/* ---------------------------------------------------------------- scalar helpers */
+static inline int64_t sg_idiv(int64_t a, int64_t b) {
+    if (b == 0) return 0;
+    if (b == -1) return (int64_t)(0 - (uint64_t)a);
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+    return q;
+}
+static inline int64_t sg_imod(int64_t a, int64_t b) {
+    if (b == 0 || b == -1) return 0;
+    int64_t r = a % b;
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+}
+static inline uint64_t sg_udiv(uint64_t a, uint64_t b) { return b ? a / b : 0; }
+static inline uint64_t sg_umod(uint64_t a, uint64_t b) { return b ? a % b : 0; }
+static inline int64_t sg_ipow(int64_t a, int64_t e) {
+    if (e < 0) return a == 1 ? 1 : (a == -1 ? ((e & 1) ? -1 : 1) : 0);
+    uint64_t r = 1, x = (uint64_t)a;
+    while (e) { if (e & 1) r *= x; x *= x; e >>= 1; }
+    return (int64_t)r;
+}
+/* NumPy's npy_divmod: floor division and modulo of floats */
+#define SG_FDIVMOD(T, SFX)                                                              \
+static inline T sg_floordiv##SFX(T a, T b) {                                            \
+    if (b == 0) return a / b;                                                           \
+    T mod = fmod##SFX(a, b);                                                            \
+    T div = (a - mod) / b;                                                              \
+    if (mod && ((b < 0) != (mod < 0))) div -= 1;                                        \
+    if (div) { T f = floor##SFX(div); if (div - f > (T)0.5) f += 1; return f; }         \
+    return copysign##SFX(0, a / b);                                                     \
+}                                                                                       \
+static inline T sg_fmod##SFX(T a, T b) {                                                \
+    T mod = fmod##SFX(a, b);                                                            \
+    if (!b) return mod;                                                                 \
+    if (mod) { if ((b < 0) != (mod < 0)) mod += b; }                                    \
+    else mod = copysign##SFX(0, b);                                                     \
+    return mod;                                                                         \
+}                                                                                       \
+static inline T sg_sigmoid##SFX(T x) {                                                  \
+    T e = exp##SFX(-fabs##SFX(x));                                                      \
+    return x >= 0 ? 1 / (1 + e) : e / (1 + e);                                          \
+}                                                                                       \
+static inline T sg_softplus##SFX(T x) {                                                 \
+    return (x > 0 ? x : 0) + log1p##SFX(exp##SFX(-fabs##SFX(x)));                       \
+}
+SG_FDIVMOD(float, f)
+SG_FDIVMOD(double, )
+"""
+
+DECLS = DECLS_TYPES + SCALAR_HELPERS
+
+IMPL = r"""SG_API int sg_fail(sg_ctx *c, int node, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->err_msg, sizeof c->err_msg, fmt, ap);
@@ -54,26 +141,22 @@ static int sg_fail(sg_ctx *c, int node, int code, const char *fmt, ...) {
 }
 
 /* Python's str() of a shape tuple: "(3, 4)", "(3,)", "()". buf holds >= 200 chars. */
-static const char *sg_shp(char *buf, int nd, const int64_t *s) {
+SG_API const char *sg_shp(char *buf, int nd, const int64_t *s) {
     int k = sprintf(buf, "(");
     for (int d = 0; d < nd; d++) k += sprintf(buf + k, d ? ", %lld" : "%lld", (long long)s[d]);
     sprintf(buf + k, nd == 1 ? ",)" : ")");
     return buf;
 }
 
-static int64_t sg_size(int nd, const int64_t *s) {
+SG_API int64_t sg_size(int nd, const int64_t *s) {
     int64_t n = 1;
     for (int d = 0; d < nd; d++) n *= s[d];
     return n;
 }
 
 /* ---------------------------------------------------------------- NumPy arrays from Python */
-typedef struct {
-    intptr_t refcnt, type; char *data; int nd; int64_t *dims, *strides; intptr_t base; const char *descr;
-} sg_pyarray;
-typedef struct { int32_t slot, val, nd, itemsize; char t1, t2; } sg_load_t;
 
-static int sg_load(sg_ctx *c, const sg_load_t *L, int n) {
+SG_API int sg_load(sg_ctx *c, const sg_load_t *L, int n) {
     for (int k = 0; k < n; k++, L++) {
         const sg_pyarray *a = (const sg_pyarray *)c->ext[L->slot];
         sg_val *v = &c->V[L->val];
@@ -97,7 +180,7 @@ static int sg_load(sg_ctx *c, const sg_load_t *L, int n) {
 }
 
 /* ---------------------------------------------------------------- planned buffers */
-static int sg_getbuf(sg_ctx *c, int node, int b, int64_t nbytes, char **out) {
+SG_API int sg_getbuf(sg_ctx *c, int node, int b, int64_t nbytes, char **out) {
     if (nbytes < 64) nbytes = 64;
     if (nbytes > c->cap[b]) {
         char *p = c->grow(b, nbytes);
@@ -110,7 +193,7 @@ static int sg_getbuf(sg_ctx *c, int node, int b, int64_t nbytes, char **out) {
 }
 
 /* Give v a C-contiguous layout of shape sh in buffer b. */
-static int sg_alloc(sg_ctx *c, int node, int b, sg_val *v, int nd, const int64_t *sh, int64_t isz) {
+SG_API int sg_alloc(sg_ctx *c, int node, int b, sg_val *v, int nd, const int64_t *sh, int64_t isz) {
     int64_t st = 1, n = 1;
     for (int d = nd - 1; d >= 0; d--) {
         if (sh[d] < 0) return sg_fail(c, node, SG_EVALUE, "negative dimension %lld", (long long)sh[d]);
@@ -123,7 +206,7 @@ static int sg_alloc(sg_ctx *c, int node, int b, sg_val *v, int nd, const int64_t
     return sg_getbuf(c, node, b, n * isz, &v->data);
 }
 
-static int sg_is_contig(int nd, const int64_t *sh, const int64_t *st) {
+SG_API int sg_is_contig(int nd, const int64_t *sh, const int64_t *st) {
     int64_t want = 1;
     for (int d = nd - 1; d >= 0; d--) {
         if (sh[d] == 0) return 1;
@@ -134,10 +217,9 @@ static int sg_is_contig(int nd, const int64_t *sh, const int64_t *st) {
 }
 
 /* ---------------------------------------------------------------- N-d iteration */
-typedef struct { int nd, nops; int64_t shape[SG_MAXD]; int64_t st[SG_MAXOPS][SG_MAXD]; } sg_iter;
 
 /* bmask[k] bit d set: operand k is broadcast along d (stride 0). */
-static void sg_iter_init(sg_iter *it, int nd, const int64_t *sh, int nops, sg_val *const *ops,
+SG_API void sg_iter_init(sg_iter *it, int nd, const int64_t *sh, int nops, sg_val *const *ops,
                          const uint32_t *bmask) {
     it->nd = nd;
     it->nops = nops;
@@ -149,7 +231,7 @@ static void sg_iter_init(sg_iter *it, int nd, const int64_t *sh, int nops, sg_va
 
 /* Drop length-1 dims (the last one is kept, so its static broadcast pattern still describes
    the inner loop), then merge neighbours that are contiguous for every operand. */
-static void sg_iter_collapse(sg_iter *it) {
+SG_API void sg_iter_collapse(sg_iter *it) {
     int nd = it->nd, w = 0, K = it->nops;
     if (nd == 0) {
         it->nd = 1;
@@ -187,7 +269,7 @@ static void sg_iter_collapse(sg_iter *it) {
     }
 }
 
-static inline void sg_iter_seek(const sg_iter *it, int64_t flat, int64_t *idx, int64_t *off) {
+SG_API void sg_iter_seek(const sg_iter *it, int64_t flat, int64_t *idx, int64_t *off) {
     for (int k = 0; k < it->nops; k++) off[k] = 0;
     for (int d = it->nd - 1; d >= 0; d--) {
         int64_t q = flat % it->shape[d];
@@ -198,7 +280,7 @@ static inline void sg_iter_seek(const sg_iter *it, int64_t flat, int64_t *idx, i
 }
 
 /* Move to the start of the next row (the inner index goes back to 0). */
-static inline void sg_iter_next(const sg_iter *it, int64_t *idx, int64_t *off) {
+SG_API void sg_iter_next(const sg_iter *it, int64_t *idx, int64_t *off) {
     int L = it->nd - 1;
     for (int k = 0; k < it->nops; k++) off[k] -= idx[L] * it->st[k][L];
     idx[L] = 0;
@@ -211,7 +293,7 @@ static inline void sg_iter_next(const sg_iter *it, int64_t *idx, int64_t *off) {
     }
 }
 
-static inline void sg_range(int64_t total, int64_t *lo, int64_t *hi) {
+SG_API void sg_range(int64_t total, int64_t *lo, int64_t *hi) {
 #ifdef _OPENMP
     int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     int64_t chunk = (total + nt - 1) / nt;
@@ -223,7 +305,7 @@ static inline void sg_range(int64_t total, int64_t *lo, int64_t *hi) {
 #endif
 }
 
-static inline void sg_move(char *dst, int64_t ds, const char *src, int64_t ss, int64_t n, int isz) {
+SG_API void sg_move(char *dst, int64_t ds, const char *src, int64_t ss, int64_t n, int isz) {
     switch (isz) {
     case 1: for (int64_t j = 0; j < n; j++) dst[j * ds] = src[j * ss]; break;
     case 2: for (int64_t j = 0; j < n; j++) ((int16_t *)dst)[j * ds] = ((const int16_t *)src)[j * ss]; break;
@@ -233,7 +315,7 @@ static inline void sg_move(char *dst, int64_t ds, const char *src, int64_t ss, i
 }
 
 /* dst[...] = src[...] over shape (element strides); a broadcast source has stride 0. */
-static void sg_copy(int nd, const int64_t *shape, sg_val *dst, sg_val *src, const uint32_t *bmask, int isz) {
+SG_API void sg_copy(int nd, const int64_t *shape, sg_val *dst, sg_val *src, const uint32_t *bmask, int isz) {
     sg_val *ops[2] = {dst, src};
     sg_iter it;
     sg_iter_init(&it, nd, shape, 2, ops, bmask);
@@ -260,19 +342,8 @@ static void sg_copy(int nd, const int64_t *shape, sg_val *dst, sg_val *src, cons
 }
 
 /* ---------------------------------------------------------------- elementwise driver */
-typedef void (*sg_kernel)(int64_t n, char **p);
-typedef struct {
-    int node, nd, nin, nout;
-    const uint32_t *bmask;     /* per input: broadcastable dims */
-    const int8_t *isz;         /* per operand, inputs then outputs */
-    const int32_t *buf;        /* per output: buffer id; -1-k: in place on input k; SG_PRESET: caller filled it */
-    uint32_t inner_bcast;      /* inputs broadcast along the last dim: the kernel reads them as scalars */
-    int64_t par_min;
-    sg_kernel kernel;
-} sg_ew_t;
-#define SG_PRESET (-1000)
 
-static int sg_bcast_fail(sg_ctx *c, int node, int nd, int nin, sg_val *const *ins, int dim) {
+SG_API int sg_bcast_fail(sg_ctx *c, int node, int nd, int nin, sg_val *const *ins, int dim) {
     char all[480], one[200];
     int k = 0;
     for (int i = 0; i < nin && k < 400; i++)
@@ -281,7 +352,7 @@ static int sg_bcast_fail(sg_ctx *c, int node, int nd, int nin, sg_val *const *in
                    "broadcasts only when its type marks it broadcastable)", dim, all);
 }
 
-static int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
+SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     int nd = E->nd, nin = E->nin, nops = E->nin + E->nout;
     int64_t sh[SG_MAXD];
     uint32_t bm[SG_MAXOPS];
@@ -353,17 +424,8 @@ static int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
 }
 
 /* ---------------------------------------------------------------- reduction driver */
-typedef struct {
-    int node, nd, buf, minmax;
-    uint32_t axes;                 /* reduced input dims */
-    int8_t isz_in, isz_out;
-    void (*init)(int64_t n, char *out);
-    void (*inner)(int64_t n, const char *in, int64_t sin, char *out);            /* *out op= reduce(in) */
-    void (*acc)(int64_t n, const char *in, int64_t sin, char *out, int64_t sout); /* out[j] op= in[j] */
-    int64_t par_min;
-} sg_red_t;
 
-static int sg_reduce(sg_ctx *c, const sg_red_t *R, sg_val *in, sg_val *out) {
+SG_API int sg_reduce(sg_ctx *c, const sg_red_t *R, sg_val *in, sg_val *out) {
     int nd = R->nd, ond = 0;
     int64_t osh[SG_MAXD];
     for (int d = 0; d < nd; d++) {
@@ -423,52 +485,4 @@ static int sg_reduce(sg_ctx *c, const sg_red_t *R, sg_val *in, sg_val *out) {
     return 0;
 }
 
-/* ---------------------------------------------------------------- scalar helpers */
-static inline int64_t sg_idiv(int64_t a, int64_t b) {
-    if (b == 0) return 0;
-    if (b == -1) return (int64_t)(0 - (uint64_t)a);
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-    return q;
-}
-static inline int64_t sg_imod(int64_t a, int64_t b) {
-    if (b == 0 || b == -1) return 0;
-    int64_t r = a % b;
-    if (r != 0 && ((r < 0) != (b < 0))) r += b;
-    return r;
-}
-static inline uint64_t sg_udiv(uint64_t a, uint64_t b) { return b ? a / b : 0; }
-static inline uint64_t sg_umod(uint64_t a, uint64_t b) { return b ? a % b : 0; }
-static inline int64_t sg_ipow(int64_t a, int64_t e) {
-    if (e < 0) return a == 1 ? 1 : (a == -1 ? ((e & 1) ? -1 : 1) : 0);
-    uint64_t r = 1, x = (uint64_t)a;
-    while (e) { if (e & 1) r *= x; x *= x; e >>= 1; }
-    return (int64_t)r;
-}
-/* NumPy's npy_divmod: floor division and modulo of floats */
-#define SG_FDIVMOD(T, SFX)                                                              \
-static inline T sg_floordiv##SFX(T a, T b) {                                            \
-    if (b == 0) return a / b;                                                           \
-    T mod = fmod##SFX(a, b);                                                            \
-    T div = (a - mod) / b;                                                              \
-    if (mod && ((b < 0) != (mod < 0))) div -= 1;                                        \
-    if (div) { T f = floor##SFX(div); if (div - f > (T)0.5) f += 1; return f; }         \
-    return copysign##SFX(0, a / b);                                                     \
-}                                                                                       \
-static inline T sg_fmod##SFX(T a, T b) {                                                \
-    T mod = fmod##SFX(a, b);                                                            \
-    if (!b) return mod;                                                                 \
-    if (mod) { if ((b < 0) != (mod < 0)) mod += b; }                                    \
-    else mod = copysign##SFX(0, b);                                                     \
-    return mod;                                                                         \
-}                                                                                       \
-static inline T sg_sigmoid##SFX(T x) {                                                  \
-    T e = exp##SFX(-fabs##SFX(x));                                                      \
-    return x >= 0 ? 1 / (1 + e) : e / (1 + e);                                          \
-}                                                                                       \
-static inline T sg_softplus##SFX(T x) {                                                 \
-    return (x > 0 ? x : 0) + log1p##SFX(exp##SFX(-fabs##SFX(x)));                       \
-}
-SG_FDIVMOD(float, f)
-SG_FDIVMOD(double, )
 """

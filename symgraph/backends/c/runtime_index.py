@@ -6,13 +6,26 @@ bounds-checked before it is used; errors go through ``sg_fail`` with NumPy's
 wording.
 """
 
-HEADER = r"""
+DECLS = r"""
+typedef struct { int8_t kind, fa, fb, fs; int64_t a, b, s; } sg_idx_t;
+
+typedef struct { int8_t kind, fa, fb, fs, itype; int64_t a, b, s; } sg_adv_t;
+
+typedef struct {
+    int ond, bnd;                 /* output dims; broadcast index dims */
+    int64_t osh[SG_MAXD];
+    int omap[SG_MAXD];            /* out dim -> x dim (slice) or -1-k (index dim k of the broadcast) */
+    int64_t start[SG_MAXD], step[SG_MAXD];   /* per x dim, for slices */
+    sg_val ib[SG_MAXD];           /* per x dim, for index arrays: broadcast to the index shape */
+} sg_adv_plan;
+"""
+
+IMPL = r"""
 /* ---------------------------------------------------------------- basic indexing */
 /* One entry per indexed dim. kind 0: integer index (a); kind 1: slice (a:b:s).
    f*: 0 = absent (None), 1 = constant v*, 2 = symbolic sym[v*]. */
-typedef struct { int8_t kind, fa, fb, fs; int64_t a, b, s; } sg_idx_t;
 
-static int64_t sg_slice(int64_t n, int64_t *start, int has_start, int64_t stop, int has_stop, int64_t step) {
+SG_API int64_t sg_slice(int64_t n, int64_t *start, int has_start, int64_t stop, int has_stop, int64_t step) {
     int64_t lo = step > 0 ? 0 : -1, hi = step > 0 ? n : n - 1, a, b;
     if (!has_start) a = step > 0 ? lo : hi;
     else { a = *start; if (a < 0) a += n; if (a < lo) a = lo; if (a > hi) a = hi; }
@@ -26,7 +39,7 @@ static int64_t sg_slice(int64_t n, int64_t *start, int has_start, int64_t stop, 
 static inline int64_t sg_pick(int8_t f, int64_t v, const int64_t *sym) { return f == 2 ? sym[v] : v; }
 
 /* out = x[idx] as a view (x has nd dims, idx covers the first nidx). */
-static int sg_subtensor(sg_ctx *c, int node, const sg_val *x, int nd, const sg_idx_t *idx, int nidx,
+SG_API int sg_subtensor(sg_ctx *c, int node, const sg_val *x, int nd, const sg_idx_t *idx, int nidx,
                         const int64_t *sym, sg_val *out, int isz) {
     char *data = x->data;
     int o = 0;
@@ -58,7 +71,7 @@ static int sg_subtensor(sg_ctx *c, int node, const sg_val *x, int nd, const sg_i
 }
 
 /* yb = y broadcast (NumPy rules, right-aligned) to shape (nd, sh); 1 on failure. */
-static int sg_np_broadcast(const sg_val *y, int ynd, int nd, const int64_t *sh, sg_val *yb) {
+SG_API int sg_np_broadcast(const sg_val *y, int ynd, int nd, const int64_t *sh, sg_val *yb) {
     if (ynd > nd) return 1;
     yb->data = y->data;
     for (int d = 0; d < nd; d++) {
@@ -73,7 +86,7 @@ static int sg_np_broadcast(const sg_val *y, int ynd, int nd, const int64_t *sh, 
 }
 
 /* ---------------------------------------------------------------- reshape, alloc, join */
-static int sg_reshape(sg_ctx *c, int node, int b, const sg_val *x, int xnd, const int64_t *req, int nd,
+SG_API int sg_reshape(sg_ctx *c, int node, int b, const sg_val *x, int xnd, const int64_t *req, int nd,
                       sg_val *out, int isz) {
     int64_t size = sg_size(xnd, x->shape), known = 1, sh[SG_MAXD];
     int neg = -1;
@@ -108,7 +121,7 @@ bad:
                    sg_shp(s1, xnd, x->shape), (long long)size, sg_shp(s2, nd, req));
 }
 
-static int sg_alloc_fill(sg_ctx *c, int node, int b, sg_val *out, int nd, const int64_t *sh, const sg_val *v,
+SG_API int sg_alloc_fill(sg_ctx *c, int node, int b, sg_val *out, int nd, const int64_t *sh, const sg_val *v,
                          int vnd, int isz) {
     char s1[200], s2[200];
     for (int d = 0; d < nd; d++)
@@ -123,7 +136,7 @@ static int sg_alloc_fill(sg_ctx *c, int node, int b, sg_val *out, int nd, const 
     return 0;
 }
 
-static int sg_join(sg_ctx *c, int node, int b, sg_val *out, int nd, int axis, int n, sg_val *const *ins, int isz) {
+SG_API int sg_join(sg_ctx *c, int node, int b, sg_val *out, int nd, int axis, int n, sg_val *const *ins, int isz) {
     int64_t sh[SG_MAXD];
     for (int d = 0; d < nd; d++) sh[d] = ins[0]->shape[d];
     sh[axis] = 0;
@@ -152,7 +165,6 @@ static int sg_join(sg_ctx *c, int node, int b, sg_val *out, int nd, int axis, in
 /* ---------------------------------------------------------------- advanced indexing */
 /* Per indexed dim of x: kind 0 slice (a:b:s as in sg_idx_t), 1 integer array (value ix[k]),
    2 integer scalar (value ix[k], a 0-d index). Dims past nidx are full slices. */
-typedef struct { int8_t kind, fa, fb, fs, itype; int64_t a, b, s; } sg_adv_t;
 
 static inline int64_t sg_read_index(const char *p, int itype) {
     switch (itype) {
@@ -164,15 +176,8 @@ static inline int64_t sg_read_index(const char *p, int itype) {
 }
 #define SG_ITSZ(t) ((t) < 0 ? -(t) : (t))
 
-typedef struct {
-    int ond, bnd;                 /* output dims; broadcast index dims */
-    int64_t osh[SG_MAXD];
-    int omap[SG_MAXD];            /* out dim -> x dim (slice) or -1-k (index dim k of the broadcast) */
-    int64_t start[SG_MAXD], step[SG_MAXD];   /* per x dim, for slices */
-    sg_val ib[SG_MAXD];           /* per x dim, for index arrays: broadcast to the index shape */
-} sg_adv_plan;
 
-static int sg_adv_prepare(sg_ctx *c, int node, const sg_val *x, int nd, const sg_adv_t *spec, int nidx,
+SG_API int sg_adv_prepare(sg_ctx *c, int node, const sg_val *x, int nd, const sg_adv_t *spec, int nidx,
                           sg_val *const *ix, const int *ixnd, const int64_t *sym, sg_adv_plan *P) {
     int64_t bsh[SG_MAXD];
     int bnd = 0, first = -1, last = -1, contiguous = 1;
@@ -228,7 +233,7 @@ static int sg_adv_prepare(sg_ctx *c, int node, const sg_val *x, int nd, const sg
 
 /* Walk the indexed elements. mode 0: out[o] = x[i] (gather, y = out);
    mode 1: x[i] = y[o]; mode 2: x[i] += y[o] via the typed callback. y is broadcast to the out shape. */
-static int sg_adv_walk(sg_ctx *c, int node, sg_val *x, int nd, const sg_adv_t *spec, int nidx,
+SG_API int sg_adv_walk(sg_ctx *c, int node, sg_val *x, int nd, const sg_adv_t *spec, int nidx,
                        const int64_t *sym, const sg_adv_plan *P, sg_val *y, int mode, int isz,
                        void (*add)(char *dst, const char *src)) {
     int64_t total = sg_size(P->ond, P->osh), idx[SG_MAXD];

@@ -1,4 +1,25 @@
-"""CUDA backend through pycuda (imported lazily, only when device=cuda)."""
+"""CUDA backend through pycuda (imported lazily, only when device=cuda).
+
+The path of a function, in the order data flows:
+
+==============  ===============================================================
+``linker``      ``CudaLinker``: placement (host/device) of every value, the node
+                program, transfers; ``CudaMode`` for its options
+``lowering``    the table Op type -> lowering, kernel registration, one module
+                (one nvcc call) per function
+``dialect``     ``CudaDialect``, the CUDA spellings of the C renderer
+                (``backends/c/render.py``), whose scalar-op table it shares
+``elemwise`` ``reduce`` ``nnet`` ``conv`` ``pool`` ``indexing`` ``rng`` ``shape`` ``blas``
+                kernel sources (pure functions, testable without a GPU) and the
+                run-time step of each op family
+``driver``      pycuda: context, stream, SourceModule cache, prepared launches
+``memory``      ``DeviceArray`` and the caching device memory pool
+``cublas``      cuBLAS through cffi
+``replay``      CUDA-graph replay of the kernel part of a call (``graphs.py``:
+                the driver's graph API through cffi)
+``shared``      GPU-resident shared variables (``shared()`` under device=cuda)
+==============  ===============================================================
+"""
 
 
 class CudaUnavailable(RuntimeError):

@@ -1,19 +1,24 @@
-"""2-D convolution on the GPU: im2col / col2im kernels around one cuBLAS gemm per op.
+"""2-D convolution on the GPU: im2col / col2im kernels around cuBLAS.
 
 All three ops share one column layout for the whole batch, ``colT`` of shape
 ``(C*kh*kw, N*P)`` (``P = oh*ow``): row ``(c, a, b)`` is filter tap ``(a, b)`` of
 channel ``c`` in the filters' own memory order (a flip only changes which image
 pixel a tap reads), column ``(n, y, x)`` is an output position. Then
 
-    forward        outT (O, N*P)     = W (O, CK) @ colT              -> out = outT as (N, O, P)
-    grad weights   gW (O, CK)        = topT (O, N*P) @ colT^T
-    grad inputs    gcolT (CK, N*P)   = W^T @ topT                    -> gx = col2im(gcolT)
+    forward        out[n] (O, P)        = W (O, CK) @ colT[:, n]     one batched gemm
+    grad weights   gW (O, CK)           = topT (O, N*P) @ colT^T     one gemm (topT: a copy)
+    grad inputs    gcolT[:, n] (CK, P)  = W^T @ top[n]               one batched gemm, then col2im
 
-each a single large gemm (``topT``/``outT`` are transposed copies of the small
-O-channel tensors). ``col2im`` gathers (one thread per image pixel, summing
-the taps that read it), so no atomics are needed.
+The batched products read and write the NCHW tensors where they are (no
+transposes); the weight gradient sums over images and positions, so it takes
+one large gemm over a transposed copy of the output gradient. ``col2im``
+gathers (one thread per image pixel, summing the taps that read it), so no
+atomics are needed. Strides, dilations, the flip and integer paddings are
+compiled into the kernels.
 """
 from __future__ import annotations
+
+import numpy as np
 
 from ...ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, pads_for
 from .dialect import DIALECT
@@ -21,18 +26,30 @@ from .elemwise import register_copy
 from .lowering import DEVICE, HOST, Step, register
 
 _GEOM = ["const int N", "const int C", "const int H", "const int W", "const int kh",
-         "const int kw", "const int oh", "const int ow", "const int ph", "const int pw",
-         "const int sh", "const int sw", "const int dh", "const int dw", "const int flip"]
+         "const int kw", "const int oh", "const int ow", "const int ph_", "const int pw_"]
 GEOM_FORMAT = "i" * len(_GEOM)
 
 
-def render_im2col(dtype):
+def _statics(op):
+    """C declarations of the geometry known when the graph is built (compiled in, so a
+    stride of 1 costs no division): strides, dilations, flip, and paddings given as ints."""
+    (sh, sw), (dh, dw) = op.subsample, op.filter_dilation
+    if isinstance(op.border_mode, tuple):
+        ph, pw = op.border_mode
+    else:
+        ph, pw = "ph_", "pw_"
+    return (f"  const int sh = {sh}, sw = {sw}, dh = {dh}, dw = {dw}, flip = {int(op.filter_flip)};\n"
+            f"  const int ph = {ph}, pw = {pw};")
+
+
+def render_im2col(dtype, op):
     """``KERNEL(geometry..., img, colT)``: one thread per (c, n, y, x) writes its kh*kw taps."""
     d = DIALECT
     t = d.ctype(dtype)
     return "\n".join([
         f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, const {t}* {d.restrict} img, {t}* {d.restrict} col)",
         "{",
+        _statics(op),
         "  const int P = oh * ow;",
         "  const long long NP = (long long)N * P;",
         "  const int total = C * N * P;",
@@ -53,7 +70,7 @@ def render_im2col(dtype):
         "}", ""])
 
 
-def render_col2im(dtype):
+def render_col2im(dtype, op):
     """``KERNEL(geometry..., colT, img)``: img pixel = sum of the colT entries of the taps
     that read it (a gather: one thread per pixel)."""
     d = DIALECT
@@ -61,6 +78,7 @@ def render_col2im(dtype):
     return "\n".join([
         f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, const {t}* {d.restrict} col, {t}* {d.restrict} img)",
         "{",
+        _statics(op),
         "  const int P = oh * ow;",
         "  const long long NP = (long long)N * P;",
         "  const int total = N * C * H * W;",
@@ -68,6 +86,7 @@ def render_col2im(dtype):
         "    const int w = i % W; int r = i / W;",
         "    const int h = r % H; r /= H;",
         "    const int c = r % C; const int n = r / C;",
+        f"    const {t}* cn = col + (long long)c * kh * kw * NP + (long long)n * P;",
         f"    {t} acc = 0;",
         "    for (int a = 0; a < kh; ++a) {",
         "      const int yy = h + ph - (flip ? kh - 1 - a : a) * dh;",
@@ -79,7 +98,7 @@ def render_col2im(dtype):
         "        if (xx < 0 || xx % sw) continue;",
         "        const int x = xx / sw;",
         "        if (x >= ow) continue;",
-        "        acc += col[((long long)(c * kh + a) * kw + b) * NP + (long long)n * P + y * ow + x];",
+        "        acc += cn[(long long)(a * kw + b) * NP + y * ow + x];",
         "      }",
         "    }",
         "    img[i] = acc;",
@@ -90,7 +109,7 @@ def render_col2im(dtype):
 class _Geometry:
     """Sizes of one call, checked like the reference ops."""
 
-    def __init__(self, op, n, c, hw, khw, what):
+    def __init__(self, op, n, c, hw, khw, what=None):
         self.N, self.C = n, c
         self.H, self.W = hw
         self.kh, self.kw = khw
@@ -100,43 +119,24 @@ class _Geometry:
         self.oh = (self.H + 2 * self.ph - ((self.kh - 1) * self.dh + 1)) // self.sh + 1
         self.ow = (self.W + 2 * self.pw - ((self.kw - 1) * self.dw + 1)) // self.sw + 1
         if self.oh < 1 or self.ow < 1:
-            raise ValueError(f"{what}: the filter (spatial shape {tuple(khw)}, dilation "
+            raise ValueError(f"{what or op}: the filter (spatial shape {tuple(khw)}, dilation "
                              f"{op.filter_dilation}) does not fit the padded image (spatial "
                              f"shape {tuple(hw)}, padding {(self.ph, self.pw)})")
-        self.flip = int(op.filter_flip)
         self.P = self.oh * self.ow
         self.CK = c * self.kh * self.kw
-
-    def args(self):
-        return (self.N, self.C, self.H, self.W, self.kh, self.kw, self.oh, self.ow, self.ph,
-                self.pw, self.sh, self.sw, self.dh, self.dw, self.flip)
+        self.args = (self.N, self.C, self.H, self.W, self.kh, self.kw, self.oh, self.ow,
+                     self.ph, self.pw)
 
 
 def _launch(h, total, g, *ptrs):
     from . import driver
     if total:
         grid, block = driver.launch_dims(total)
-        h.fn.prepared_call(grid, block, *g.args(), *ptrs)
+        h.fn.prepared_call(grid, block, *g.args, *ptrs)
 
 
 def _contig(v):
     return v if v.is_c_contiguous else v.copy()
-
-
-def _im2col(h, img, g):
-    from .memory import DeviceArray
-    col = DeviceArray((g.CK, g.N * g.P), img.dtype)
-    _launch(h, g.C * g.N * g.P, g, img.ptr, col.ptr)
-    return col
-
-
-def _nop_to_onp(t, g, O):
-    """(N, O, P) -> (O, N*P) contiguous copy."""
-    from .memory import DeviceArray, copy_into
-    out = DeviceArray((O, g.N * g.P), t.dtype)
-    v = t.view((O, g.N, g.P), (t.strides[1], t.strides[0], t.itemsize))
-    copy_into(out.view((O, g.N, g.P), (g.N * g.P * t.itemsize, g.P * t.itemsize, t.itemsize)), v)
-    return out
 
 
 def _ok(node, ctx, tensors):
@@ -145,35 +145,50 @@ def _ok(node, ctx, tensors):
         ctx.place(v) == DEVICE and v.dtype == dtype for v in tensors)
 
 
+def _batched_gemm(dtype, a_ptr, lda, stride_a, b_ptr, ldb, stride_b, c_ptr, ldc, stride_c,
+                  m, n, k, count):
+    """Row-major C_i (m x n) = A_i (m x k) @ B_i (k x n) for i < count (no transposes)."""
+    from . import cublas
+    # column-major: C_i^T = B_i^T A_i^T
+    cublas.gemm_strided_batched(cublas.OP_N, cublas.OP_N, n, m, k, b_ptr, ldb, stride_b,
+                                a_ptr, lda, stride_a, c_ptr, ldc, stride_c, count, dtype)
+
+
 @register(Conv2d)
 def lower_conv2d(node, ctx):
-    from . import cublas
-    from .memory import DeviceArray, copy_into
+    """out[n] (O x P) = W (O x CK) @ colT[:, n*P:(n+1)*P], one batched gemm over the images."""
+    from .memory import empty
     from ...ops.conv import _shape_checked
     if not _ok(node, ctx, node.inputs):
         return None
     op, dtype = node.op, node.outputs[0].dtype
-    h = ctx.kernel(f"im2col_{dtype}", render_im2col(dtype), GEOM_FORMAT + "PP")
-    register_copy(ctx, dtype, 3)
+    npd = np.dtype(dtype)
+    h = ctx.kernel(f"im2col_{dtype}", render_im2col(dtype, op), GEOM_FORMAT + "PP")
+    plans = {}
 
-    def run(ins):
-        img, kern = _contig(ins[0]), _contig(ins[1])
+    def plan(img, kern):
         _shape_checked("input", op.imshp, img.shape, "input_shape (image_shape)")
         _shape_checked("filters", op.kshp, kern.shape, "filter_shape")
         if img.shape[1] != kern.shape[1]:
             raise ValueError(f"conv2d: the input has {img.shape[1]} channels (shape {img.shape}) "
                              f"but the filters expect {kern.shape[1]} (filter shape {kern.shape})")
         g = _Geometry(op, img.shape[0], img.shape[1], img.shape[2:], kern.shape[2:], "conv2d")
-        O = kern.shape[0]
-        out = DeviceArray((g.N, O, g.oh, g.ow), dtype)
+        return g, kern.shape[0]
+
+    def run(ins):
+        img, kern = _contig(ins[0]), _contig(ins[1])
+        key = (img.shape, kern.shape)
+        p = plans.get(key)
+        if p is None:
+            p = plans[key] = plan(img, kern)
+        g, O = p
+        out = empty((g.N, O, g.oh, g.ow), npd)
         if not out.size:
             return [out]
-        col = _im2col(h, img, g)
-        outT = DeviceArray((O, g.N * g.P), dtype)
-        cublas.gemm(kern.reshape(O, g.CK), col, outT)
-        isz = outT.itemsize
-        copy_into(out.view((g.N, O, g.P), (O * g.P * isz, g.P * isz, isz)),
-                  outT.view((g.N, O, g.P), (g.P * isz, g.N * g.P * isz, isz)))
+        col = empty((g.CK, g.N * g.P), npd)
+        _launch(h, g.C * g.N * g.P, g, img.ptr, col.ptr)
+        _batched_gemm(dtype, kern.ptr, g.CK, 0, col.ptr, g.N * g.P, g.P, out.ptr, g.P, O * g.P,
+                      O, g.P, g.CK, g.N)
         return [out]
 
     return Step(run, [DEVICE, DEVICE], [DEVICE])
@@ -181,33 +196,47 @@ def lower_conv2d(node, ctx):
 
 @register(Conv2dGradWeights)
 def lower_conv2d_grad_weights(node, ctx):
+    """gW (O x CK) = topT (O x N*P) @ colT^T: one gemm summing over images and positions."""
     from . import cublas
-    from .memory import DeviceArray
+    from .memory import copy_into, empty
     if not _ok(node, ctx, node.inputs[:2]):
         return None
     op, dtype = node.op, node.outputs[0].dtype
-    h = ctx.kernel(f"im2col_{dtype}", render_im2col(dtype), GEOM_FORMAT + "PP")
+    npd = np.dtype(dtype)
+    h = ctx.kernel(f"im2col_{dtype}", render_im2col(dtype, op), GEOM_FORMAT + "PP")
     register_copy(ctx, dtype, 3)
+    plans = {}
 
-    def run(ins):
-        img, top, shape = _contig(ins[0]), _contig(ins[1]), ins[2]
+    def plan(img, top, shape):
         if len(shape) != 2:
             raise ValueError(f"{op}: the filter shape must have 2 entries, got {tuple(shape)}")
         if img.shape[0] != top.shape[0]:
             raise ValueError(f"{op}: an input of shape {img.shape} does not match an output "
                              f"gradient of shape {top.shape}")
         khw = tuple(int(s) for s in shape)
-        g = _Geometry(op, img.shape[0], img.shape[1], img.shape[2:], khw, str(op))
+        g = _Geometry(op, img.shape[0], img.shape[1], img.shape[2:], khw)
         if tuple(top.shape[2:]) != (g.oh, g.ow):
             raise ValueError(f"{op}: output gradient has spatial shape {top.shape[2:]} but an "
                              f"image of spatial shape {img.shape[2:]} gives {(g.oh, g.ow)}")
-        O = top.shape[1]
-        gk = DeviceArray((O, g.C) + khw, dtype)
+        return g, top.shape[1], khw
+
+    def run(ins):
+        img, top, shape = _contig(ins[0]), _contig(ins[1]), ins[2]
+        key = (img.shape, top.shape, shape.tobytes())
+        p = plans.get(key)
+        if p is None:
+            p = plans[key] = plan(img, top, shape)
+        g, O, khw = p
+        gk = empty((O, g.C) + khw, npd)
         if not gk.size:
             return [gk]
-        col = _im2col(h, img, g)
-        topT = _nop_to_onp(top.reshape(g.N, O, g.P), g, O)
-        cublas.gemm(topT, col.T, gk.reshape(O, g.CK))
+        col = empty((g.CK, g.N * g.P), npd)
+        _launch(h, g.C * g.N * g.P, g, img.ptr, col.ptr)
+        topT = empty((O, g.N * g.P), npd)
+        isz = npd.itemsize
+        copy_into(topT.view((O, g.N, g.P), (g.N * g.P * isz, g.P * isz, isz)),
+                  top.view((O, g.N, g.P), (g.P * isz, O * g.P * isz, isz)))
+        cublas.gemm(topT, col.T, gk.view((O, g.CK), (g.CK * isz, isz)))
         return [gk]
 
     return Step(run, [DEVICE, DEVICE, HOST], [DEVICE])
@@ -215,16 +244,16 @@ def lower_conv2d_grad_weights(node, ctx):
 
 @register(Conv2dGradInputs)
 def lower_conv2d_grad_inputs(node, ctx):
-    from . import cublas
-    from .memory import DeviceArray
+    """gcolT[:, n*P:(n+1)*P] = W^T (CK x O) @ top[n] (O x P) (batched), then col2im."""
+    from .memory import empty
     if not _ok(node, ctx, node.inputs[:2]):
         return None
     op, dtype = node.op, node.outputs[0].dtype
-    h = ctx.kernel(f"col2im_{dtype}", render_col2im(dtype), GEOM_FORMAT + "PP")
-    register_copy(ctx, dtype, 3)
+    npd = np.dtype(dtype)
+    h = ctx.kernel(f"col2im_{dtype}", render_col2im(dtype, op), GEOM_FORMAT + "PP")
+    plans = {}
 
-    def run(ins):
-        kern, top, shape = _contig(ins[0]), _contig(ins[1]), ins[2]
+    def plan(kern, top, shape):
         if len(shape) != 2:
             raise ValueError(f"{op}: the image shape must have 2 entries, got {tuple(shape)}")
         if kern.shape[0] != top.shape[1]:
@@ -232,16 +261,27 @@ def lower_conv2d_grad_inputs(node, ctx):
                              f"gradient of shape {top.shape}")
         hw = tuple(int(s) for s in shape)
         O, C = kern.shape[:2]
-        g = _Geometry(op, top.shape[0], C, hw, kern.shape[2:], str(op))
+        g = _Geometry(op, top.shape[0], C, hw, kern.shape[2:])
         if tuple(top.shape[2:]) != (g.oh, g.ow):
             raise ValueError(f"{op}: output gradient has spatial shape {top.shape[2:]} but an "
                              f"image of spatial shape {hw} gives {(g.oh, g.ow)}")
-        gx = DeviceArray((g.N, C) + hw, dtype)
+        return g, O, C, hw
+
+    def run(ins):
+        from . import cublas
+        kern, top, shape = _contig(ins[0]), _contig(ins[1]), ins[2]
+        key = (kern.shape, top.shape, shape.tobytes())
+        p = plans.get(key)
+        if p is None:
+            p = plans[key] = plan(kern, top, shape)
+        g, O, C, hw = p
+        gx = empty((g.N, C) + hw, npd)
         if not gx.size:
             return [gx]
-        topT = _nop_to_onp(top.reshape(g.N, O, g.P), g, O)
-        gcol = DeviceArray((g.CK, g.N * g.P), dtype)
-        cublas.gemm(kern.reshape(O, g.CK).T, topT, gcol)
+        gcol = empty((g.CK, g.N * g.P), npd)
+        # row-major gcol_n (CK x P) = W^T (CK x O) @ top_n (O x P); W^T read transposed
+        cublas.gemm_strided_batched(cublas.OP_N, cublas.OP_T, g.P, g.CK, O, top.ptr, g.P, O * g.P,
+                                    kern.ptr, g.CK, 0, gcol.ptr, g.N * g.P, g.P, g.N, dtype)
         _launch(h, g.N * C * hw[0] * hw[1], g, gcol.ptr, gx.ptr)
         return [gx]
 

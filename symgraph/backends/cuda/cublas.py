@@ -24,6 +24,7 @@ typedef void* cublasHandle_t;
 int cublasCreate_v2(cublasHandle_t* handle);
 int cublasDestroy_v2(cublasHandle_t handle);
 int cublasSetMathMode(cublasHandle_t handle, int mode);
+int cublasSetStream_v2(cublasHandle_t handle, size_t stream);
 int cublasSgemm_v2(cublasHandle_t h, int ta, int tb, int m, int n, int k, const float* alpha,
                    size_t A, int lda, size_t B, int ldb, const float* beta, size_t C, int ldc);
 int cublasDgemm_v2(cublasHandle_t h, int ta, int tb, int m, int n, int k, const double* alpha,
@@ -94,6 +95,8 @@ def _load():
         handle = ffi.new("cublasHandle_t*")
         _check(lib.cublasCreate_v2(handle), "cublasCreate")
         _check(lib.cublasSetMathMode(handle[0], DEFAULT_MATH), "cublasSetMathMode")
+        from .driver import stream
+        _check(lib.cublasSetStream_v2(handle[0], stream().handle), "cublasSetStream")
         _lib.update(ffi=ffi, lib=lib, handle=handle[0], path=path, consts={})
         return ffi, lib, handle[0]
 

@@ -1,36 +1,86 @@
-"""The CUDA dialect of the shared C renderer.
+"""The CUDA dialect of the C renderer (``symgraph.backends.c.render``).
 
-The C backend's renderer (``symgraph.backends.c.render``) turns scalar ops and
-fused ``Composite`` bodies into C expressions; its ``Dialect`` holds what
-differs between C targets. ``CudaDialect`` only changes those strings:
-``extern "C" __global__`` kernels, thread and block indices, the barrier,
-``__shared__`` memory. The scalar-op table is the C renderer's own object, so a
-scalar op gains its CUDA form the moment it gains its C form.
+The C renderer turns scalar ops and fused ``Composite`` bodies into C
+expressions through one table (``SCALAR_RULES``); its ``Dialect`` holds the
+spellings that differ between targets. ``CudaDialect`` overrides only those
+strings (``extern "C" __global__`` kernels, ``__restrict__``, ``__device__``
+helpers, thread indices, the barrier, ``__shared__``), so a scalar op gains
+its CUDA form the moment it gains its C form. The scalar helpers the rules
+call (``sg_idiv``, ``sg_floordiv``, ``sg_sigmoid`` ...) are the C runtime's
+own definitions, re-declared ``__device__``.
 
-Kernels (``elemwise.py``, ``reduce.py``, ``nnet.py`` ...) are written against
-``DIALECT``; setting ``SYMGRAPH_FLAGS=print_c=True`` prints each module
-compiled.
+The kernels (``elemwise.py``, ``reduce.py``, ``nnet.py`` ...) are written
+against ``DIALECT``; ``SYMGRAPH_FLAGS=print_c=True`` prints each module compiled.
 """
 from __future__ import annotations
 
-try:
-    from ..c.render import Dialect, SCALAR_TABLE  # noqa: F401  (re-exported for the tests)
-except ImportError:  # the C renderer is not written yet
-    from ._cstyle import Dialect, SCALAR_TABLE  # noqa: F401
+from ..c import render as c_render
+from ..c.render import SCALAR_RULES, Dialect, ElemwiseBody
+
+SCALAR_TABLE = SCALAR_RULES        # the same object: one table for C and CUDA
+
+
+_HELPERS_MARK = "/* ---------------------------------------------------------------- scalar helpers */"
+_HELPERS_END = "SG_FDIVMOD(double, )"
+
+
+def _scalar_helpers(prefix):
+    """The C runtime's scalar helper functions (the block of ``runtime_core`` from its
+    "scalar helpers" mark to the double instantiation of its float macros), with
+    ``static inline`` replaced by ``prefix``."""
+    from ..c import runtime_core
+    if hasattr(runtime_core, "SCALAR_HELPERS"):
+        block = runtime_core.SCALAR_HELPERS
+    else:
+        texts = [v for v in vars(runtime_core).values() if isinstance(v, str) and _HELPERS_MARK in v]
+        if not texts:
+            raise ImportError("symgraph.backends.c.runtime_core has no scalar helper block")
+        text = texts[0]
+        start = text.index(_HELPERS_MARK)
+        end = text.index(_HELPERS_END, start) + len(_HELPERS_END)
+        block = text[start:end]
+    return block.replace("static inline", prefix)
 
 
 class CudaDialect(Dialect):
-    """C-style rendering for CUDA C++ (compiled by nvcc through pycuda)."""
+    """C-family spellings for CUDA C++ (nvcc through pycuda)."""
 
     name = "cuda"
+    restrict = "__restrict__"
     kernel_prefix = 'extern "C" __global__ void'
-    device_prefix = "__device__ __forceinline__"
+    helper_prefix = "static __device__ __forceinline__"
     shared_prefix = "__shared__"
     barrier = "__syncthreads();"
-    restrict = "__restrict__"
     global_index = "(blockIdx.x * blockDim.x + threadIdx.x)"
     grid_stride = "(blockDim.x * gridDim.x)"
-    preamble = "#include <stdint.h>\n#include <math_constants.h>\n"
+
+    @property
+    def preamble(self):
+        # the C helpers call copysign(0, x) with an int 0: in C++ that picks a host-only
+        # template, so give the device an exact (int, double) overload
+        return ("#include <stdint.h>\n#include <math.h>\n"
+                f"{self.helper_prefix} double copysign(int a, double b) "
+                "{ return copysign((double)a, b); }\n"
+                + _scalar_helpers(self.helper_prefix) + "\n")
+
+    def composite(self, op, in_exprs, prefix="t"):
+        """``(statements, [(expr, dtype) per output])`` of scalar op ``op`` (a Composite
+        included) on ``in_exprs`` = [(expr, dtype)]; NotImplementedError when the C
+        renderer has no rule for some dtype combination."""
+        body = ElemwiseBody(self, op, [e for e, _ in in_exprs], [t for _, t in in_exprs], prefix)
+        if not body.ok:
+            raise NotImplementedError(f"no C rendering of {op} for {[t for _, t in in_exprs]}")
+        return list(body.stmts), list(zip(body.outputs, body.out_dtypes))
+
+    def scalar_expr(self, op, args, in_dtypes, out_dtype):
+        """One expression of ``op`` on ``args``, cast to ``out_dtype``."""
+        stmts, outs = self.composite(op, list(zip(args, in_dtypes)))
+        if stmts:
+            raise NotImplementedError(f"{op} needs statements; use composite()")
+        expr, dt = outs[0]
+        return self.cast(expr, dt, out_dtype)
 
 
 DIALECT = CudaDialect()
+
+__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render"]

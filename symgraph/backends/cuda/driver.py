@@ -16,7 +16,7 @@ Example::
     from symgraph.backends.cuda import driver
     mod = driver.compile_module('extern "C" __global__ void k(float* x) { x[0] = 1; }')
     k = driver.kernel(mod, "k", "P")
-    k.prepared_call((1, 1, 1), (1, 1, 1), some_pointer)
+    k.prepared_call((1, 1, 1), (1, 1, 1), some_pointer)     # on driver.stream()
 """
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def cuda():
         _state["device"] = dev
         _state["context"] = ctx
         _state["arch"] = "sm_%d%d" % dev.compute_capability()
+        _state["stream"] = drv.Stream()       # every symgraph launch goes here (capturable)
         _state["drv"] = drv
         return drv
 
@@ -111,7 +112,16 @@ def synchronize():
     _state["context"].synchronize()
 
 
-NVCC_OPTIONS = ["-O3", "-lineinfo"]   # no fast-math: MRG draws and libm results must match the CPU
+def stream():
+    """The (blocking) stream all symgraph kernels, copies and cuBLAS calls run on.
+
+    Being a blocking stream, it is ordered with the legacy default stream, which the
+    synchronous host<->device copies use."""
+    cuda()
+    return _state["stream"]
+
+
+NVCC_OPTIONS = ["-O3", "-lineinfo", "-w"]   # no fast-math: MRG and libm results must match the CPU
 
 
 def compile_module(source):
@@ -137,11 +147,23 @@ def compile_module(source):
     return mod
 
 
+class StreamKernel:
+    """A prepared kernel launched on the symgraph stream: ``k.prepared_call(grid, block, *args)``."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, fn, name):
+        self.fn, self.name = fn, name
+
+    def prepared_call(self, grid, block, *args, shared_size=0):
+        self.fn.prepared_async_call(grid, block, _state["stream"], *args, shared_size=shared_size)
+
+
 def kernel(module, name, arg_format):
     """The prepared function ``name`` of ``module`` (``arg_format``: pycuda/struct letters)."""
     fn = module.get_function(name)
     fn.prepare(arg_format)
-    return fn
+    return StreamKernel(fn, name)
 
 
 def launch_dims(n, threads=256, max_blocks=None):

@@ -18,7 +18,7 @@ import numpy as np
 from ...ops import scalar as ps
 from ...ops.elemwise import DimShuffle, Elemwise
 from .dialect import DIALECT
-from .lowering import ANY, DEVICE, HOST, Step, helper_kernel, register
+from .lowering import DEVICE, HOST, Step, helper_kernel, register
 
 # pycuda/struct letter and C parameter type of a scalar passed by value
 PARAM = {
@@ -154,7 +154,7 @@ class ElemwiseLaunch:
                 args.append(a.ptr)
                 args.extend(next(it))
             else:
-                args.append(a)
+                args.append(a.item() if hasattr(a, "item") else a)
         self.handle.fn.prepared_call(grid, block, *args)
 
     def _plan(self, shape, arrays):
@@ -176,6 +176,12 @@ class ElemwiseLaunch:
         sts = [[0] * pad + s for s in sts]
         grid, block = driver.launch_dims(n)
         return n, [n, contig] + dims, sts, grid, block
+
+
+def scalar_kind(var, ctx):
+    """``"scalar"`` for a host value of one element (a 0-d input, a dimshuffled constant):
+    passed to the kernel by value; ``"array"`` otherwise."""
+    return "scalar" if ctx.place(var) == HOST and all(var.broadcastable) else "array"
 
 
 def out_shape(node, values):
@@ -202,9 +208,28 @@ def out_shape(node, values):
     return tuple(shape)
 
 
+def restrict_composite(comp, outs):
+    """``(sub, used)``: a Composite computing only outputs ``outs`` of ``comp``, and the
+    indices of the inputs it reads (in order)."""
+    nin = comp.nin
+    need, stack = set(), [comp.outputs[k] for k in outs]
+    while stack:
+        r = stack.pop()
+        if r not in need:
+            need.add(r)
+            if r >= nin:
+                stack.extend(comp.nodes[r - nin][1])
+    used = sorted(r for r in need if r < nin)
+    kept = sorted(r - nin for r in need if r >= nin)
+    remap = {r: j for j, r in enumerate(used)}
+    remap.update({nin + k: len(used) + j for j, k in enumerate(kept)})
+    nodes = [(comp.nodes[k][0], tuple(remap[a] for a in comp.nodes[k][1])) for k in kept]
+    sub = ps.Composite([comp.in_dtypes[r] for r in used], nodes, [remap[comp.outputs[k]] for k in outs])
+    return sub, used
+
+
 @register(Elemwise)
 def lower_elemwise(node, ctx):
-    from .memory import DeviceArray
     op = node.op
     dtypes = [v.dtype for v in node.inputs + node.outputs]
     if not any(ctx.place(v) == DEVICE for v in node.inputs) or \
@@ -214,37 +239,98 @@ def lower_elemwise(node, ctx):
         DIALECT.composite(op.scalar_op, [(f"v{i}", v.dtype) for i, v in enumerate(node.inputs)])
     except NotImplementedError:
         return None
+    comp = op.scalar_op
+    if isinstance(comp, ps.Composite) and comp.nout > 1 and node.outputs[0].ndim == 0 \
+            and not op.inplace_pattern:
+        # scalar outputs computed from host values only (fusion may have merged shape
+        # arithmetic into a loss computation) stay on the host: no transfer back for them
+        host = [k for k in range(comp.nout)
+                if all(ctx.place(node.inputs[i]) == HOST for i in restrict_composite(comp, [k])[1])]
+        if host and len(host) < comp.nout and all(ctx.reusable(node.outputs[k]) for k in host):
+            return _split_scalar_elemwise(node, ctx, host)
+    return _device_elemwise(node, ctx, comp, list(range(len(node.outputs))),
+                            list(range(len(node.inputs))))
+
+
+def _device_elemwise(node, ctx, scalar_op, outs, used):
+    """Step running ``scalar_op`` (outputs ``outs`` of the node, reading inputs ``used``)."""
+    from .memory import empty
+    op = node.op
     nd = node.outputs[0].ndim
-    in_kinds = ["scalar" if v.ndim == 0 and ctx.place(v) == HOST else "array"
-                for v in node.inputs]
-    in_dtypes = [v.dtype for v in node.inputs]
-    out_dtypes = [v.dtype for v in node.outputs]
-    src = render_elemwise("KERNEL", op.scalar_op, in_dtypes, in_kinds, nd, out_dtypes)
-    h = ctx.kernel(f"E_{_op_stem(op.scalar_op)}_{nd}d",
+    ins_v = [node.inputs[i] for i in used]
+    in_kinds = [scalar_kind(v, ctx) for v in ins_v]
+    in_dtypes = [v.dtype for v in ins_v]
+    out_dtypes = [node.outputs[k].dtype for k in outs]
+    out_np = [np.dtype(dt) for dt in out_dtypes]
+    src = render_elemwise("KERNEL", scalar_op, in_dtypes, in_kinds, nd, out_dtypes)
+    h = ctx.kernel(f"E_{_op_stem(scalar_op)}_{nd}d",
                    src, arg_format(in_dtypes, in_kinds, len(out_dtypes), nd))
     launch = ElemwiseLaunch(h, nd, in_kinds)
     inplace = dict(op.inplace_pattern)
     n_out = len(out_dtypes)
     in_places = [DEVICE if k == "array" else HOST for k in in_kinds]
 
+    shapes = {}
+
     def run(ins):
-        shape = out_shape(node, ins)
-        outs = [ins[inplace[o]] if o in inplace else DeviceArray(shape, out_dtypes[o])
-                for o in range(n_out)]
-        launch(shape, outs, ins)
-        return outs
+        if nd:
+            key = tuple([a.shape for a, k in zip(ins, in_kinds) if k == "array"])
+            shape = shapes.get(key)
+            if shape is None:
+                shape = shapes[key] = out_shape(node, ins)
+        else:
+            shape = ()
+        outs_v = [ins[inplace[o]] if o in inplace else empty(shape, out_np[o])
+                  for o in range(n_out)]
+        launch(shape, outs_v, ins)
+        return outs_v
 
     return Step(run, in_places, [DEVICE] * n_out)
 
 
+def _split_scalar_elemwise(node, ctx, host):
+    """A 0-d multi-output Elemwise: outputs ``host`` by NumPy on the host, the rest on the GPU."""
+    comp = node.op.scalar_op
+    dev = [k for k in range(comp.nout) if k not in host]
+    sub_h, used_h = restrict_composite(comp, host)
+    sub_d, used_d = restrict_composite(comp, dev)
+    dstep = _device_elemwise(node, ctx, sub_d, dev, used_d)
+    h_dtypes = [node.outputs[k].dtype for k in host]
+    n = len(node.outputs)
+
+    memo = {}
+
+    def run(ins):
+        key = tuple([ins[i].tobytes() for i in used_h])
+        hv = memo.get(key)
+        if hv is None:
+            hv = sub_h.impl(*[ins[i] for i in used_h])
+            hv = memo[key] = [np.asarray(v, dtype=dt) for v, dt in
+                              zip(hv if sub_h.nout > 1 else (hv,), h_dtypes)]
+            if len(memo) > 64:
+                memo.clear()
+        dv = dstep.run([ins[i] for i in used_d])
+        out = [None] * n
+        for k, v in zip(host, hv):
+            out[k] = v
+        for k, v in zip(dev, dv):
+            out[k] = v
+        return out
+
+    in_places = [HOST] * len(node.inputs)
+    for i, p in zip(used_d, dstep.in_places):
+        in_places[i] = p
+    return Step(run, in_places, [HOST if k in host else DEVICE for k in range(n)])
+
+
 @register(DimShuffle)
 def lower_dimshuffle(node, ctx):
+    if ctx.place(node.inputs[0]) != DEVICE:
+        return None
     op = node.op
 
     def run(ins):
         x = ins[0]
-        if not hasattr(x, "ptr"):
-            return [op_perform(node, ins)[0]]
         v = x.transpose(*(op.shuffle + op.drop)) if x.ndim else x
         shape, strides = list(v.shape[:len(op.shuffle)]), list(v.strides[:len(op.shuffle)])
         for pos in op.augment:
@@ -252,7 +338,7 @@ def lower_dimshuffle(node, ctx):
             strides.insert(pos, 0)
         return [v.view(shape, strides)]
 
-    return Step(run, [ANY], [ctx.place(node.inputs[0])])
+    return Step(run, [DEVICE], [DEVICE], launches=False)
 
 
 def op_perform(node, ins):
@@ -263,11 +349,17 @@ def op_perform(node, ins):
 
 # ---------------------------------------------------------------- helpers used by other lowerings
 
+_COPIES = {}
+
+
 def strided_copy(dst, src):
     """dst[...] = src for any strides (and a cast when dtypes differ)."""
     nd = max(dst.ndim, 1)
-    fn = _copy_kernel(src.dtype.name, dst.dtype.name, nd)
-    launch = ElemwiseLaunch(_Bound(fn), nd, ["array"])
+    key = (src.dtype, dst.dtype, nd)
+    launch = _COPIES.get(key)
+    if launch is None:
+        fn = _copy_kernel(src.dtype.name, dst.dtype.name, nd)
+        launch = _COPIES[key] = ElemwiseLaunch(_Bound(fn), nd, ["array"])
     shape = dst.shape if dst.ndim else (1,)
     d = dst if dst.ndim else dst.view((1,), (dst.itemsize,))
     s = src if src.ndim else src.view((1,), (0,))
@@ -296,13 +388,19 @@ def register_copy(ctx, dtype, nd, dst_dtype=None):
     ctx.kernel(*_copy_source(dtype, dst_dtype or dtype, max(nd, 1)))
 
 
+_FILLS = {}
+
+
 def fill(dst, value):
     """dst[...] = value (a host scalar) for a C-contiguous dst."""
     if not dst.size:
         return
     dt = dst.dtype.name
-    fn = helper_kernel(f"fill_{dt}", render_elemwise("KERNEL", ps.identity, [dt], ["scalar"], 0, [dt]),
-                       arg_format([dt], ["scalar"], 1, 0))
+    fn = _FILLS.get(dt)
+    if fn is None:
+        fn = _FILLS[dt] = helper_kernel(
+            f"fill_{dt}", render_elemwise("KERNEL", ps.identity, [dt], ["scalar"], 0, [dt]),
+            arg_format([dt], ["scalar"], 1, 0))
     from . import driver
     grid, block = driver.launch_dims(dst.size)
     fn.prepared_call(grid, block, dst.size, 1, dst.ptr, np.asarray(value, dtype=dt).item())

@@ -18,7 +18,8 @@ from ...ops import scalar as ps
 from ...ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
                               build_index)
 from .dialect import DIALECT
-from .elemwise import ElemwiseLaunch, arg_format, register_copy, render_elemwise, supported_dtype
+from .elemwise import (ElemwiseLaunch, arg_format, register_copy, render_elemwise, scalar_kind,
+                       supported_dtype)
 from .lowering import DEVICE, HOST, Step, register
 
 
@@ -36,7 +37,7 @@ def lower_subtensor(node, ctx):
         except IndexError as exc:
             raise IndexError(f"{op}: {exc} (input shape {x.shape}, index {idx})") from None
 
-    return Step(run, [DEVICE] + [HOST] * (len(node.inputs) - 1), [DEVICE])
+    return Step(run, [DEVICE] + [HOST] * (len(node.inputs) - 1), [DEVICE], launches=False)
 
 
 def broadcast_view(y, shape, what):
@@ -58,13 +59,12 @@ def broadcast_view(y, shape, what):
 
 @register(IncSubtensor)
 def lower_inc_subtensor(node, ctx):
-    from .memory import DeviceArray, copy_into
     x, y = node.inputs[:2]
     if ctx.place(x) != DEVICE or not supported_dtype(x.dtype):
         return None
     op = node.op
     nd = x.ndim - sum(1 for e in op.idx_list if e[0] == "int")
-    y_kind = "scalar" if y.ndim == 0 and ctx.place(y) == HOST else "array"
+    y_kind = scalar_kind(y, ctx)
     kn = max(nd, 1)
     if op.set_instead_of_inc:
         sop, kinds, dts = ps.identity, [y_kind], [x.dtype]
@@ -193,7 +193,7 @@ def lower_advanced_inc_subtensor(node, ctx):
     mode = "set" if op.set_instead_of_inc else "inc"
     h = ctx.kernel(f"scatter_{mode}_{x.dtype}_{k}", render_gather(x.dtype, idx_dtypes, mode),
                    "ii" + "i" * k + "PPii" + "P" * k)
-    y_host = y.ndim == 0 and ctx.place(y) == HOST
+    y_host = scalar_kind(y, ctx) == "scalar"
 
     def run(ins):
         xv, yv = ins[0], ins[1]
@@ -206,7 +206,8 @@ def lower_advanced_inc_subtensor(node, ctx):
         rest = xv.shape[k:]
         R = int(np.prod(rest, dtype=np.int64))
         if y_host:
-            yv = DeviceArray.from_host(np.full((1,), yv, dtype=x.dtype)).view((L, R), (0, 0))
+            yv = DeviceArray.from_host(np.full((1,), np.asarray(yv).item(), dtype=x.dtype)
+                                       ).view((L, R), (0, 0))
         else:
             yv = broadcast_view(yv, (L,) + rest, f"{op}: x shape {xv.shape}")
             if yv.ndim > 2 and not _collapsible(yv):

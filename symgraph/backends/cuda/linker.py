@@ -17,8 +17,17 @@ Where values live is decided once, when the thunk is built:
 A value needed in the other place is transferred once per call, right after
 it is computed. Function outputs are copied to the host at the end of the
 call (``CudaMode(keep_outputs_on_gpu=True)`` returns ``DeviceArray`` instead).
+
+From the second call with the same signature on, the nodes that launch GPU work
+are replayed as one CUDA graph (``replay.py``; ``CudaMode(graphs=False)`` turns
+this off): a call then costs a few host-side shape computations and one graph
+launch instead of a Python step per node. ``run.profile = {}`` records the time
+per node (node by node, synchronised unless ``run.profile_sync = False``);
+``profile_report(run)`` prints it.
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -36,9 +45,10 @@ class CudaLinker:
 
     name = "cuda"
 
-    def __init__(self, nan_guard=False, keep_outputs_on_gpu=False):
+    def __init__(self, nan_guard=False, keep_outputs_on_gpu=False, graphs=True):
         self.nan_guard = nan_guard
         self.keep_outputs_on_gpu = keep_outputs_on_gpu
+        self.graphs = graphs
 
     def plan(self, fgraph):
         """Placement and lowering of every node, without touching the GPU.
@@ -61,7 +71,7 @@ class CudaLinker:
             for v in node.inputs:
                 if v not in places:     # constants (and shared values not in fgraph.inputs)
                     places[v] = DEVICE if _uploadable_constant(v) else HOST
-        ctx = BuildContext(places)
+        ctx = BuildContext(places, fgraph)
         steps = []
         for node in order:
             step = None
@@ -69,7 +79,7 @@ class CudaLinker:
             if lower is not None:
                 step = lower(node, ctx)
             if step is None:
-                step = _host_step(node)
+                step = _host_step(node, _memoizable(ctx, node))
             for v, p in zip(node.outputs, step.out_places):
                 places[v] = p if p != ANY else HOST
             steps.append((node, step))
@@ -83,7 +93,7 @@ class CudaLinker:
         return render_module(self.plan(fgraph)[3].handles.values())
 
     def make_thunk(self, fgraph):
-        from .driver import cuda
+        from .driver import cuda, synchronize
         from .memory import DeviceArray
         from .shared import CudaSharedVariable
         cuda()
@@ -141,12 +151,34 @@ class CudaLinker:
             if target is not None:
                 want = DEVICE if isinstance(target, CudaSharedVariable) else HOST
             else:
-                want = DEVICE if self.keep_outputs_on_gpu else HOST
+                want = "fresh" if self.keep_outputs_on_gpu else HOST
             out_plan.append((storage[v], want))
         keep = set(fgraph.outputs) | set(fgraph.inputs)
         free = [storage[v] for node in order for v in node.outputs if v not in keep]
         free += [c for (v, _), c in conv_cells.items() if not isinstance(v, Constant)]
         nan_guard = self.nan_guard
+
+        def run_nodes(entries):
+            for node, fn, ins, outs, convs in entries:
+                try:
+                    results = fn([c[0] for c in ins])
+                except Exception as exc:
+                    reraise_with_node(exc, node, [c[0] for c in ins])
+                for cell, r in zip(outs, results):
+                    cell[0] = r
+                if convs:
+                    for src, dst, cfn in convs:
+                        dst[0] = cfn(src[0])
+
+        runner = None
+        if self.graphs:
+            from .replay import GraphRunner
+            stable = [storage[v] for v in fgraph.inputs if isinstance(v, CudaSharedVariable)]
+            stable += [storage[v] for v in places if isinstance(v, Constant) and places[v] == DEVICE]
+            writebacks = [(storage[fgraph.outputs[k]], storage[sv]) for k, sv in updates.items()
+                          if isinstance(sv, CudaSharedVariable) and sv in storage]
+            runner = GraphRunner(program, [not step.launches for _, step in steps], stable,
+                                 writebacks)
 
         def run(values):
             for cell, val, place in zip(in_cells, values, input_places):
@@ -155,18 +187,14 @@ class CudaLinker:
                 cell[0] = val
             for src, dst, fn in entry:
                 dst[0] = fn(src[0])
-            for node, fn, ins, outs, convs in program:
-                args = [c[0] for c in ins]
-                try:
-                    results = fn(args)
-                except Exception as exc:
-                    reraise_with_node(exc, node, args)
-                for cell, r in zip(outs, results):
-                    cell[0] = r
-                for src, dst, cfn in convs:
-                    dst[0] = cfn(src[0])
-                if nan_guard:
-                    _check_finite(node, outs)
+            prof = run.profile
+            if prof is None and not nan_guard:
+                if runner is not None:
+                    runner.run(run_nodes)
+                else:
+                    run_nodes(program)
+            else:
+                _run_checked(program, prof, nan_guard, synchronize if run.profile_sync else None)
             result = []
             for cell, want in out_plan:
                 v = cell[0]
@@ -174,17 +202,42 @@ class CudaLinker:
                     v = _to_host(v)
                 elif not isinstance(v, DeviceArray):
                     v = DeviceArray.from_host(v)
-                elif not v.is_c_contiguous:
-                    v = v.copy()
+                elif not v.is_c_contiguous or (want == "fresh" and runner is not None
+                                               and runner.graphs):
+                    v = v.copy()       # (graph buffers are overwritten by the next call)
                 result.append(v)
             for cell in free:
                 cell[0] = None
             return result
 
+        run.profile = None          # a dict: time per node while profiling
+        run.profile_sync = True     # synchronise after each node (GPU time) or not (host time)
         run.storage = storage
         run.places = places
+        run.graph_runner = runner
         run.kernels = sorted(ctx.handles)
         return run
+
+
+def _run_checked(program, prof, nan_guard, synchronize):
+    """The node loop with NanGuard checks and/or profiling (time per node, synchronised)."""
+    for node, fn, ins, outs, convs in program:
+        t0 = time.perf_counter()
+        args = [c[0] for c in ins]
+        try:
+            results = fn(args)
+        except Exception as exc:
+            reraise_with_node(exc, node, args)
+        for cell, r in zip(outs, results):
+            cell[0] = r
+        for src, dst, cfn in convs:
+            dst[0] = cfn(src[0])
+        if nan_guard:
+            _check_finite(node, outs)
+        if prof is not None:
+            if synchronize is not None:
+                synchronize()
+            prof[node] = prof.get(node, 0.0) + time.perf_counter() - t0
 
 
 def _uploadable_constant(v):
@@ -202,11 +255,69 @@ def _to_host(v):
     return to_host(v)
 
 
-def _host_step(node):
-    """Run ``perform`` on the host (ops without a CUDA lowering)."""
-    def run(ins):
-        return op_perform(node, ins)
-    return Step(run, [HOST] * len(node.inputs), [HOST] * len(node.outputs))
+_MEMO_OPS = ("Elemwise", "MakeVector", "Shape", "Shape_i", "Subtensor", "DimShuffle", "Arange",
+             "Rebroadcast", "SpecifyShape")
+
+
+def _memoizable(ctx, node):
+    """True for host shape arithmetic whose results can be reused while its inputs repeat:
+    a pure op whose outputs no node destroys and the user never receives."""
+    if type(node.op).__name__ not in _MEMO_OPS or node.op.destroy_map:
+        return False
+    return all(ctx.reusable(v) for v in node.outputs) and \
+        all(getattr(v.type, "ndim", 9) <= 1 for v in node.inputs)
+
+
+def _host_step(node, memoize=False):
+    """Run ``perform`` on the host (ops without a CUDA lowering).
+
+    With ``memoize``, results are kept per input values (shape arithmetic repeats every call).
+    """
+    if not memoize:
+        def run(ins):
+            return op_perform(node, ins)
+    else:
+        memo = {}
+
+        def run(ins):
+            try:
+                if any(a.size > 16 for a in ins):
+                    return op_perform(node, ins)
+                key = tuple(a.tobytes() for a in ins)
+            except AttributeError:
+                return op_perform(node, ins)
+            out = memo.get(key)
+            if out is None:
+                if len(memo) > 64:
+                    memo.clear()
+                out = memo[key] = op_perform(node, ins)
+            return out
+    return Step(run, [HOST] * len(node.inputs), [HOST] * len(node.outputs), launches=False)
+
+
+def profile_report(run, top=25, by_type=False):
+    """Text table of the time per node recorded while ``run.profile`` was a dict
+    (``by_type``: summed per Op type and placement)."""
+    prof = run.profile or {}
+    if by_type:
+        agg = {}
+        for node, t in prof.items():
+            key = f"{type(node.op).__name__}/{run.places.get(node.outputs[0], '?')}"
+            n, tot = agg.get(key, (0, 0.0))
+            agg[key] = (n + 1, tot + t)
+        total = sum(t for _, t in agg.values()) or 1.0
+        lines = [f"{'ms':>8} {'%':>5} {'nodes':>5}  op/placement"]
+        for key, (n, t) in sorted(agg.items(), key=lambda kv: -kv[1][1]):
+            lines.append(f"{t * 1e3:8.3f} {100 * t / total:5.1f} {n:5d}  {key}")
+        lines.append(f"{total * 1e3:8.3f} total")
+        return "\n".join(lines)
+    total = sum(prof.values()) or 1.0
+    lines = [f"{'ms':>8} {'%':>5}  node"]
+    for node, t in sorted(prof.items(), key=lambda kv: -kv[1])[:top]:
+        shapes = ", ".join(str(getattr(v.type, "dtype", "?")) for v in node.outputs)
+        lines.append(f"{t * 1e3:8.3f} {100 * t / total:5.1f}  {str(node.op)[:90]} -> {shapes}")
+    lines.append(f"{total * 1e3:8.3f} total over {len(prof)} nodes")
+    return "\n".join(lines)
 
 
 def _check_finite(node, outs):
@@ -218,14 +329,16 @@ class CudaMode:
     """Factory of a ``Mode`` running on the GPU with options of the CUDA linker.
 
     >>> f = function([x], y, mode=CudaMode(keep_outputs_on_gpu=True))   # returns DeviceArray
+    >>> g = function([x], y, mode=CudaMode(graphs=False))     # never replay CUDA graphs
     """
 
-    def __new__(cls, keep_outputs_on_gpu=False, optimizer="fast_run", **kw):
+    def __new__(cls, keep_outputs_on_gpu=False, graphs=True, optimizer="fast_run", **kw):
         from ...compile.mode import Mode
 
         class _Mode(Mode):
             def make_linker(self):
-                return CudaLinker(nan_guard=self.nan_guard, keep_outputs_on_gpu=keep_outputs_on_gpu)
+                return CudaLinker(nan_guard=self.nan_guard, keep_outputs_on_gpu=keep_outputs_on_gpu,
+                                  graphs=graphs)
 
             def resolve_linker(self):
                 return "cuda"

@@ -52,6 +52,7 @@ class Step:
     run: Callable
     in_places: list
     out_places: list
+    launches: bool = True      # False: runs no GPU work (views, shapes, host code)
 
 
 class KernelHandle:
@@ -61,9 +62,6 @@ class KernelHandle:
 
     def __init__(self, name, source, arg_format):
         self.name, self.source, self.arg_format, self.fn = name, source, arg_format, None
-
-    def __call__(self, grid, block, *args, shared=0):
-        self.fn.prepared_call(grid, block, *args, shared_size=shared)
 
 
 _compiled = {}        # kernel name -> prepared function (process-wide)
@@ -78,12 +76,23 @@ def kernel_name(stem, source):
 class BuildContext:
     """Collects the kernels of one function; ``finish()`` compiles those not compiled yet."""
 
-    def __init__(self, places):
+    def __init__(self, places, fgraph=None):
         self.places = places          # variable -> HOST / DEVICE
+        self.fgraph = fgraph
         self.handles = {}
 
     def place(self, var):
         return self.places[var]
+
+    def reusable(self, var):
+        """True when a value of ``var`` may be handed out again on later calls: no node
+        overwrites it (destroy_map) and it is not returned to the user."""
+        if self.fgraph is None:
+            return False
+        for client, i in self.fgraph.clients.get(var, ()):
+            if client == "output" or any(i in ins for ins in client.op.destroy_map.values()):
+                return False
+        return True
 
     def kernel(self, stem, source, arg_format):
         """Register a kernel whose ``source`` defines ``extern "C" __global__ void NAME(...)``

@@ -21,6 +21,9 @@ import numpy as np
 from .driver import cuda
 
 
+_SIZE_CLASS = {}
+
+
 def _size_class(nbytes):
     """Round up to a multiple of 512 B below 1 MiB, else to a quarter of the power of two."""
     if nbytes <= 1 << 20:
@@ -60,9 +63,12 @@ class DevicePool:
         self.active = True
         self.held = 0            # bytes in blocks handed out
         self.n_malloc = 0        # calls of cuMemAlloc (a measure of reuse)
+        self.capture = None      # a list while a CUDA graph is captured: its blocks stay reserved
 
     def alloc(self, nbytes):
-        size = _size_class(int(nbytes))
+        size = _SIZE_CLASS.get(nbytes)
+        if size is None:
+            size = _SIZE_CLASS[nbytes] = _size_class(int(nbytes))
         free = self.free_lists.get(size)
         if free:
             raw = free.pop()
@@ -75,7 +81,10 @@ class DevicePool:
                 raw = drv.mem_alloc(size)
             self.n_malloc += 1
         self.held += size
-        return Block(self, raw, size)
+        block = Block(self, raw, size)
+        if self.capture is not None:
+            self.capture.append(block)
+        return block
 
     def release_cached(self):
         """Give every cached (unused) block back to the driver."""
@@ -103,12 +112,42 @@ def release_all():
         _pool.release_cached()
 
 
+_STRIDES = {}
+_new = object.__new__
+
+
 def _c_strides(shape, itemsize):
-    strides, step = [], itemsize
-    for s in reversed(shape):
-        strides.append(step)
-        step *= max(int(s), 1)
-    return tuple(reversed(strides))
+    key = (shape, itemsize)
+    out = _STRIDES.get(key)
+    if out is None:
+        strides, step = [], itemsize
+        for s in reversed(shape):
+            strides.append(step)
+            step *= max(int(s), 1)
+        out = tuple(reversed(strides))
+        if len(_STRIDES) < 4096:
+            _STRIDES[key] = out
+    return out
+
+
+def empty(shape, dtype):
+    """A new C-contiguous DeviceArray (``shape``: tuple of ints, ``dtype``: np.dtype); the fast path."""
+    a = _new(DeviceArray)
+    a.shape = shape
+    a.dtype = dtype
+    size = 1
+    for n in shape:
+        size *= n
+    a.size = size
+    itemsize = dtype.itemsize
+    a.strides = _c_strides(shape, itemsize)
+    if size:
+        base = a.base = _pool.alloc(size * itemsize) if _pool is not None else pool().alloc(size * itemsize)
+        a.ptr = base.ptr
+    else:
+        a.base = None
+        a.ptr = 0
+    return a
 
 
 class DeviceArray:
@@ -121,13 +160,16 @@ class DeviceArray:
     __slots__ = ("shape", "dtype", "strides", "ptr", "base", "size", "__weakref__")
 
     def __init__(self, shape, dtype, strides=None, ptr=None, base=None):
-        self.shape = tuple(int(s) for s in shape)
-        self.dtype = np.dtype(dtype)
-        self.size = int(np.prod(self.shape, dtype=np.int64))
-        self.strides = _c_strides(self.shape, self.dtype.itemsize) if strides is None \
-            else tuple(int(s) for s in strides)
+        self.shape = shape = tuple([int(s) for s in shape])
+        self.dtype = dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        size = 1
+        for s in shape:
+            size *= s
+        self.size = size
+        self.strides = _c_strides(shape, dtype.itemsize) if strides is None \
+            else tuple([int(s) for s in strides])
         if ptr is None:
-            nbytes = self.size * self.dtype.itemsize
+            nbytes = size * dtype.itemsize
             if nbytes:
                 base = pool().alloc(nbytes)
                 ptr = base.ptr
@@ -218,7 +260,18 @@ class DeviceArray:
 
     # ------------------------------------------------------------ views
     def view(self, shape, strides, offset_bytes=0):
-        return DeviceArray(shape, self.dtype, strides, self.ptr + offset_bytes, self.base)
+        """A view (``shape``/``strides`` tuples or lists of ints) sharing this memory."""
+        v = _new(DeviceArray)
+        v.shape = shape = tuple(shape)
+        v.strides = tuple(strides)
+        v.dtype = self.dtype
+        size = 1
+        for n in shape:
+            size *= n
+        v.size = size
+        v.ptr = self.ptr + offset_bytes
+        v.base = self.base
+        return v
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -266,14 +319,20 @@ class DeviceArray:
 
 def _resolve_shape(shape, size):
     shape = [int(s) for s in shape]
-    if shape.count(-1) > 1:
-        raise ValueError("reshape: at most one dimension may be -1")
-    if -1 in shape:
-        rest = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
-        if rest == 0 or size % rest:
+    known, free = 1, -1
+    for k, s in enumerate(shape):
+        if s == -1:
+            if free >= 0:
+                raise ValueError("reshape: at most one dimension may be -1")
+            free = k
+        else:
+            known *= s
+    if free >= 0:
+        if known == 0 or size % known:
             raise ValueError(f"reshape: cannot reshape an array of size {size} into {tuple(shape)}")
-        shape[shape.index(-1)] = size // rest
-    if int(np.prod(shape, dtype=np.int64)) != size:
+        shape[free] = size // known
+        known = size
+    if known != size or any(s < 0 for s in shape):
         raise ValueError(f"reshape: cannot reshape an array of size {size} into {tuple(shape)}")
     return tuple(shape)
 
@@ -285,7 +344,8 @@ def copy_into(dst, src):
     if not dst.size:
         return
     if dst.is_c_contiguous and src.is_c_contiguous and dst.dtype == src.dtype:
-        cuda().memcpy_dtod(dst.ptr, src.ptr, dst.nbytes)
+        from .driver import stream
+        cuda().memcpy_dtod_async(dst.ptr, src.ptr, dst.nbytes, stream())
         return
     from .elemwise import strided_copy
     strided_copy(dst, src)

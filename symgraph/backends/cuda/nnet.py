@@ -37,7 +37,7 @@ def render_row_helpers(name, dtype):
     out = []
     for kind, comb in (("rmax", mx), ("rsum", "a + b")):
         out += [
-            f"{d.device_prefix} {t} {name}_{kind}({t} v, {t}* buf)",
+            f"{d.helper_prefix} {t} {name}_{kind}({t} v, {t}* buf)",
             "{",
             "  const int tk = threadIdx.x, TK = blockDim.x, r0 = threadIdx.y * TK;",
             "  buf[r0 + tk] = v;",

@@ -16,10 +16,14 @@ from ...ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
 from .dialect import DIALECT
 from .lowering import DEVICE, Step, register
 
-_GEOM = ["const int B", "const int H", "const int W", "const int oh", "const int ow",
-         "const int wh", "const int ww", "const int sh", "const int sw", "const int ph",
-         "const int pw"]
+_GEOM = ["const int B", "const int H", "const int W", "const int oh", "const int ow"]
 GEOM_FORMAT = "i" * len(_GEOM)
+
+
+def _statics(op):
+    """The window, stride and padding, compiled in (they are Op parameters)."""
+    (wh, ww), (sh, sw), (ph, pw) = op.ws, op.stride, op.pad
+    return f"  const int wh = {wh}, ww = {ww}, sh = {sh}, sw = {sw}, ph = {ph}, pw = {pw};"
 
 
 def _count(d, mode):
@@ -31,10 +35,11 @@ def _count(d, mode):
     return (f"((min(hs + wh, {hi_h}) - max(hs, {lo_h})) * (min(ws + ww, {hi_w}) - max(ws, {lo_w})))")
 
 
-def render_pool(dtype, mode):
+def render_pool(dtype, op):
     """``KERNEL(geometry..., x, out)``: pool windows (wh, ww) moved by (sh, sw) over x padded by (ph, pw)."""
     d = DIALECT
     t = d.ctype(dtype)
+    mode = op.mode
     if mode == "max":
         init = d.literal(float("-inf") if dtype.startswith("float") else np.iinfo(dtype).min,
                          dtype)
@@ -44,6 +49,7 @@ def render_pool(dtype, mode):
     lines = [
         f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, const {t}* {d.restrict} x, {t}* {d.restrict} out)",
         "{",
+        _statics(op),
         "  const int total = B * oh * ow;",
         f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
         "    const int ox = i % ow; int r = i / ow;",
@@ -63,25 +69,26 @@ def render_pool(dtype, mode):
     return "\n".join(lines)
 
 
-def render_max_pool_grad(dtype):
+def render_max_pool_grad(dtype, op):
     """``KERNEL(geometry..., x, maxout, gz, gx)``: gx = sum of gz over the windows whose
     maximum equals x at that position."""
     d = DIALECT
     t = d.ctype(dtype)
-    return "\n".join(_grad_head(d, t, ["maxout", "gz"]) + [
-        f"      if (xv == maxout[o]) acc += gz[o];",
+    return "\n".join(_grad_head(d, t, ["maxout", "gz"], op) + [
+        "      if (xv == maxout[o]) acc += gz[o];",
         "    }",
         "    gx[i] = acc;",
         "  }",
         "}", ""])
 
 
-def render_avg_pool_grad(dtype, mode):
+def render_avg_pool_grad(dtype, op):
     """``KERNEL(geometry..., x, gz, gx)``: gx = sum over windows of gz / count (sum: no division)."""
     d = DIALECT
     t = d.ctype(dtype)
+    mode = op.mode
     div = "" if mode == "sum" else f" / ({t}){_count(d, mode)}"
-    return "\n".join(_grad_head(d, t, ["gz"]) + [
+    return "\n".join(_grad_head(d, t, ["gz"], op) + [
         "      const int hs = oy * sh - ph, ws = ox * sw - pw;",
         f"      acc += gz[o]{div};",
         "    }",
@@ -90,11 +97,12 @@ def render_avg_pool_grad(dtype, mode):
         "}", ""])
 
 
-def _grad_head(d, t, ins):
+def _grad_head(d, t, ins, op):
     params = ", ".join(f"const {t}* {d.restrict} {n}" for n in ["x"] + ins)
     return [
         f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, {params}, {t}* {d.restrict} gx)",
         "{",
+        _statics(op),
         "  const int total = B * H * W;",
         f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
         "    const int w = i % W; int r = i / W;",
@@ -110,14 +118,17 @@ def _grad_head(d, t, ins):
     ]
 
 
-def _geometry(op, shape):
-    H, W = shape[-2:]
-    oh, ow = op.out_hw((H, W))
-    B = 1
-    for s in shape[:-2]:
-        B *= s
-    return B, (H, W), (oh, ow), (B, H, W, oh, ow, op.ws[0], op.ws[1], op.stride[0], op.stride[1],
-                                 op.pad[0], op.pad[1])
+def _geometry(op, shape, cache):
+    """(oh, ow), kernel geometry arguments and grid of an input of ``shape`` (cached)."""
+    g = cache.get(shape)
+    if g is None:
+        H, W = shape[-2:]
+        oh, ow = (int(v) for v in op.out_hw((H, W)))
+        B = 1
+        for s in shape[:-2]:
+            B *= s
+        g = cache[shape] = ((oh, ow), (B, H, W, oh, ow))
+    return g
 
 
 def _contig(v):
@@ -139,16 +150,18 @@ def _ok(node, ctx):
 
 @register(Pool)
 def lower_pool(node, ctx):
-    from .memory import DeviceArray
+    from .memory import empty
     if not _ok(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype
-    h = ctx.kernel(f"pool_{op.mode}_{dtype}", render_pool(dtype, op.mode), GEOM_FORMAT + "PP")
+    npd = np.dtype(dtype)
+    h = ctx.kernel(f"pool_{op.mode}_{dtype}", render_pool(dtype, op), GEOM_FORMAT + "PP")
+    cache = {}
 
     def run(ins):
         x = _contig(ins[0])
-        B, _, (oh, ow), geom = _geometry(op, x.shape)
-        out = DeviceArray(x.shape[:-2] + (oh, ow), dtype)
+        (oh, ow), geom = _geometry(op, x.shape, cache)
+        out = empty(x.shape[:-2] + (oh, ow), npd)
         _launch(h, out.size, geom, x.ptr, out.ptr)
         return [out]
 
@@ -164,17 +177,19 @@ def _check(op, shape, *pooled):
 
 @register(MaxPoolGrad)
 def lower_max_pool_grad(node, ctx):
-    from .memory import DeviceArray
+    from .memory import empty
     if not _ok(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype
-    h = ctx.kernel(f"max_pool_grad_{dtype}", render_max_pool_grad(dtype), GEOM_FORMAT + "PPPP")
+    npd = np.dtype(dtype)
+    h = ctx.kernel(f"max_pool_grad_{dtype}", render_max_pool_grad(dtype, op), GEOM_FORMAT + "PPPP")
+    cache = {}
 
     def run(ins):
         x, maxout, gz = (_contig(v) for v in ins)
-        B, _, (oh, ow), geom = _geometry(op, x.shape)
+        (oh, ow), geom = _geometry(op, x.shape, cache)
         _check(op, x.shape[:-2] + (oh, ow), maxout, gz)
-        gx = DeviceArray(x.shape, dtype)
+        gx = empty(x.shape, npd)
         _launch(h, gx.size, geom, x.ptr, maxout.ptr, gz.ptr, gx.ptr)
         return [gx]
 
@@ -183,18 +198,20 @@ def lower_max_pool_grad(node, ctx):
 
 @register(AveragePoolGrad)
 def lower_avg_pool_grad(node, ctx):
-    from .memory import DeviceArray
+    from .memory import empty
     if not _ok(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype
-    h = ctx.kernel(f"avg_pool_grad_{op.mode}_{dtype}", render_avg_pool_grad(dtype, op.mode),
+    npd = np.dtype(dtype)
+    h = ctx.kernel(f"avg_pool_grad_{op.mode}_{dtype}", render_avg_pool_grad(dtype, op),
                    GEOM_FORMAT + "PPP")
+    cache = {}
 
     def run(ins):
         x, gz = (_contig(v) for v in ins)
-        B, _, (oh, ow), geom = _geometry(op, x.shape)
+        (oh, ow), geom = _geometry(op, x.shape, cache)
         _check(op, x.shape[:-2] + (oh, ow), gz)
-        gx = DeviceArray(x.shape, dtype)
+        gx = empty(x.shape, npd)
         _launch(h, gx.size, geom, x.ptr, gz.ptr, gx.ptr)
         return [gx]
 

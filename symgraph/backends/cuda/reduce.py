@@ -77,7 +77,7 @@ def render_careduce(name, op, in_dtype, out_dtype, max_dims):
     at, xt, ot = d.ctype(acc), d.ctype(in_dtype), d.ctype(out_dtype)
     combine_a_b = d.scalar_expr(_COMBINE[op], ["a", "b"], [acc, acc], acc)
     lines = [
-        f"{d.device_prefix} {at} {name}_combine({at} a, {at} b) {{ return {combine_a_b}; }}",
+        f"{d.helper_prefix} {at} {name}_combine({at} a, {at} b) {{ return {combine_a_b}; }}",
         f"{d.kernel_prefix} {name}({_head(max_dims, [f'const {xt}* {d.restrict} x', f'{ot}* out'])})",
         "{",
         f"  {d.shared_prefix} {at} buf[{THREADS}];",
@@ -198,7 +198,7 @@ def _merge(dims):
 
 @register(CAReduce)
 def lower_careduce(node, ctx):
-    from .memory import DeviceArray
+    from .memory import empty
     (x,), out = node.inputs, node.outputs[0]
     if ctx.place(x) != DEVICE or not (supported_dtype(x.dtype) and supported_dtype(out.dtype)):
         return None
@@ -206,8 +206,28 @@ def lower_careduce(node, ctx):
     nd = max(x.ndim, 1)
     h = ctx.kernel(f"R_{op}_{x.dtype}_{out.dtype}_{nd}d",
                    render_careduce("KERNEL", op, x.dtype, out.dtype, nd), arg_format(nd))
-    out_dtype = out.dtype
+    out_np = np.dtype(out.dtype)
+    h2 = None
+    if len(axes) >= 2:     # a second pass (on the first pass's partial results)
+        h2 = ctx.kernel(f"R_{op}_{out.dtype}_{out.dtype}_{nd}d",
+                        render_careduce("KERNEL", op, out.dtype, out.dtype, nd), arg_format(nd))
     cache = {}
+
+    def plan(xv):
+        """One pass, or two when few outputs each reduce many elements over both leading and
+        trailing axes (conv bias gradients: (N, C, H, W) -> (C,)): the trailing axes first, so
+        both passes have enough outputs to fill the GPU."""
+        M, K, head, grid, block = reduction_plan(xv, axes, nd)
+        inner = tuple(a for a in axes if a > max([k for k in range(xv.ndim) if k not in axes],
+                                                 default=xv.ndim))
+        if h2 is None or M >= 512 or K < 16384 or not inner or len(inner) == len(axes):
+            return [(h, None, head, grid, block)]
+        mid_shape = tuple(s for k, s in enumerate(xv.shape) if k not in inner)
+        mid = _Shape(mid_shape, out_np)
+        outer = tuple(a for a in axes if a not in inner)
+        p1 = reduction_plan(xv, inner, nd)
+        p2 = reduction_plan(mid, outer, nd)
+        return [(h, mid_shape, p1[2], p1[3], p1[4]), (h2, None, p2[2], p2[3], p2[4])]
 
     def run(ins):
         xv = ins[0]
@@ -215,16 +235,32 @@ def lower_careduce(node, ctx):
         if op in ("max", "min") and any(xv.shape[a] == 0 for a in axes):
             raise ValueError(f"{node.op}: cannot reduce an empty dimension (input shape {xv.shape})")
         key = (xv.shape, xv.strides)
-        plan = cache.get(key)
-        if plan is None:
-            plan = cache[key] = reduction_plan(xv, axes, nd)
-        M, K, head, grid, block = plan
-        res = DeviceArray(oshape, out_dtype)
-        if M:
-            h.fn.prepared_call(grid, block, *head, xv.ptr, res.ptr)
+        passes = cache.get(key)
+        if passes is None:
+            passes = cache[key] = plan(xv)
+        res = empty(oshape, out_np)
+        if not res.size:
+            return [res]
+        src = xv
+        for kern, mid_shape, head, grid, block in passes:
+            dst = res if mid_shape is None else empty(mid_shape, out_np)
+            kern.fn.prepared_call(grid, block, *head, src.ptr, dst.ptr)
+            src = dst
         return [res]
 
     return Step(run, [DEVICE], [DEVICE])
+
+
+class _Shape:
+    """Shape and strides of a C-contiguous array not allocated yet (for planning)."""
+
+    def __init__(self, shape, dtype):
+        from .memory import _c_strides
+        self.shape, self.ndim = shape, len(shape)
+        self._es = tuple(s // dtype.itemsize for s in _c_strides(shape, dtype.itemsize))
+
+    def elem_strides(self):
+        return self._es
 
 
 @register(Argmax)

@@ -7,20 +7,33 @@ one copy per input into slices of the result.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ...ops.shape import Alloc, Join, Rebroadcast, Reshape, Shape, Shape_i, SpecifyShape
-from .elemwise import op_perform, supported_dtype
+from .elemwise import op_perform, scalar_kind, supported_dtype
 from .lowering import ANY, DEVICE, HOST, Step, register
 
 
 @register(Shape, Shape_i, Rebroadcast, SpecifyShape)
 def lower_metadata(node, ctx):
     """Ops whose perform only looks at shapes: run as they are, wherever the value lives."""
-    out_place = HOST if isinstance(node.op, (Shape, Shape_i)) else ctx.place(node.inputs[0])
+    if isinstance(node.op, Shape_i) and ctx.reusable(node.outputs[0]):
+        i, ints = node.op.i, {}
+
+        def run_i(ins):            # the length of one dimension, as a 0-d int64 array
+            n = ins[0].shape[i]
+            out = ints.get(n)
+            if out is None:
+                out = ints[n] = np.asarray(n, dtype="int64")
+            return [out]
+
+        return Step(run_i, [ANY], [HOST], launches=False)
+    out_place = HOST if isinstance(node.op, Shape) else ctx.place(node.inputs[0])
 
     def run(ins):
         return op_perform(node, ins)
 
-    return Step(run, [ANY], [out_place])
+    return Step(run, [ANY], [out_place], launches=False)
 
 
 @register(Reshape)
@@ -39,7 +52,7 @@ def lower_reshape(node, ctx):
             raise ValueError(f"Reshape: cannot reshape an array of shape {x.shape} "
                              f"(size {x.size}) into shape {tuple(int(s) for s in shp)}") from None
 
-    return Step(run, [DEVICE, HOST], [DEVICE])
+    return Step(run, [DEVICE, HOST], [DEVICE], launches=False)
 
 
 @register(Alloc)
@@ -50,7 +63,7 @@ def lower_alloc(node, ctx):
     value = node.inputs[0]
     if not supported_dtype(dtype):
         return None
-    scalar = value.ndim == 0 and ctx.place(value) == HOST
+    scalar = scalar_kind(value, ctx) == "scalar"
 
     def run(ins):
         v, shape = ins[0], tuple(int(s) for s in ins[1:])
@@ -58,7 +71,7 @@ def lower_alloc(node, ctx):
             raise ValueError(f"Alloc: negative dimension in shape {shape}")
         out = DeviceArray(shape, dtype)
         if scalar:
-            fill(out, v)
+            fill(out, np.asarray(v).item())
             return [out]
         vshape = v.shape
         if len(vshape) > len(shape) or any(a != b and a != 1 for a, b in

@@ -1,4 +1,4 @@
-"""Tests for symgraph/opt/shape.py: shape inference and the shape rewrites."""
+"""Tests for symgraph/opt/shape.py (named test_opt_shape: tests/ops has a test_shape): shape inference and the shape rewrites."""
 import numpy as np
 
 import symgraph as th

@@ -1,4 +1,4 @@
-"""Tests for symgraph/opt/basic.py: merge (CSE) and constant folding."""
+"""Tests for symgraph/opt/basic.py (named test_opt_basic: tests/tensor has a test_basic): merge (CSE) and constant folding."""
 import numpy as np
 
 import symgraph as th

@@ -1,0 +1,437 @@
+"""CLinker: one generated, cached C module per function, called once per call through cffi.
+
+``CLinker().make_thunk(fgraph)`` plans the graph (``plan.py``), renders it to
+C (``program.py``), builds or loads it through the compile cache
+(``cache.py``) and returns ``run(values) -> outputs``. A call fills the table
+of input object pointers and makes one C call that runs every node; outputs
+are views of planned buffers (``run.internal_outputs``; ``Function`` copies
+them) and are re-wrapped only when their address, shape or strides change.
+Graphs with ops that have no C lowering run in segments with those nodes'
+``perform`` in between.
+
+Example::
+
+    from symgraph.backends.c.linker import CLinker
+    run = CLinker().make_thunk(fgraph)
+    outs = run([np.ones(3)])
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+import numpy as np
+
+from ...graph import Constant
+from ..errors import reraise_with_node
+from ..python import check_finite
+from .build import CompileError
+from .cache import default_cache
+from .plan import Plan
+from .program import prev_words, render_module
+from .runtime import runtime_link_flags
+
+CDEF = """
+typedef struct { char *data; int64_t shape[8]; int64_t strides[8]; } sg_val;
+typedef struct {
+    int32_t err_code, err_node, err_slot, nthreads;
+    char err_msg[512];
+    intptr_t *ext;
+    sg_val *V;
+    char **buf;
+    int64_t *cap;
+    char *(*grow)(int32_t, int64_t);
+    intptr_t ndarray_type;
+    int64_t *prev;
+} sg_ctx;
+int sg_init(sg_ctx *c);
+int sg_run(sg_ctx *c, int seg, int epi);
+"""
+
+# Flags every generated module uses: no errno from libm (lets gcc vectorize math calls),
+# wrapping signed arithmetic (NumPy's integer overflow), `omp simd` even without -fopenmp.
+MODULE_FLAGS = ("-fno-math-errno", "-fwrapv", "-fopenmp-simd")
+
+_ERRORS = {1: ValueError, 2: IndexError, 3: TypeError, 4: MemoryError, 5: RuntimeError}
+_RETRY = 100
+
+
+def _check_object_layout():
+    """Verify the CPython/NumPy object offsets the runtime reads (``sg_pyarray`` in runtime_core)."""
+    a = np.arange(6.0).reshape(2, 3)[:, ::2]
+    p = id(a)
+    word = ctypes.c_ssize_t.from_address
+    descr = word(p + 56).value
+    ok = (word(p + 8).value == id(np.ndarray) and word(p + 16).value == a.ctypes.data
+          and ctypes.c_int.from_address(p + 24).value == 2
+          and [word(word(p + 32).value + 8 * k).value for k in range(2)] == [2, 2]
+          and [word(word(p + 40).value + 8 * k).value for k in range(2)] == [24, 16]
+          and ctypes.c_char.from_address(descr + 25).value == b"d"
+          and ctypes.c_char.from_address(descr + 26).value in (b"=", b"<")
+          and ctypes.sizeof(ctypes.c_void_p) == 8 and sys.byteorder == "little")
+    if not ok:
+        raise ImportError("symgraph C backend: unexpected NumPy array object layout")
+
+
+_check_object_layout()
+
+
+def _init_openmp():
+    """Load libgomp with a short spin before its threads sleep (unless the user chose a policy).
+
+    GNU OpenMP spins idle threads for about 0.3 ms by default; on a machine
+    shared with other processes that spinning steals the core a working thread
+    needs. The variable is set only while libgomp initialises, so other OpenMP
+    runtimes loaded later (PyTorch's own copy) keep their defaults.
+    """
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return
+    os.environ["GOMP_SPINCOUNT"] = "20000"
+    try:
+        ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        pass
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
+
+
+_init_openmp()
+
+_SIMD = None
+
+
+def simd_math_available():
+    """Whether libmvec links here, so SIMD-declared libm calls vectorize (probed once, cached)."""
+    global _SIMD
+    if _SIMD is None:
+        from .render import VECTOR_MATH, simd_declarations
+        decls = simd_declarations({(fn, dt) for fn in VECTOR_MATH for dt in ("float32", "float64")})
+        body = " ".join(f"o[j] += {fn}f(x[j]{', x[j]' if fn in ('atan2', 'pow') else ''});" for fn in VECTOR_MATH)
+        src = (f"#include <math.h>\n#include <stdint.h>\n{decls}\nvoid probe(int64_t n, const float *restrict x, "
+               f"float *restrict o) {{ for (int64_t j = 0; j < n; j++) {{ {body} }} }}\n")
+        try:
+            default_cache().get_library(src, "void probe(int64_t, const float *, float *);",
+                                        MODULE_FLAGS + ("-lmvec",))
+            _SIMD = True
+        except (CompileError, OSError):
+            _SIMD = False
+    return _SIMD
+
+
+class CLinker:
+    """Linker producing one compiled C module per function graph.
+
+    ``nan_guard``: run node by node and raise at the first NaN/Inf.
+    """
+
+    name = "c"
+
+    def __init__(self, nan_guard=False):
+        self.nan_guard = nan_guard
+
+    def compile(self, fgraph, per_node=False):
+        """Plan, render and build ``fgraph``; return a :class:`Runtime` (None if no node runs in C)."""
+        plan = Plan(fgraph, per_node=per_node or self.nan_guard)
+        if not any(plan.is_c):
+            return None
+        simd = simd_math_available()
+        source, uses_blas = render_module(plan, simd=simd)
+        mflags = MODULE_FLAGS + (("-lmvec",) if simd else ())
+        flags = mflags + runtime_link_flags(mflags, simd)
+        ffi, lib = default_cache().get_library(source, CDEF, flags)
+        rt = Runtime(plan, ffi, lib)
+        rt.source = source
+        return rt
+
+    def make_thunk(self, fgraph):
+        rt = self.compile(fgraph)
+        if rt is None:
+            from ..python import PythonLinker
+            run = PythonLinker(nan_guard=self.nan_guard).make_thunk(fgraph)
+            run.internal_outputs = ()
+            return run
+        run = rt.make_run(nan_guard=self.nan_guard)
+        return run
+
+
+class _Hold:
+    """Owner of an array made from a raw pointer: keeps the memory's owners alive."""
+
+    __slots__ = ("__array_interface__", "owners")
+
+
+def wrap_pointer(ptr, shape, strides, dtype, owners):
+    """An ndarray over memory at ``ptr`` (byte strides), referencing ``owners``."""
+    h = _Hold()
+    h.__array_interface__ = {"data": (ptr, False), "shape": tuple(shape), "strides": tuple(strides),
+                             "typestr": np.dtype(dtype).str, "version": 3}
+    h.owners = owners
+    return np.asarray(h)
+
+
+class Runtime:
+    """The state of one compiled function: context, buffers, external arrays, cached outputs."""
+
+    def __init__(self, plan, ffi, lib):
+        self.plan, self.ffi, self.lib = plan, ffi, lib
+        n_ext, nb = len(plan.ext_vars), plan.n_buffers
+        self.ctx = ctx = ffi.new("sg_ctx *")
+        self.ext = ffi.new("intptr_t[]", max(1, n_ext))
+        self.V = ffi.new("sg_val[]", max(1, plan.n_vals))
+        self.bufp = ffi.new("char *[]", max(1, nb))
+        self.cap = ffi.new("int64_t[]", max(1, nb))
+        self.n_prev = prev_words(plan)
+        self.prev = ffi.new("int64_t[]", self.n_prev)
+        self.grow_cb = ffi.callback("char *(int32_t, int64_t)", self._grow, onerror=self._grow_error)
+        ctx.ext, ctx.V, ctx.buf, ctx.cap, ctx.prev = self.ext, self.V, self.bufp, self.cap, self.prev
+        ctx.grow = self.grow_cb
+        ctx.ndarray_type = id(np.ndarray)
+        lib.sg_init(ctx)
+        self.buffers = [None] * nb
+        self.pending = None
+        self.fixed = {}                                  # ext slot -> object kept alive (constants)
+        self.boxes = []                                  # (slot, var) read from var._box each call
+        fg = plan.fgraph
+        self.n_in = len(fg.inputs)
+        for var, slot in plan.ext.items():
+            if slot < self.n_in:
+                continue
+            if isinstance(var, Constant):
+                self._set_ext(slot, np.asarray(var.data))
+            elif var.owner is None:
+                self.boxes.append((slot, var))
+        self.cached = [None] * len(fg.outputs)
+        self.internal = tuple(j for j, (s, v) in enumerate(zip(plan.out_specs, fg.outputs))
+                              if s[0] == "c" or (s[0] == "py" and any(r[0] == "buf" for r in plan.roots.get(v, ()))))
+        self.fast = (len(plan.steps) == 1 and plan.steps[0][0] == "c" and not self.boxes
+                     and all(s[0] == "c" for s in plan.out_specs))
+        self.c_run = lib.sg_run
+        self.storage = {}
+
+    # ------------------------------------------------------------------ memory
+    def _grow(self, b, nbytes):
+        arr = np.empty(nbytes + 64, np.uint8)
+        addr = arr.ctypes.data
+        self.buffers[b] = arr
+        return self.ffi.cast("char *", addr + (-addr) % 64)
+
+    def _grow_error(self, exc_type, exc, tb):
+        self.pending = exc
+        return self.ffi.NULL
+
+    def _set_ext(self, slot, obj):
+        self.fixed[slot] = obj
+        self.ext[slot] = id(obj)
+
+    def owners(self, var):
+        bufs, exts = self.plan.candidate_owners(var)
+        return [self.buffers[b] for b in bufs] + [self.value_of_ext(v) for v in exts]
+
+    def value_of_ext(self, var):
+        slot = self.plan.ext.get(var)
+        if slot is not None and slot in self.fixed:
+            return self.fixed[slot]
+        return self.storage.get(var)
+
+    def export(self, var, slot=None):
+        """The current value of C-computed ``var`` as an ndarray (a view of C memory)."""
+        slot = self.plan.val[var] if slot is None else slot
+        v = self.V[slot]
+        nd = var.type.ndim
+        isz = var.type.numpy_dtype.itemsize
+        ptr = int(self.ffi.cast("intptr_t", v.data))
+        return wrap_pointer(ptr, list(v.shape)[:nd], [s * isz for s in list(v.strides)[:nd]],
+                            var.type.dtype, self.owners(var))
+
+    def _refresh_outputs(self):
+        fg = self.plan.fgraph
+        for j, (spec, var) in enumerate(zip(self.plan.out_specs, fg.outputs)):
+            if spec[0] != "c":
+                continue
+            if spec[2] is not None:
+                v = self.V[spec[1]]
+                nd = var.type.ndim
+                isz = var.type.numpy_dtype.itemsize
+                self.cached[j] = wrap_pointer(int(self.ffi.cast("intptr_t", v.data)), list(v.shape)[:nd],
+                                              [s * isz for s in list(v.strides)[:nd]], var.type.dtype,
+                                              [self.buffers[spec[2][1]]])
+            else:
+                self.cached[j] = self.export(var, spec[1])
+
+    # ------------------------------------------------------------------ errors
+    def _fix_input(self, values, rc):
+        """Handle a load failure: convert the offending array (retry) or raise TypeError."""
+        ctx = self.ctx
+        slot = ctx.err_slot
+        var = self.plan.ext_vars[slot]
+        obj = values[slot] if slot < self.n_in else self.value_of_ext(var)
+        if rc == _RETRY:
+            try:
+                new = np.array(obj, dtype=var.type.numpy_dtype.newbyteorder("="), order="C", copy=True)
+            except Exception as exc:
+                raise TypeError(f"{self._what(slot, var)}: cannot convert {type(obj).__name__} to "
+                                f"{var.type}: {exc}") from None
+            if new.ndim != var.type.ndim:
+                raise TypeError(f"{self._what(slot, var)}: expected {var.type}, got an array of shape {new.shape}")
+            if slot < self.n_in:
+                values[slot] = new
+            elif slot in self.fixed:
+                self.fixed[slot] = new
+            else:
+                self.storage[var] = new
+            self.ext[slot] = id(new)
+            return
+        got = getattr(obj, "dtype", type(obj).__name__)
+        raise TypeError(f"{self._what(slot, var)}: expected {var.type}, got {got} with "
+                        f"{np.ndim(obj)} dimensions ({ffi_str(self.ffi, ctx.err_msg)})")
+
+    def _what(self, slot, var):
+        if slot < self.n_in:
+            return f"input {slot} ({var})"
+        if var.owner is not None:
+            return f"output of {var.owner.op} (built at {var.where()})"
+        return f"value {var}"
+
+    def raise_error(self, rc):
+        ctx = self.ctx
+        for k in range(self.n_prev):
+            self.prev[k] = 0
+        if self.pending is not None:
+            exc, self.pending = self.pending, None
+            raise exc
+        msg = ffi_str(self.ffi, ctx.err_msg)
+        exc_type = _ERRORS.get(rc, RuntimeError)
+        if ctx.err_node < 0:
+            raise exc_type(msg)
+        node = self.plan.nodes[ctx.err_node]
+        exc = exc_type(f"{node.op}: {msg}")
+        reraise_with_node(exc, node, [self._shape_of(v) for v in node.inputs])
+
+    def _shape_of(self, var):
+        slot = self.plan.val.get(var)
+        if slot is None:
+            if isinstance(var, Constant):
+                return var.data
+            return None
+        v = self.V[slot]
+        return _Shaped(tuple(v.shape[d] for d in range(var.type.ndim)))
+
+    # ------------------------------------------------------------------ running
+    def run_segment(self, seg, values, epi=0):
+        """Run C segment ``seg`` (-1 for none) then the epilogue if ``epi``; convert bad inputs and retry."""
+        for _ in range(len(self.plan.ext_vars) + 2):
+            rc = self.c_run(self.ctx, seg, epi)
+            if rc == 0 or rc == -1:
+                return rc
+            if self.ctx.err_node < 0 and rc in (_RETRY, 3) and self.pending is None:
+                self._fix_input(values, rc)
+                continue
+            self.raise_error(rc)
+        self.raise_error(rc)
+
+    def value(self, var, values):
+        """Python value of ``var`` during a stepwise call."""
+        if var in self.storage:
+            return self.storage[var]
+        if isinstance(var, Constant):
+            return var.data
+        if var.owner is None:
+            if var in self.plan.ext and self.plan.ext[var] < self.n_in:
+                return values[self.plan.ext[var]]
+            return var._box[0]
+        val = self.export(var)
+        self.storage[var] = val
+        return val
+
+    def run_python_node(self, i, values):
+        node = self.plan.nodes[i]
+        ins = [self.value(v, values) for v in node.inputs]
+        outs = [[None] for _ in node.outputs]
+        try:
+            node.op.perform(node, ins, outs)
+        except Exception as exc:
+            reraise_with_node(exc, node, ins)
+        for var, cell in zip(node.outputs, outs):
+            self.storage[var] = cell[0]
+            slot = self.plan.ext.get(var)
+            if slot is not None:
+                self.ext[slot] = id(cell[0])
+        return outs
+
+    def set_inputs(self, values):
+        if self.n_in:
+            self.ext[0:self.n_in] = list(map(id, values))
+        for slot, var in self.boxes:
+            obj = var._box[0]
+            self.storage[var] = obj
+            self.ext[slot] = id(obj)
+
+    def collect_outputs(self, values, rc):
+        if rc == -1:
+            self._refresh_outputs()
+        result = []
+        for j, spec in enumerate(self.plan.out_specs):
+            kind = spec[0]
+            if kind == "c":
+                result.append(self.cached[j])
+            elif kind == "input":
+                result.append(values[spec[1]])
+            elif kind == "const":
+                result.append(spec[1])
+            else:
+                result.append(self.value(spec[1], values))
+        return result
+
+    def make_run(self, nan_guard=False):
+        """The thunk ``run(values) -> outputs``."""
+        if self.fast and not nan_guard:
+            ext, ctx, c_run, n_in, cached = self.ext, self.ctx, self.c_run, self.n_in, self.cached
+
+            def run(values):
+                if n_in:
+                    ext[0:n_in] = list(map(id, values))
+                rc = c_run(ctx, 0, 1)
+                if rc:
+                    if rc != -1:
+                        rc = self.run_segment(0, values, 1)
+                    if rc == -1:
+                        self._refresh_outputs()
+                return cached[:]
+        else:
+            plan = self.plan
+
+            def run(values):
+                self.storage = {}
+                self.set_inputs(values)
+                for step in plan.steps:
+                    if step[0] == "c":
+                        self.run_segment(step[1], values)
+                        if nan_guard:
+                            for i in step[2]:
+                                node = plan.nodes[i]
+                                check_finite(node, [[self.export(o)] for o in node.outputs])
+                    else:
+                        outs = self.run_python_node(step[1], values)
+                        if nan_guard:
+                            check_finite(plan.nodes[step[1]], outs)
+                rc = self.run_segment(-1, values, 1)
+                result = self.collect_outputs(values, rc)
+                self.storage = {}
+                return result
+        run.internal_outputs = self.internal
+        run.runtime = self
+        return run
+
+
+class _Shaped:
+    """Stands for a value in error messages (``np.shape`` reads ``.shape``)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+
+def ffi_str(ffi, chars):
+    return ffi.string(chars).decode("utf-8", "replace")
