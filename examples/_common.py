@@ -31,7 +31,7 @@ from symgraph.datasets.mnist import load_mnist
 #: (train, valid, test) sizes used by ``--quick``.
 QUICK_SIZES = (5000, 1000, 1000)
 
-_MODES = ("FAST_RUN", "FAST_COMPILE", "PY", "C", "DEBUGMODE", "NANGUARDMODE")
+_MODES = ("FAST_RUN", "FAST_COMPILE", "PY", "C", "CUDA", "DEBUGMODE", "NANGUARDMODE")
 
 
 # --------------------------------------------------------------------------- command line

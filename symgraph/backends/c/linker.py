@@ -44,6 +44,9 @@ typedef struct {
     char *(*grow)(int32_t, int64_t);
     intptr_t ndarray_type;
     int64_t *prev;
+    char *(*fresh)(int32_t, int64_t);
+    const int8_t *outbuf;
+    int64_t fresh_min;
 } sg_ctx;
 int sg_init(sg_ctx *c);
 int sg_run(sg_ctx *c, int seg, int epi);
@@ -52,6 +55,10 @@ int sg_run(sg_ctx *c, int seg, int epi);
 # Flags every generated module uses: no errno from libm (lets gcc vectorize math calls),
 # wrapping signed arithmetic (NumPy's integer overflow), `omp simd` even without -fopenmp.
 MODULE_FLAGS = ("-fno-math-errno", "-fwrapv", "-fopenmp-simd")
+
+# Graph outputs of at least this many bytes are written into a new array each call (handed to the
+# caller as is); smaller ones live in planned buffers and are copied out (cheaper than a callback).
+FRESH_MIN_BYTES = 1 << 16
 
 _ERRORS = {1: ValueError, 2: IndexError, 3: TypeError, 4: MemoryError, 5: RuntimeError}
 _RETRY = 100
@@ -184,8 +191,11 @@ class Runtime:
         self.n_prev = prev_words(plan)
         self.prev = ffi.new("int64_t[]", self.n_prev)
         self.grow_cb = ffi.callback("char *(int32_t, int64_t)", self._grow, onerror=self._grow_error)
+        self.fresh_cb = ffi.callback("char *(int32_t, int64_t)", self._fresh, onerror=self._grow_error)
+        self.outbuf = ffi.new("int8_t[]", [int(b in plan.output_buffers) for b in range(max(1, nb))])
         ctx.ext, ctx.V, ctx.buf, ctx.cap, ctx.prev = self.ext, self.V, self.bufp, self.cap, self.prev
-        ctx.grow = self.grow_cb
+        ctx.grow, ctx.fresh, ctx.outbuf, ctx.fresh_min = self.grow_cb, self.fresh_cb, self.outbuf, FRESH_MIN_BYTES
+        self.fresh = {}                                  # buffer id -> new array, during one call
         ctx.ndarray_type = id(np.ndarray)
         lib.sg_init(ctx)
         self.buffers = [None] * nb
@@ -202,8 +212,11 @@ class Runtime:
             elif var.owner is None:
                 self.boxes.append((slot, var))
         self.cached = [None] * len(fg.outputs)
+        self.out_bufs = [set(plan.output_buffer_of(j)) if s[0] == "c" else set()
+                         for j, s in enumerate(plan.out_specs)]
+        # outputs Function must copy: Python-node results living in C memory (C results are copied here)
         self.internal = tuple(j for j, (s, v) in enumerate(zip(plan.out_specs, fg.outputs))
-                              if s[0] == "c" or (s[0] == "py" and any(r[0] == "buf" for r in plan.roots.get(v, ()))))
+                              if s[0] == "py" and any(r[0] == "buf" for r in plan.roots.get(v, ())))
         self.fast = (len(plan.steps) == 1 and plan.steps[0][0] == "c" and not self.boxes
                      and all(s[0] == "c" for s in plan.out_specs))
         self.c_run = lib.sg_run
@@ -216,6 +229,12 @@ class Runtime:
         self.buffers[b] = arr
         return self.ffi.cast("char *", addr + (-addr) % 64)
 
+    def _fresh(self, b, nbytes):
+        arr = np.empty(nbytes + 64, np.uint8)
+        addr = arr.ctypes.data
+        self.fresh[b] = arr
+        return self.ffi.cast("char *", addr + (-addr) % 64)
+
     def _grow_error(self, exc_type, exc, tb):
         self.pending = exc
         return self.ffi.NULL
@@ -226,7 +245,7 @@ class Runtime:
 
     def owners(self, var):
         bufs, exts = self.plan.candidate_owners(var)
-        return [self.buffers[b] for b in bufs] + [self.value_of_ext(v) for v in exts]
+        return [self.fresh.get(b, self.buffers[b]) for b in bufs] + [self.value_of_ext(v) for v in exts]
 
     def value_of_ext(self, var):
         slot = self.plan.ext.get(var)
@@ -253,9 +272,10 @@ class Runtime:
                 v = self.V[spec[1]]
                 nd = var.type.ndim
                 isz = var.type.numpy_dtype.itemsize
+                b = spec[2][1]
                 self.cached[j] = wrap_pointer(int(self.ffi.cast("intptr_t", v.data)), list(v.shape)[:nd],
                                               [s * isz for s in list(v.strides)[:nd]], var.type.dtype,
-                                              [self.buffers[spec[2][1]]])
+                                              [self.fresh.get(b, self.buffers[b])])
             else:
                 self.cached[j] = self.export(var, spec[1])
 
@@ -295,6 +315,7 @@ class Runtime:
 
     def raise_error(self, rc):
         ctx = self.ctx
+        self.fresh.clear()
         for k in range(self.n_prev):
             self.prev[k] = 0
         if self.pending is not None:
@@ -305,7 +326,8 @@ class Runtime:
         if ctx.err_node < 0:
             raise exc_type(msg)
         node = self.plan.nodes[ctx.err_node]
-        exc = exc_type(f"{node.op}: {msg}")
+        # a message starting with '@' already names the op (the reference's wording); else prefix it
+        exc = exc_type(msg[1:] if msg.startswith("@") else f"{node.op}: {msg}")
         reraise_with_node(exc, node, [self._shape_of(v) for v in node.inputs])
 
     def _shape_of(self, var):
@@ -367,26 +389,34 @@ class Runtime:
             self.storage[var] = obj
             self.ext[slot] = id(obj)
 
+    def take_outputs(self):
+        """C outputs of this call: arrays written fresh are handed over, the others copied."""
+        fresh = self.fresh
+        result = [v if fresh and not bufs.isdisjoint(fresh) else (v.copy() if v is not None else v)
+                  for v, bufs in zip(self.cached, self.out_bufs)]
+        fresh.clear()
+        return result
+
     def collect_outputs(self, values, rc):
         if rc == -1:
             self._refresh_outputs()
-        result = []
+        result = self.take_outputs()
         for j, spec in enumerate(self.plan.out_specs):
             kind = spec[0]
             if kind == "c":
-                result.append(self.cached[j])
+                continue
             elif kind == "input":
-                result.append(values[spec[1]])
+                result[j] = values[spec[1]]
             elif kind == "const":
-                result.append(spec[1])
+                result[j] = spec[1]
             else:
-                result.append(self.value(spec[1], values))
+                result[j] = self.value(spec[1], values)
         return result
 
     def make_run(self, nan_guard=False):
         """The thunk ``run(values) -> outputs``."""
         if self.fast and not nan_guard:
-            ext, ctx, c_run, n_in, cached = self.ext, self.ctx, self.c_run, self.n_in, self.cached
+            ext, ctx, c_run, n_in, cached, fresh = self.ext, self.ctx, self.c_run, self.n_in, self.cached, self.fresh
 
             def run(values):
                 if n_in:
@@ -397,7 +427,9 @@ class Runtime:
                         rc = self.run_segment(0, values, 1)
                     if rc == -1:
                         self._refresh_outputs()
-                return cached[:]
+                if fresh:
+                    return self.take_outputs()
+                return [v.copy() for v in cached]
         else:
             plan = self.plan
 

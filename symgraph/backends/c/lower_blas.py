@@ -17,7 +17,7 @@ def lower_dot(e):
     A, B, O = e.inp(0), e.inp(1), e.out(0)
     ka = f"{A}.shape[{a.ndim - 1}]"
     kb = f"{B}.shape[0]"
-    msg = c_string("shapes ") + ' "%s and %s are not aligned (%lld != %lld)"'
+    msg = c_string("@dot: shapes ") + ' "%s and %s are not aligned (%lld != %lld)"'
     e.emit(f"if ({ka} != {kb}) {{",
            f"    char s1[200], s2[200]; {e.fail('value', msg, f'sg_shp(s1, {a.ndim}, {A}.shape)', f'sg_shp(s2, {b.ndim}, {B}.shape)', f'(long long){ka}', f'(long long){kb}')}",
            "}")

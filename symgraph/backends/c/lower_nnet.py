@@ -82,7 +82,7 @@ def _declared(e, var, declared, what, param):
     if not conds:
         return
     text = "(" + ", ".join("None" if s is None else str(s) for s in declared) + ")"
-    msg = c_string(f"conv2d: the {what} has shape ") + f' "%s but {param}={text} was declared (None = any)"'
+    msg = c_string(f"@conv2d: the {what} has shape ") + f' "%s but {param}={text} was declared (None = any)"'
     e.emit(f"if ({' || '.join(conds)}) {{ char s[200]; {e.fail('value', msg, f'sg_shp(s, 4, {V}.shape)')} }}")
 
 

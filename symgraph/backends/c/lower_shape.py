@@ -64,7 +64,7 @@ def lower_specify_shape(e):
     conds = [f"{X}.shape[{d}] != {s}" for d, s in enumerate(shape) if s is not None]
     if conds:
         expected = "(" + ", ".join("None" if s is None else str(s) for s in shape) + ("," if nd == 1 else "") + ")"
-        msg = c_string(f"{e.op.what}: expected shape {expected} (None = any), got ") + ' "%s"'
+        msg = c_string(f"@{e.op.what}: expected shape {expected} (None = any), got ") + ' "%s"'
         e.emit(f"if ({' || '.join(conds)}) {{ char s[200]; {e.fail('value', msg, f'sg_shp(s, {nd}, {X}.shape)')} }}")
     e.emit(f"{O} = {X};")
 
@@ -130,13 +130,13 @@ def lower_arange(e):
     if integral:
         st, sp, ss = (e.scalar(v, "int64_t") for v in node.inputs)
         e.emit(f"int64_t start = {st}, stop = {sp}, step = {ss};",
-               f"if (step == 0) {{ {e.fail('value', c_string('arange: step must not be zero'))} }}",
+               f"if (step == 0) {{ {e.fail('value', c_string('@arange: step must not be zero'))} }}",
                "int64_t n = (int64_t)ceil((double)(stop - start) / (double)step);",
                f"int64_t first = start, second = start + step;")
     else:
         st, sp, ss = (e.scalar(v, "double") for v in node.inputs)
         e.emit(f"double start = {st}, stop = {sp}, step = {ss};",
-               f"if (step == 0) {{ {e.fail('value', c_string('arange: step must not be zero'))} }}",
+               f"if (step == 0) {{ {e.fail('value', c_string('@arange: step must not be zero'))} }}",
                "double len = ceil((stop - start) / step);",
                f"if (len != len) {{ {e.fail('value', c_string('arange: cannot compute length'))} }}",
                "int64_t n = len > 0 ? (int64_t)len : 0;",

@@ -157,9 +157,14 @@ class Plan:
         for r, e in end.items():
             ends.setdefault(e, []).append(r)
         free, buf_of = [], {}
+        self.output_buffers = set()
         for i in range(len(nodes)):
             for r in sorted(starts.get(i, ()), key=lambda r: r[1]):
-                buf_of[r] = free.pop() if free else self._new_buffer()
+                if end[r] >= INF:           # memory of a graph output: a buffer of its own
+                    buf_of[r] = self._new_buffer()
+                    self.output_buffers.add(buf_of[r])
+                else:
+                    buf_of[r] = free.pop() if free else self._new_buffer()
             for r in sorted(ends.get(i, ()), key=lambda r: r[1]):
                 free.append(buf_of[r])
         for r, (i, kind, j) in own.items():
@@ -234,11 +239,19 @@ class Plan:
                 if v not in self.copy_slots:
                     slot = len(self.val) + len(self.copy_slots)
                     self.copy_slots[v] = (slot, self._new_buffer())
+                    self.output_buffers.add(self.copy_slots[v][1])
                 slot, b = self.copy_slots[v]
                 self.out_specs.append(("c", slot, (self.val[v], b)))
         self.n_vals = len(self.val) + len(self.copy_slots)
 
     # ------------------------------------------------------------------ helpers for the runner
+    def output_buffer_of(self, j):
+        """Buffer ids the memory of graph output j may be in (for C-computed outputs)."""
+        spec = self.out_specs[j]
+        if spec[2] is not None:
+            return [spec[2][1]]
+        return self.candidate_owners(self.fgraph.outputs[j])[0]
+
     def candidate_owners(self, var):
         """Buffer ids and external variables whose memory ``var`` may live in."""
         bufs, exts = [], []

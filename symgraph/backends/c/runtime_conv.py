@@ -154,7 +154,7 @@ SG_API int sg_conv2d_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, in
                         sg_val *out) {
     char s1[200], s2[200];
     if (img->shape[1] != kern->shape[1])
-        return sg_fail(c, A->node, SG_EVALUE, "the input has %lld channels (shape %s) but the filters expect "
+        return sg_fail(c, A->node, SG_EVALUE, "@conv2d: the input has %lld channels (shape %s) but the filters expect "
                        "%lld (filter shape %s)", (long long)img->shape[1], sg_shp(s1, 4, img->shape),
                        (long long)kern->shape[1], sg_shp(s2, 4, kern->shape));
     sg_geom_$S g;
