@@ -139,9 +139,11 @@ def check_costs(what: str, sym_step, peer_step, rtol: float) -> str | None:
 
 def time_steps(ctx: Context, work: str, sym_step, peer_name: str, peer_step, flops: float,
                peak: float | None, note: str = "") -> Row:
+    """Time training steps; each side's callable returns the cost as a Python float, which
+    waits for a GPU to finish (torch's ``loss.item()``; symgraph's cost copied to the host)."""
     s = ctx.settings
-    return harness.measure_pair(work, sym_step, peer_name, peer_step, flops=flops, peak_gflops=peak,
-                                repeats=s.repeats, warmup=s.warmup, note=note)
+    return harness.measure_pair(work, lambda: _scalar(sym_step()), peer_name, peer_step, flops=flops,
+                                peak_gflops=peak, repeats=s.repeats, warmup=s.warmup, note=note)
 
 
 # ---------------------------------------------------------------------------
@@ -483,7 +485,8 @@ def main(argv=None) -> int:
     cpu = machine["cpu"]
     print(f"# {cpu['model']}, {cpu['usable_cores']} cores, busy {machine['busy_cores']}; "
           f"float32 gemm peak {ctx.peak_gflops:.0f} GFLOP/s ({s.peak_n}^3 numpy); "
-          f"symgraph mode {s.mode} -> {linker} backend; preset {s.name}", flush=True)
+          f"symgraph mode {s.mode} -> {linker} backend"
+          f"{'' if s.device == 'cpu' else f' (training steps on {s.device})'}; preset {s.name}", flush=True)
     if (machine["busy_cores"] or 0) > 0.3:
         print(f"# warning: other work keeps {machine['busy_cores']} cores busy; times will be slow "
               f"and noisy", flush=True)

@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import symgraph
@@ -45,6 +45,9 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 
 REFERENCE = Mode(linker="py", optimizer=None)
 C_MODE = Mode(linker="c")
+# With NaN/Inf in the data, leave out the one FAST_RUN rewrite that is deliberately not
+# NaN-preserving (Theano's too): x - x -> 0.
+C_MODE_SPECIALS = C_MODE.excluding("local_sub_self")
 TOL = {"float32": 1e-4, "float64": 1e-7}
 FLOATS = ("float32", "float64")
 INTS = ("int32", "int64")
@@ -104,11 +107,17 @@ class GraphBuilder:
     def unary(self, a):
         if a.dtype in FLOATS:
             name = self.pick(["exp", "log", "sqrt", "tanh", "sigmoid", "abs_", "neg", "sqr", "inv", "floor",
-                              "sin", "log1p", "expm1", "softplus", "cast"])
+                              "sin", "log1p", "expm1", "softplus", "cast", "clip", "softmax", "log_softmax"])
         else:
-            name = self.pick(["neg", "abs_", "sqr", "cast"])
+            name = self.pick(["neg", "abs_", "sqr", "cast", "clip"])
         if name == "cast":
             return Expr(T.cast(a.var, self.pick(FLOATS + INTS)), a.shape)
+        if name == "clip":
+            return Expr(T.clip(a.var, -1.5, 2), a.shape)
+        if name in ("softmax", "log_softmax"):
+            if a.ndim != 2:
+                return Expr(T.nnet.relu(a.var), a.shape)
+            return Expr(getattr(T.nnet, name)(a.var), a.shape)
         fn = {"sigmoid": T.nnet.sigmoid, "softplus": T.nnet.softplus}.get(name) or getattr(T, name)
         return Expr(fn(a.var), a.shape)
 
@@ -130,6 +139,17 @@ class GraphBuilder:
                 bcast.append(shape[d] == 1 and a.var.broadcastable[a.ndim - ndim + d] and self.bool())
         dtype = a.dtype if self.bool() else self.pick(FLOATS + INTS)
         return self.leaf(shape, dtype, bcast=tuple(bcast))
+
+    def join(self, a):
+        if a.ndim == 0:
+            return None
+        axis = self.draw(st.integers(0, a.ndim - 1))
+        shape = list(a.shape)
+        shape[axis] = self.pick([0, 1, 2])
+        b = self.leaf(shape, a.dtype, bcast=(False,) * a.ndim)
+        parts = [a.var, b.var] if self.bool() else [b.var, a.var]
+        shape[axis] += a.shape[axis]
+        return Expr(T.concatenate([T.unbroadcast(p, *range(a.ndim)) for p in parts], axis=axis), shape)
 
     def binary(self, a):
         b = self.partner(a)
@@ -251,9 +271,10 @@ class GraphBuilder:
 
     def step(self):
         a = self.operand()
-        rule = self.pick(["unary", "binary", "binary", "reduce", "reshape", "subtensor", "dot"])
+        rule = self.pick(["unary", "binary", "binary", "reduce", "reshape", "subtensor", "dot", "join"])
         e = getattr(self, rule)(a)
         if e is not None:
+            event(f"{rule} {type(e.var.owner.op).__name__ if e.var.owner else 'input'}")
             assert e.var.ndim == len(e.shape), (rule, e.var.type, e.shape)
             self.pool.append(e)
 
@@ -325,20 +346,26 @@ def assert_same(ref, out, var, what):
                                err_msg=what)
 
 
-def run_both(inputs, outputs, value_sets, describe):
+def run_both(inputs, outputs, value_sets, describe, specials=True):
     """Compile with both backends; for each set of input values, compare results or errors."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref_fn = symgraph.function(inputs, outputs, mode=REFERENCE, on_unused_input="ignore")
-        c_fn = symgraph.function(inputs, outputs, mode=C_MODE, on_unused_input="ignore")
+        c_fn = symgraph.function(inputs, outputs, mode=C_MODE_SPECIALS if specials else C_MODE,
+                                 on_unused_input="ignore")
         for ref_values, c_values in value_sets:
             before = [np.array(v, copy=True) for v in c_values]
             try:
                 ref = ref_fn(*ref_values)
             except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError) as exc:
-                with pytest.raises(type(exc)):
-                    c_fn(*c_values)
-                continue
+                try:
+                    got = c_fn(*c_values)
+                except type(exc):
+                    continue
+                if known_divergence(exc, got):
+                    continue
+                pytest.fail(f"the reference raised {type(exc).__name__} ({exc}) but C did not, "
+                            f"for {describe()}")
             got = c_fn(*c_values)
             for k, (r, g, var) in enumerate(zip(ref, got, outputs)):
                 assert_same(r, g, var, f"output {k} of {describe()}")
@@ -346,13 +373,21 @@ def run_both(inputs, outputs, value_sets, describe):
                 np.testing.assert_array_equal(v, b, err_msg=f"the C backend wrote to input {var}")
 
 
+def known_divergence(exc, c_outputs):
+    """Reported C backend bugs the fuzzer keeps finding (each has an xfail test in test_bad_input.py):
+    advanced indexing checks its indices only while gathering, so an out-of-range index into an
+    array with another empty dimension is not reported (sg_adv_walk returns early when the
+    result is empty)."""
+    return isinstance(exc, IndexError) and any(np.size(o) == 0 for o in c_outputs)
+
+
 def graph_text(outputs):
     return "\n".join(symgraph.debugprint(o, file="str") for o in outputs)
 
 
-def values_for(data, leaves):
+def values_for(data, leaves, specials):
+    """Two sets of (reference values, the same values in random layouts for C)."""
     rng = np.random.RandomState(data.draw(st.integers(0, 2**31 - 1), label="seed"))
-    specials = data.draw(st.booleans(), label="specials")
     ref = [broadcastish(rng, leaf_value(rng, shape, var.dtype, kind, specials)) for var, shape, kind in leaves]
     sets = []
     for _ in range(2):
@@ -367,6 +402,7 @@ def values_for(data, leaves):
 @given(st.data())
 def test_random_graphs_agree(data):
     """Elementwise, reductions, shape ops, indexing and dot, chained at random."""
+    specials = data.draw(st.booleans(), label="NaN/Inf in the data")
     g = GraphBuilder(data)
     g.start()
     if g.bool():
@@ -375,13 +411,14 @@ def test_random_graphs_agree(data):
         g.step()
     outputs = [g.pool[-1].var] + [e.var for e in data.draw(st.lists(st.sampled_from(g.pool), max_size=2))]
     inputs = [var for var, _, _ in g.leaves]
-    run_both(inputs, outputs, values_for(data, g.leaves), lambda: graph_text(outputs))
+    run_both(inputs, outputs, values_for(data, g.leaves, specials), lambda: graph_text(outputs), specials)
 
 
 @FUZZ
 @given(st.data())
 def test_indexing_agrees(data):
     """Basic and advanced indexing, set/inc_subtensor, out-of-range indices raising alike."""
+    specials = data.draw(st.booleans(), label="NaN/Inf in the data")
     g = GraphBuilder(data)
     a = g.start(ndims=(1, 2, 3))
     outputs = []
@@ -395,7 +432,7 @@ def test_indexing_agrees(data):
     if not outputs:
         outputs = [a.var.sum()]
     inputs = [var for var, _, _ in g.leaves]
-    sets = values_for(data, g.leaves)
+    sets = values_for(data, g.leaves, specials)
     if data.draw(st.booleans(), label="out of range"):
         ref_vals, _ = sets[0]
         bad = [v.copy() for v in ref_vals]
@@ -404,13 +441,14 @@ def test_indexing_agrees(data):
                 n = kind[1] if kind[0] == "index" else 0
                 bad[k].reshape(-1)[0] = data.draw(st.sampled_from([n, n + 5, -n - 1, -2**31]))
         sets.append((bad, [v.copy() for v in bad]))
-    run_both(inputs, outputs, sets, lambda: graph_text(outputs))
+    run_both(inputs, outputs, sets, lambda: graph_text(outputs), specials)
 
 
 @FUZZ
 @given(st.data())
 def test_conv_and_pool_agree(data):
     """conv2d (border modes, strides, dilation, flip) then pooling (all modes), with an elementwise tail."""
+    specials = data.draw(st.booleans(), label="NaN/Inf in the data")
     g = GraphBuilder(data)
     dtype = g.pick(FLOATS)
     n, c, o = g.pick([0, 1, 2]), g.pick([1, 2, 3]), g.pick([1, 2])
@@ -437,4 +475,4 @@ def test_conv_and_pool_agree(data):
         mode = g.pick(["max", "sum", "average_inc_pad", "average_exc_pad"])
         outputs.append(pool_2d(y, ws=ws, stride=stride, pad=pad, ignore_border=ignore_border, mode=mode))
     inputs = [var for var, _, _ in g.leaves]
-    run_both(inputs, outputs, values_for(data, g.leaves), lambda: graph_text(outputs))
+    run_both(inputs, outputs, values_for(data, g.leaves, specials), lambda: graph_text(outputs), specials)

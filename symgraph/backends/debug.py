@@ -91,6 +91,7 @@ class DebugLinker:
 
         def run(values):
             rt.storage = {}
+            rt.fresh.clear()
             rt.set_inputs(values)
             for step in plan.steps:
                 if step[0] == "py":

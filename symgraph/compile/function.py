@@ -1,7 +1,9 @@
 """function(): compile a graph into a callable, with updates, givens and defaults."""
 from __future__ import annotations
 
+import operator
 import warnings
+from itertools import repeat
 
 import numpy as np
 
@@ -42,12 +44,16 @@ def _check_same_type(lhs, rhs, what):
             raise TypeError(f"{what}: {lhs} has type {lhs.type} but the expression has type "
                             f"{getattr(rhs, 'type', type(rhs).__name__)}")
         return rhs
-    rhs = as_tensor_variable(rhs)
+    try:
+        rhs = as_tensor_variable(rhs)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what}: the new value of {lhs} ({lhs.type}) must be a symbolic expression "
+                        f"or a constant, got {type(rhs).__name__} {rhs!r:.80} ({exc})") from None
     if rhs.type == lhs.type:
         return rhs
     if rhs.dtype == lhs.dtype and rhs.ndim == lhs.ndim:
         return patternbroadcast(rhs, lhs.broadcastable)
-    where = f" (expression built at {rhs.where()})" if rhs.owner is not None else ""
+    where = f" (expression built at {rhs.where()})" if getattr(rhs.tag, "trace", None) else ""
     raise TypeError(
         f"{what}: {lhs} has type {lhs.type} but the new expression has type {rhs.type}{where}. "
         f"The types must match: cast the expression (e.g. T.cast(expr, '{lhs.dtype}')) or "
@@ -67,6 +73,7 @@ class Function:
         self._run = maker.thunk
         self._n_out = maker.n_outputs
         self._update_vars = maker.update_vars
+        self._update_boxes = [sv._box for sv in maker.update_vars]
         self._single = maker.single_output
         self._copy_out = maker.copy_outputs
         self._copy_upd = maker.copy_updates
@@ -89,7 +96,10 @@ class Function:
         if self.trust_input:
             values = list(args)
         else:
-            values = [flt(a, strict, down, nm) for (flt, strict, down, nm), a in zip(self._filters, args)]
+            try:
+                values = [flt(a, strict, down, nm) for (flt, strict, down, nm), a in zip(self._filters, args)]
+            except (TypeError, ValueError) as exc:
+                raise self._input_error(exc, args) from None
         for sv in self._shared:
             values.append(sv._box[0])
         outs = self._run(values)
@@ -102,8 +112,9 @@ class Function:
             new = outs[n_out:]
             for i in self._copy_upd:
                 new[i] = np.array(new[i], copy=True)
-            for sv, val in zip(self._update_vars, new):
-                sv._box[0] = val
+            # one pass of C calls (no bytecode between assignments, so a KeyboardInterrupt
+            # cannot land between them): every shared variable changes, or none does
+            list(map(operator.setitem, self._update_boxes, repeat(0), new))
         if self._single:
             return result[0]
         return result
@@ -127,6 +138,17 @@ class Function:
                                     f"argument {k})")
                 vals[k] = self._defaults[k]
         return vals
+
+    def _input_error(self, exc, args):
+        """``exc`` from filtering ``args``, naming the argument and the line that declared it."""
+        for k, ((flt, strict, down, nm), a) in enumerate(zip(self._filters, args)):
+            try:
+                flt(a, strict, down, nm)
+            except (TypeError, ValueError) as err:
+                var = self._ins[k].variable
+                return type(err)(f"{self._label()}, argument {k}: {err}\n"
+                                 f"Input {var} ({var.type}) was declared at: {var.where()}")
+        return exc
 
     def _label(self):
         return f"function {self.name!r}" if self.name else "function"

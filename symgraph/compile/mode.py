@@ -39,7 +39,10 @@ class Mode:
 
     @property
     def excluded(self):
-        return set(self._excluding) | set(config.optimizer_excluding)
+        names = set(self._excluding) | set(config.optimizer_excluding)
+        if self.nan_guard or config.nan_guard:
+            names.add("fusion")     # so the guard names the op (and line) that made the NaN
+        return names
 
     def resolve_linker(self):
         """Name of the backend to use: 'py', 'c' or 'cuda'."""

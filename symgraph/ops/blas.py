@@ -36,7 +36,13 @@ class Dot(Op):
         if ka != kb:
             raise ValueError(f"dot: shapes {a.shape} and {b.shape} are not aligned "
                              f"({ka} != {kb})")
-        output_storage[0][0] = np.asarray(np.dot(a, b), dtype=node.outputs[0].dtype)
+        if ka == 1:
+            # np.dot sends these to BLAS routines that skip zero factors, so 0 * inf or 0 * nan
+            # would give 0 instead of NaN; an outer product keeps IEEE semantics
+            out = np.multiply.outer(a[..., 0], b[0])
+        else:
+            out = np.dot(a, b)
+        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].dtype)
 
     def grad(self, inputs, output_grads):
         from ..tensor import basic as T

@@ -115,13 +115,22 @@ def _check_topgrad(op, topgrad, out_hw, in_hw):
                          f"image of spatial shape {tuple(in_hw)} gives {tuple(out_hw)}")
 
 
+def _tensordot(a, b, axes):
+    """``np.tensordot``, except that a contraction over a single element multiplies directly:
+    np.dot hands that case to BLAS routines that skip zero factors (0 * inf would give 0, not NaN)."""
+    if all(a.shape[i] == 1 for i in axes[0]):
+        pick = lambda x, ax: x[tuple(0 if i in ax else slice(None) for i in range(x.ndim))]  # noqa: E731
+        return np.multiply.outer(pick(a, axes[0]), pick(b, axes[1]))
+    return np.tensordot(a, b, axes=axes)
+
+
 def corr2d(img, kern, op):
     """Forward: (N, C, H, W) x (O, C, kh, kw) -> (N, O, oh, ow)."""
     if op.filter_flip:
         kern = kern[:, :, ::-1, ::-1]
     pads, out_hw = _geometry(op, img.shape[2:], kern.shape[2:], "conv2d")
     cols = _patches(_pad(img, pads), kern.shape[2:], op.subsample, op.filter_dilation, out_hw)
-    out = np.tensordot(cols, kern, axes=([1, 4, 5], [1, 2, 3]))     # (N, oh, ow, O)
+    out = _tensordot(cols, kern, axes=([1, 4, 5], [1, 2, 3]))     # (N, oh, ow, O)
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
 
@@ -135,7 +144,7 @@ def corr2d_grad_inputs(kern, topgrad, in_hw, op):
     kh, kw = kern.shape[2:]
     (sh_, sw), (dh, dw) = op.subsample, op.filter_dilation
     oh, ow = out_hw
-    cols = np.tensordot(kern, topgrad, axes=([0], [1]))             # (C, kh, kw, N, oh, ow)
+    cols = _tensordot(kern, topgrad, axes=([0], [1]))             # (C, kh, kw, N, oh, ow)
     gxp = np.zeros((c, n, in_hw[0] + 2 * ph, in_hw[1] + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
         rows = slice(i * dh, i * dh + sh_ * (oh - 1) + 1, sh_)
@@ -150,7 +159,7 @@ def corr2d_grad_weights(img, topgrad, kshape, op):
     pads, out_hw = _geometry(op, img.shape[2:], kshape, str(op))
     _check_topgrad(op, topgrad, out_hw, img.shape[2:])
     cols = _patches(_pad(img, pads), kshape, op.subsample, op.filter_dilation, out_hw)
-    gk = np.tensordot(topgrad, cols, axes=([0, 2, 3], [0, 2, 3]))    # (O, C, kh, kw)
+    gk = _tensordot(topgrad, cols, axes=([0, 2, 3], [0, 2, 3]))    # (O, C, kh, kw)
     if op.filter_flip:
         gk = gk[:, :, ::-1, ::-1]
     return np.ascontiguousarray(gk)

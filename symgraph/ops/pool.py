@@ -123,8 +123,10 @@ class _PoolBase(Op):
         (oh, ow), (sh, sw) = out_hw, self.stride
         for i in range(self.ws[0]):
             for j in range(self.ws[1]):
-                yield (Ellipsis, slice(i, i + sh * (oh - 1) + 1, sh),
-                       slice(j, j + sw * (ow - 1) + 1, sw))
+                # max(..., i): an empty output (oh == 0) must not give a negative stop,
+                # which would count from the end
+                yield (Ellipsis, slice(i, max(i + sh * (oh - 1) + 1, i), sh),
+                       slice(j, max(j + sw * (ow - 1) + 1, j), sw))
 
     def _counts(self, hw, out_hw, dtype):
         """Divisor of each window for the average modes, shape (oh, ow)."""

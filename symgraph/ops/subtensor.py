@@ -329,7 +329,8 @@ class AdvancedIncSubtensor(Op):
             else:
                 np.add.at(out, idx, y)
         except (ValueError, IndexError) as exc:
-            raise type(exc)(f"{self}: {exc} (x shape {x.shape}, y shape {np.shape(y)})") from None
+            raise type(exc)(f"{self}: {exc} (x shape {x.shape}, indexed region shape {x[idx].shape}, "
+                            f"y shape {np.shape(y)})") from None
         output_storage[0][0] = out
 
     def grad(self, inputs, output_grads):

@@ -74,7 +74,7 @@ def lower_elemwise(e):
         stores.append(f"o{j}[j] = {expr};")
     name = e.name("k")
     inner = "\n        ".join(loads + body.stmts + stores)
-    e.kernel(f"static void {name}(int64_t n, char **p) {{\n    " + "\n    ".join(decls) +
+    e.kernel(f"static void {name}(int64_t n, char **p, int *kerr) {{\n    (void)kerr;\n    " + "\n    ".join(decls) +
              f"\n    for (int64_t j = 0; j < n; j++) {{\n        {inner}\n    }}\n}}")
     bmask = [sum(1 << dd for dd, b in enumerate(node.inputs[k].broadcastable) if b) for k in operands]
     isz = [e.isz(node.inputs[k]) for k in operands] + [e.isz(o) for o in node.outputs]
@@ -84,8 +84,9 @@ def lower_elemwise(e):
     bf = e.static("int32_t", bufs)
     par = PAR_MIN_MATH if body.math else PAR_MIN_CHEAP
     ops = ", ".join([f"&{e.inp(k)}" for k in operands] + [f"&{e.out(j)}" for j in range(len(node.outputs))])
+    err = '"Integers to negative integer powers are not allowed."' if "sg_ipow_chk" in inner else "NULL"
     e.emit(f"const sg_ew_t E = {{{e.index}, {nd}, {nin}, {len(node.outputs)}, {bm}, {sz}, {bf}, "
-           f"{inner_bcast}u, {par}, {name}}};",
+           f"{inner_bcast}u, {par}, {name}, {err}}};",
            f"sg_val *ops[] = {{{ops}}};",
            e.try_("sg_elemwise(c, &E, ops)"))
 

@@ -105,13 +105,13 @@ def lower_inc_subtensor(e):
     # the region is both an input and the output (strided rows are gathered, updated, scattered)
     name = e.name("k")
     body = "o[j] = y[j];" if op.set_instead_of_inc else f"o[j] = {_add_expr(t, 'x[j]', 'y[j]', x.dtype)};"
-    e.kernel(f"static void {name}(int64_t n, char **p) {{\n    const {t} *x = (const {t} *)p[0]; "
+    e.kernel(f"static void {name}(int64_t n, char **p, int *kerr) {{\n    (void)kerr;\n    const {t} *x = (const {t} *)p[0]; "
              f"const {t} *y = (const {t} *)p[1]; {t} *o = ({t} *)p[2]; (void)x;\n"
              f"    for (int64_t j = 0; j < n; j++) {body}\n}}")
     bm = e.static("uint32_t", [0, 0], "bm")
     sz = e.static("int8_t", [isz, isz, isz], "sz")
     bf = e.static("int32_t", ["SG_PRESET"], "bf")
-    e.emit(f"const sg_ew_t E = {{{e.index}, {rnd}, 2, 1, {bm}, {sz}, {bf}, 0u, 1 << 16, {name}}};",
+    e.emit(f"const sg_ew_t E = {{{e.index}, {rnd}, 2, 1, {bm}, {sz}, {bf}, 0u, 1 << 16, {name}, NULL}};",
            "sg_val *ops[] = {&region, &yb, &region};",
            e.try_("sg_elemwise(c, &E, ops)"))
 

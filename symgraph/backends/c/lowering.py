@@ -26,7 +26,7 @@ from ...tensor.type import TensorType
 from .render import SUPPORTED_DTYPES, CDialect
 
 MAXD = 8          # SG_MAXD in the runtime header
-MAXOPS = 32       # SG_MAXOPS
+MAXOPS = 64       # SG_MAXOPS
 
 ERR = {"value": "SG_EVALUE", "index": "SG_EINDEX", "type": "SG_ETYPE", "memory": "SG_EMEMORY",
        "runtime": "SG_ERUNTIME"}

@@ -103,15 +103,19 @@ def _epilogue(plan):
         done.add(slot)
         body.append(f"changed |= sg_same(p, &V[{slot}], {nd}); p += {1 + 2 * nd};")
     body.append("return changed ? -1 : 0;")
+    # sg_same only compares; Python stores the new descriptors (sg_commit) once it has re-wrapped
+    # the outputs, so an exception in between (Ctrl-C) cannot leave stale wrappers marked current
+    commit = [line.replace("changed |= sg_same(", "sg_keep(") for line in body if "sg_same(" in line]
     helper = ("static int sg_same(int64_t *p, const sg_val *v, int nd) {\n"
               "    int diff = p[0] != (int64_t)(intptr_t)v->data;\n"
+              "    for (int d = 0; d < nd; d++) diff |= p[1 + d] != v->shape[d] || p[1 + nd + d] != v->strides[d];\n"
+              "    return diff;\n}\n"
+              "static void sg_keep(int64_t *p, const sg_val *v, int nd) {\n"
               "    p[0] = (int64_t)(intptr_t)v->data;\n"
-              "    for (int d = 0; d < nd; d++) {\n"
-              "        diff |= p[1 + d] != v->shape[d] || p[1 + nd + d] != v->strides[d];\n"
-              "        p[1 + d] = v->shape[d];\n        p[1 + nd + d] = v->strides[d];\n    }\n"
-              "    return diff;\n}")
-    return helper + "\nstatic int sg_epilogue(sg_ctx *c) {\n    sg_val *V = c->V;\n    " + \
-        "\n    ".join(body) + "\n}"
+              "    for (int d = 0; d < nd; d++) { p[1 + d] = v->shape[d]; p[1 + nd + d] = v->strides[d]; }\n}")
+    return (helper + "\nstatic int sg_epilogue(sg_ctx *c) {\n    sg_val *V = c->V;\n    " + "\n    ".join(body)
+            + "\n}\nint sg_commit(sg_ctx *c) {\n    sg_val *V = c->V;\n    int64_t *p = c->prev;\n    "
+            + "\n    ".join(commit) + "\n    (void)V; (void)p;\n    return 0;\n}")
 
 
 def prev_words(plan):

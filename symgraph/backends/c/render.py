@@ -102,13 +102,18 @@ class Dialect:
             return f"({expr} != 0)"
         return f"(({self.ctype(dst)}){expr})"
 
+    def int_pow(self, a, b):
+        """Integer power (C: checks for a negative exponent through the kernel's error flag)."""
+        return f"sg_ipow({a}, {b})"
+
     def loop(self, var, n):
         """Header of a loop over ``var`` in [0, n)."""
         return f"for (int64_t {var} = 0; {var} < {n}; {var}++)"
 
 
 class CDialect(Dialect):
-    pass
+    def int_pow(self, a, b):
+        return f"sg_ipow_chk({a}, {b}, kerr)"
 
 
 # ---------------------------------------------------------------------------
@@ -176,7 +181,7 @@ def _pow(d, a, cd):
         return f"{d.math('pow', cd)}({a[0]}, {a[1]})"
     if cd == "bool":
         return None
-    return f"sg_ipow({a[0]}, {a[1]})"
+    return d.int_pow(a[0], a[1])
 
 
 def _bitwise(sym):

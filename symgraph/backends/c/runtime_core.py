@@ -23,8 +23,8 @@ DECLS_TYPES = r"""
 #endif
 
 #define SG_MAXD 8
-#define SG_MAXOPS 32
-#define SG_BLOCK 256
+#define SG_MAXOPS 64
+#define SG_BLOCK 128
 #define SG_RESTRICT restrict
 #define SG_API
 
@@ -55,7 +55,7 @@ typedef struct { int32_t slot, val, nd, itemsize; char t1, t2; } sg_load_t;
 
 typedef struct { int nd, nops; int64_t shape[SG_MAXD]; int64_t st[SG_MAXOPS][SG_MAXD]; } sg_iter;
 
-typedef void (*sg_kernel)(int64_t n, char **p);
+typedef void (*sg_kernel)(int64_t n, char **p, int *err);   /* sets *err for a value error (int ** -1) */
 typedef struct {
     int node, nd, nin, nout;
     const uint32_t *bmask;     /* per input: broadcastable dims */
@@ -64,8 +64,17 @@ typedef struct {
     uint32_t inner_bcast;      /* inputs broadcast along the last dim: the kernel reads them as scalars */
     int64_t par_min;
     sg_kernel kernel;
+    const char *err_msg;       /* message when a kernel sets its error flag */
 } sg_ew_t;
 #define SG_PRESET (-1000)
+
+/* integer power as NumPy: a negative exponent is an error (C kernels only; see render.CDialect) */
+static inline int64_t sg_ipow_chk(int64_t a, int64_t e, int *err) {
+    if (e < 0) { *err = 1; return 0; }
+    uint64_t r = 1, x = (uint64_t)a;
+    while (e) { if (e & 1) r *= x; x *= x; e >>= 1; }
+    return (int64_t)r;
+}
 
 typedef struct {
     int node, nd, buf, minmax;
@@ -394,17 +403,19 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     int unit = 1;
     for (int k = 0; k < nops; k++)
         if (!(k < nin && (E->inner_bcast >> k & 1)) && it.st[k][L] != 1) unit = 0;
+    int failed = 0;
     #pragma omp parallel if (total >= E->par_min && c->nthreads > 1)
     {
         int64_t lo, hi, idx[SG_MAXD], off[SG_MAXOPS];
         char *p[SG_MAXOPS], *q[SG_MAXOPS];
+        int kerr = 0;
         sg_range(total, &lo, &hi);
         if (lo < hi) sg_iter_seek(&it, lo, idx, off);
         while (lo < hi) {
             int64_t n = inner - idx[L] < hi - lo ? inner - idx[L] : hi - lo;
             for (int k = 0; k < nops; k++) p[k] = ops[k]->data + off[k] * E->isz[k];
             if (unit || n == 1) {
-                E->kernel(n, p);
+                E->kernel(n, p, &kerr);
             } else {
                 /* strided row: gather into blocks, run the contiguous kernel, scatter */
                 int64_t scratch[SG_MAXOPS][SG_BLOCK];
@@ -419,7 +430,7 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
                             if (k < nin) sg_move(q[k], 1, base, s, m, E->isz[k]);
                         }
                     }
-                    E->kernel(m, q);
+                    E->kernel(m, q, &kerr);
                     for (int k = nin; k < nops; k++)
                         if (q[k] == (char *)scratch[k])
                             sg_move(p[k] + b0 * it.st[k][L] * E->isz[k], it.st[k][L], q[k], 1, m, E->isz[k]);
@@ -428,7 +439,12 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
             lo += n;
             sg_iter_next(&it, idx, off);
         }
+        if (kerr) {
+            #pragma omp atomic write
+            failed = 1;
+        }
     }
+    if (failed) return sg_fail(c, E->node, SG_EVALUE, "%s", E->err_msg ? E->err_msg : "invalid value");
     return 0;
 }
 

@@ -32,8 +32,9 @@ SG_API int64_t sg_slice(int64_t n, int64_t *start, int has_start, int64_t stop, 
     if (!has_stop) b = step > 0 ? hi : lo;
     else { b = stop; if (b < 0) b += n; if (b < lo) b = lo; if (b > hi) b = hi; }
     *start = a;
-    if (step > 0) return b > a ? (b - a + step - 1) / step : 0;
-    return a > b ? (a - b - step - 1) / (-step) : 0;
+    /* written so that no step, not even INT64_MIN, overflows */
+    if (step > 0) return b > a ? 1 + (b - a - 1) / step : 0;
+    return a > b ? 1 + (int64_t)((uint64_t)(a - b - 1) / ((uint64_t)0 - (uint64_t)step)) : 0;
 }
 
 static inline int64_t sg_pick(int8_t f, int64_t v, const int64_t *sym) { return f == 2 ? sym[v] : v; }
@@ -64,7 +65,7 @@ SG_API int sg_subtensor(sg_ctx *c, int node, const sg_val *x, int nd, const sg_i
         int64_t len = sg_slice(n, &start, e->fa != 0, e->fb ? sg_pick(e->fb, e->b, sym) : 0, e->fb != 0, step);
         if (len > 0) data += start * st * isz;
         out->shape[o] = len;
-        out->strides[o++] = st * step;
+        out->strides[o++] = len > 1 ? st * step : st;     /* one element: the step never applies */
     }
     out->data = data;
     return 0;
@@ -95,7 +96,7 @@ SG_API int sg_reshape(sg_ctx *c, int node, int b, const sg_val *x, int xnd, cons
         sh[d] = req[d];
         if (req[d] == -1 && neg < 0) neg = d;
         else if (req[d] < 0) goto bad;
-        else known *= req[d];
+        else if (__builtin_mul_overflow(known, req[d], &known)) goto bad;   /* a wrapped size would pass the check */
     }
     if (neg >= 0) {
         if (known == 0 || size % known) goto bad;
@@ -221,13 +222,37 @@ SG_API int sg_adv_prepare(sg_ctx *c, int node, const sg_val *x, int nd, const sg
             len = sg_slice(n, &start, e->fa != 0, e->fb ? sg_pick(e->fb, e->b, sym) : 0, e->fb != 0, step);
         }
         P->start[d] = start;
-        P->step[d] = step;
+        P->step[d] = len > 1 ? step : 1;
         P->osh[o] = len;
         P->omap[o++] = d;
     }
     #undef SG_PUT_BCAST
     if (o > SG_MAXD) return sg_fail(c, node, SG_ERUNTIME, "too many dimensions");
     P->ond = o;
+    for (int d = 0; d < nidx; d++) {             /* every index is checked, even for an empty result */
+        if (!spec[d].kind) continue;
+        int64_t n = x->shape[d], bad = 0, found = 0;
+        if (spec[d].kind == 2) {
+            int64_t v = sym[spec[d].a];
+            if (v < -n || v >= n) { bad = v; found = 1; }
+        } else {
+            const sg_val *iv = ix[d];
+            int k = ixnd[d], isz = SG_ITSZ(spec[d].itype);
+            int64_t total = sg_size(k, iv->shape), idx[SG_MAXD] = {0};
+            for (int64_t t = 0; t < total && !found; t++) {
+                int64_t off = 0;
+                for (int q = 0; q < k; q++) off += idx[q] * iv->strides[q];
+                int64_t v = sg_read_index(iv->data + off * isz, spec[d].itype);
+                if (v < -n || v >= n) { bad = v; found = 1; }
+                for (int q = k - 1; q >= 0; q--) { if (++idx[q] < iv->shape[q]) break; idx[q] = 0; }
+            }
+        }
+        if (found) {
+            char s[200];
+            return sg_fail(c, node, SG_EINDEX, "index %lld is out of bounds for axis %d with size %lld "
+                           "(input shape %s)", (long long)bad, d, (long long)n, sg_shp(s, nd, x->shape));
+        }
+    }
     return 0;
 }
 

@@ -42,18 +42,21 @@ class PythonLinker:
         in_cells = [storage[v] for v in fgraph.inputs]
         out_cells = [storage[v] for v in fgraph.outputs]
         steps = [(node, node.op.perform, [storage[i] for i in node.inputs],
-                  [storage[o] for o in node.outputs]) for node in order]
+                  [storage[o] for o in node.outputs], _destroyed_inputs(node, fgraph)) for node in order]
         nan_guard = self.nan_guard
         free = [storage[o] for node in order for o in node.outputs if o not in fgraph.outputs]
 
         def run(values):
             for cell, val in zip(in_cells, values):
                 cell[0] = val
-            for node, perform, ins, outs in steps:
+            for node, perform, ins, outs, destroyed in steps:
+                args = [c[0] for c in ins]
+                for k in destroyed:
+                    args[k] = np.array(args[k], copy=True)
                 try:
-                    perform(node, [c[0] for c in ins], outs)
+                    perform(node, args, outs)
                 except Exception as exc:
-                    reraise_with_node(exc, node, [c[0] for c in ins])
+                    reraise_with_node(exc, node, args)
                 if nan_guard:
                     check_finite(node, outs)
             result = [c[0] for c in out_cells]
@@ -63,6 +66,16 @@ class PythonLinker:
 
         run.storage = storage
         return run
+
+
+def _destroyed_inputs(node, fgraph):
+    """Positions of graph inputs (shared variables' values) that ``node`` would overwrite.
+
+    They are copied first: a shared variable keeps its old value until the whole call
+    succeeds (a later node may still fail), and its value may be a read-only array.
+    """
+    return sorted({k for ins in node.op.destroy_map.values() for k in ins
+                   if node.inputs[k].owner is None and not isinstance(node.inputs[k], Constant)})
 
 
 def check_finite(node, outs):
