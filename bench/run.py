@@ -5,6 +5,7 @@
     python bench/run.py --quick --json out.json
     python bench/run.py --compile lenet       # also against torch.compile
     python bench/run.py --device cuda lenet convnet
+    python bench/run.py --tiny                # small and fast: proves the suite runs
 
 Each row checks that both sides compute the same thing (training steps: the costs of
 the first steps from identical parameters, dropout off) and only then times them,
@@ -416,8 +417,8 @@ def bench_compile(ctx: Context) -> list[Row]:
             if want_torch else [None, None]
     rows = []
     for which, r, t in zip(("cold: fresh compiledir", "warm: new process, cache hit"), sym, tc):
-        note = (f"function() {r['function_s']:.2f} s, first call +{max(r['first_call_s'] - r['step_s'], 0):.2f} s,"
-                f" {r['linker']} backend")
+        extra = max(r["first_call_s"] - r["step_s"], 0.0)
+        note = f"function() {r['function_s']:.2f} s, first call +{extra:.2f} s, {r['linker']} backend"
         rows.append(Row(f"LeNet train function compile, batch {b} ({which})", r["compile_s"], peer,
                         t["compile_s"] if t else None, note=note))
     return rows

@@ -183,10 +183,11 @@ class Run:
         book = dict(book or {})
         if not self.args.resume:
             return 0, book
-        meta = load_checkpoint(self.args.resume, self.variables)
+        meta = read_meta(self.args.resume)
         if meta.get("example") != self.name:
             sys.exit(f"{self.args.resume}: a checkpoint of {meta.get('example')!r}, "
                      f"not of {self.name!r}")
+        load_checkpoint(self.args.resume, self.variables)
         changed = {k: (meta["config"].get(k), v) for k, v in self.config.items()
                    if meta["config"].get(k) != v}
         for k, (old, new) in changed.items():
@@ -321,6 +322,15 @@ def save_checkpoint(path, variables, meta):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def read_meta(path):
+    """The JSON ``meta`` of a checkpoint written by :func:`save_checkpoint`."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return json.loads(str(data["meta"]))
+    except (OSError, KeyError, ValueError) as exc:
+        sys.exit(f"{path}: not a checkpoint written by --save ({exc})")
 
 
 def load_checkpoint(path, variables):

@@ -72,6 +72,13 @@ class Variable:
         cp.tag = SimpleNamespace(**vars(self.tag))
         return cp
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        # functions compiled by eval(): rebuilt on demand; unpickling them would need this
+        # variable's state before it is set
+        state.pop("_eval_cache", None)
+        return state
+
     def __str__(self):
         if self.name is not None:
             return self.name

@@ -176,11 +176,8 @@ class GraphBuilder:
             axes = sorted(self.draw(st.sets(st.integers(0, a.ndim - 1), min_size=1)))
             axis = None if len(axes) == a.ndim and self.bool() else (axes[0] if len(axes) == 1 and self.bool()
                                                                       else tuple(axes))
-        if name == "argmax":
-            if isinstance(axis, tuple) and len(axis) > 1:
-                axis = axis[0]
-            elif isinstance(axis, tuple):
-                axis = axis[0]
+        if name == "argmax" and isinstance(axis, tuple):
+            axis = axis[0]
         keepdims = self.bool()
         gone = set(range(a.ndim)) if axis is None else ({axis} if isinstance(axis, int) else set(axis))
         shape = tuple(1 if d in gone else s for d, s in enumerate(a.shape) if keepdims or d not in gone)
@@ -232,8 +229,12 @@ class GraphBuilder:
                 continue
             bounds = st.none() | st.integers(-n - 2, n + 2)
             s = slice(self.draw(bounds), self.draw(bounds), self.draw(st.sampled_from([None, 1, 2, 3, -1, -2])))
-            key.append(s)
             shape.append(len(range(n)[s]))
+            if s.start is not None and self.bool():          # a symbolic bound
+                sym = T.lscalar(f"i{len(self.leaves)}")
+                self.leaves.append((sym, (), ("value", s.start)))
+                s = slice(sym, s.stop, s.step)
+            key.append(s)
         shape.extend(a.shape[len(key):])
         return tuple(key), shape
 
@@ -313,7 +314,7 @@ def in_layout(value, layout):
         flipped = np.ascontiguousarray(value[(slice(None, None, -1),) * value.ndim])
         return flipped[(slice(None, None, -1),) * value.ndim]
     if layout == "broadcast":                        # zero strides where all rows are equal
-        if value.shape[0] > 1 and (value == value[:1]).all() | np.isnan(value).all():
+        if value.shape[0] > 1 and np.array_equal(value, np.broadcast_to(value[:1], value.shape), equal_nan=True):
             return np.broadcast_to(value[:1], value.shape)
         layout = "readonly"
     copy = value.copy()
@@ -359,10 +360,8 @@ def run_both(inputs, outputs, value_sets, describe, specials=True):
                 ref = ref_fn(*ref_values)
             except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError) as exc:
                 try:
-                    got = c_fn(*c_values)
+                    c_fn(*c_values)
                 except type(exc):
-                    continue
-                if known_divergence(exc, got):
                     continue
                 pytest.fail(f"the reference raised {type(exc).__name__} ({exc}) but C did not, "
                             f"for {describe()}")
@@ -371,14 +370,6 @@ def run_both(inputs, outputs, value_sets, describe, specials=True):
                 assert_same(r, g, var, f"output {k} of {describe()}")
             for v, b, var in zip(c_values, before, inputs):
                 np.testing.assert_array_equal(v, b, err_msg=f"the C backend wrote to input {var}")
-
-
-def known_divergence(exc, c_outputs):
-    """Reported C backend bugs the fuzzer keeps finding (each has an xfail test in test_bad_input.py):
-    advanced indexing checks its indices only while gathering, so an out-of-range index into an
-    array with another empty dimension is not reported (sg_adv_walk returns early when the
-    result is empty)."""
-    return isinstance(exc, IndexError) and any(np.size(o) == 0 for o in c_outputs)
 
 
 def graph_text(outputs):

@@ -64,6 +64,18 @@ def test_graph_objects_pickle():
     np.testing.assert_array_equal(f(a), g(a))
 
 
+def test_variables_pickle_after_eval():
+    """eval() caches a compiled function on the variable; it must not go into the pickle (it
+    would be rebuilt before the variable it refers to)."""
+    x = T.dscalar("x")
+    y = x * 2 + 1
+    w = symgraph.shared(np.ones(2), name="w")
+    assert y.eval({x: 1.0}) == 3.0 and w.eval().tolist() == [1.0, 1.0]
+    y2, w2 = roundtrip((y, w))
+    (x2,) = free_inputs([y2])
+    assert y2.eval({x2: 2.0}) == 5.0 and w2.eval().tolist() == [1.0, 1.0]
+
+
 def test_scalar_ops_unpickle_to_the_same_objects():
     """ops/scalar.py makes its op classes with type(): they pickle by name."""
     for op in (ps.add, ps.mul, ps.exp, ps.tanh, ps.sqr, ps.maximum, ps.true_div, ps.switch, ps.cast_op("int32")):

@@ -59,7 +59,7 @@ class SharedVariable(Variable):
         return cp
 
     def __getstate__(self):
-        state = dict(self.__dict__)
+        state = super().__getstate__()
         state["tag"] = {}
         return state
 

@@ -66,10 +66,25 @@ static void sg_conv_filters_$S(const sg_val *k, const sg_geom_$S *g, int flip, $
 static void sg_im2col_$S(sg_ctx *c, const sg_val *img, const sg_conv_t *A, const sg_geom_$S *g, int64_t b0,
                          int64_t B, $T *col) {
     int64_t NP = B * g->P, s0 = img->strides[0], s1 = img->strides[1], s2 = img->strides[2], s3 = img->strides[3];
+    /* no padding, unit steps along x: each (tap, output row) is one contiguous run */
+    int plain = g->ph == 0 && g->pw == 0 && A->sw == 1 && s3 == 1;
     #pragma omp parallel for collapse(2) if (B * g->K * g->P >= (1 << 15) && c->nthreads > 1) schedule(static)
     for (int64_t bb = 0; bb < B; bb++)
         for (int64_t ch = 0; ch < g->C; ch++) {
             const $T *src = (const $T *)img->data + (b0 + bb) * s0 + ch * s1;
+            if (plain) {
+                int64_t ow = g->ow, rs = A->sh * s2;
+                for (int64_t i = 0; i < g->kh; i++)
+                    for (int64_t j = 0; j < g->kw; j++) {
+                        $T *dst = col + ((ch * g->kh + i) * g->kw + j) * NP + bb * g->P;
+                        const $T *sr = src + i * A->dh * s2 + j * A->dw;
+                        for (int64_t oy = 0; oy < g->oh; oy++, dst += ow, sr += rs) {
+                            #pragma omp simd
+                            for (int64_t ox = 0; ox < ow; ox++) dst[ox] = sr[ox];
+                        }
+                    }
+                continue;
+            }
             for (int64_t i = 0; i < g->kh; i++)
                 for (int64_t j = 0; j < g->kw; j++) {
                     $T *dst = col + ((ch * g->kh + i) * g->kw + j) * NP + bb * g->P;

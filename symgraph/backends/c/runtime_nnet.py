@@ -294,7 +294,7 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
                 $T mv = M[oy * ms2 + ox * ms3], gv = G[oy * gs2 + ox * gs3];
                 for (int64_t y = y0; y < y1; y++)
                     for (int64_t xx = x0; xx < x1; xx++)
-                        if (X[y * xs2 + xx * xs3] == mv) O[y * W + xx] += gv;
+                        O[y * W + xx] += X[y * xs2 + xx * xs3] == mv ? gv : 0;      /* no branch */
             } else if (kind == 1) {
                 $T gv = M[oy * ms2 + ox * ms3];
                 if (P->mode >= 2) gv /= sg_pool_count_$S(P, ys, xs, H, W);
@@ -304,7 +304,7 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
                 $T mv = M[oy * ms2 + ox * ms3], acc = 0;
                 for (int64_t y = y0; y < y1; y++)
                     for (int64_t xx = x0; xx < x1; xx++)
-                        if (X[y * xs2 + xx * xs3] == mv) acc += G[y * gs2 + xx * gs3];
+                        acc += X[y * xs2 + xx * xs3] == mv ? G[y * gs2 + xx * gs3] : 0;
                 O[oy * OW + ox] = acc;
             }
         })
