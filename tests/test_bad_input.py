@@ -409,6 +409,10 @@ def test_empty_arrays(linker):
     g = symgraph.function([img, kern], pool_2d(conv2d(img, kern), ws=(2, 2), ignore_border=True),
                           mode=Mode(linker=linker))
     assert g(np.ones((0, 2, 5, 5)), np.ones((3, 2, 2, 2))).shape == (0, 3, 2, 2)
+    x3 = T.dtensor3("x3")          # flatten of an empty batch (it used reshape(..., -1), which NumPy refuses)
+    h = symgraph.function([x3], [T.flatten(x3, 2), x3.flatten()], mode=Mode(linker=linker))
+    for shape in [(0, 2, 3), (2, 0, 3), (2, 3, 0)]:
+        assert [r.shape for r in h(np.ones(shape))] == [(shape[0], shape[1] * shape[2]), (0,)]
 
 
 def _layouts(value):

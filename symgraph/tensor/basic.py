@@ -444,7 +444,11 @@ def flatten(x, outdim=1, ndim=None):
     outdim = ndim if ndim is not None else outdim
     if outdim < 1 or outdim > builtins.max(x.ndim, 1):
         raise ValueError(f"flatten: outdim={outdim} is invalid for {x.type}")
-    dims = [x.shape[d] for d in range(outdim - 1)] + [-1]
+    # the flattened length as a product, not -1: NumPy cannot infer -1 when another dimension is 0
+    last = x.shape[outdim - 1] if x.ndim >= outdim else 1
+    for d in range(outdim, x.ndim):
+        last = last * x.shape[d]
+    dims = [x.shape[d] for d in range(outdim - 1)] + [last]
     out = reshape(x, dims, ndim=outdim)
     bc = x.broadcastable[:outdim - 1] + (all(x.broadcastable[outdim - 1:]),)
     return patternbroadcast(out, bc)

@@ -144,7 +144,7 @@ class CLinker:
         if not any(plan.is_c):
             return None
         simd = simd_math_available()
-        source, uses_blas = render_module(plan, simd=simd)
+        source = render_module(plan, simd=simd)
         mflags = MODULE_FLAGS + (("-lmvec",) if simd else ())
         flags = mflags + runtime_link_flags(mflags, simd)
         ffi, lib = default_cache().get_library(source, CDEF, flags)

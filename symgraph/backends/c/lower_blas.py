@@ -9,7 +9,7 @@ def _is_blas(node):
     return node.outputs[0].dtype in ("float32", "float64")
 
 
-@register(Dot, workspace=2, blas=True)
+@register(Dot, workspace=2)
 def lower_dot(e):
     node = e.node
     a, b = node.inputs

@@ -99,7 +99,7 @@ def _read_pair(e, var, name):
            f"{name}1 = (int64_t)((const {t} *){V}.data)[{V}.strides[0]];")
 
 
-@register(conv.Conv2d, check=_conv_ok, workspace=3, blas=True)
+@register(conv.Conv2d, check=_conv_ok, workspace=3)
 def lower_conv2d(e):
     img, kern = e.node.inputs
     A = _conv_params(e)
@@ -109,7 +109,7 @@ def lower_conv2d(e):
                   f"&{e.inp(0)}, &{e.inp(1)}, &{e.out(0)})"))
 
 
-@register(conv.Conv2dGradInputs, check=_conv_ok, workspace=3, blas=True)
+@register(conv.Conv2dGradInputs, check=_conv_ok, workspace=3)
 def lower_conv2d_grad_inputs(e):
     kern = e.node.inputs[0]
     A = _conv_params(e)
@@ -118,7 +118,7 @@ def lower_conv2d_grad_inputs(e):
                   f"&{e.inp(0)}, &{e.inp(1)}, hw0, hw1, &{e.out(0)})"))
 
 
-@register(conv.Conv2dGradWeights, check=_conv_ok, workspace=3, blas=True)
+@register(conv.Conv2dGradWeights, check=_conv_ok, workspace=3)
 def lower_conv2d_grad_weights(e):
     img = e.node.inputs[0]
     A = _conv_params(e)

@@ -12,7 +12,7 @@ dtypes); a node without lowering, or whose check fails, runs in Python.
 of the node). ``own_buffer`` marks view ops that sometimes copy (Reshape of a
 non-contiguous input): their output may live in the input's memory or in a
 buffer of their own. ``literal_inputs(node)`` names inputs rendered as literals
-(never loaded). ``blas`` marks lowerings that call OpenBLAS.
+(never loaded).
 """
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ class Lowering:
     workspace: object = 0
     own_buffer: bool = False
     literal_inputs: Optional[Callable] = None
-    blas: bool = False
 
     def n_workspace(self, node):
         return self.workspace(node) if callable(self.workspace) else self.workspace
@@ -48,11 +47,11 @@ class Lowering:
 _TABLE: dict = {}
 
 
-def register(*op_types, check=None, workspace=0, own_buffer=False, literal_inputs=None, blas=False):
+def register(*op_types, check=None, workspace=0, own_buffer=False, literal_inputs=None):
     """Decorator: ``@register(OpClass, ...)`` makes the function the C lowering of those Op types."""
     def deco(fn):
         for t in op_types:
-            _TABLE[t] = Lowering(fn, check, workspace, own_buffer, literal_inputs, blas)
+            _TABLE[t] = Lowering(fn, check, workspace, own_buffer, literal_inputs)
         return fn
     return deco
 
@@ -128,10 +127,6 @@ class NodeEmitter:
     def name(self, stem):
         """A module-unique C identifier for this node (``k12`` for stem 'k')."""
         return f"{stem}{self.index}"
-
-    @staticmethod
-    def ctype_of(var):
-        return CDialect().ctype(var.type.dtype)
 
     def ctype(self, var):
         return self.d.ctype(var.type.dtype)

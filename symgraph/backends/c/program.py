@@ -27,15 +27,13 @@ from . import lower_nnet  # noqa: F401,E402
 
 
 def render_module(plan, simd=True, dialect=None):
-    """Return ``(source, uses_blas)`` for ``plan``."""
+    """Return the C source of the module for ``plan``."""
     d = dialect or CDialect()
     kernels, functions, math = [], [], set()
-    uses_blas = False
     for i, node in enumerate(plan.nodes):
         if not plan.is_c[i]:
             continue
         low = plan.lowerings[i]
-        uses_blas |= low.blas
         e = NodeEmitter(plan, i, node, d)
         low.fn(e)
         kernels.extend(e.kernels)
@@ -50,7 +48,7 @@ def render_module(plan, simd=True, dialect=None):
     parts.extend(kernels)
     parts.extend(functions)
     parts.append(_entry_points(plan))
-    return "\n".join(parts) + "\n", uses_blas
+    return "\n".join(parts) + "\n"
 
 
 def _comment(node):

@@ -354,31 +354,47 @@ SG_API int sg_mrg_uniform(sg_ctx *c, int node, int bs, int bo, sg_val *rstate, c
     int64_t used = ns < n ? ns : n;
     int32_t *st = (int32_t *)new_state->data;
     int64_t r0 = new_state->strides[0], r1 = new_state->strides[1];
+    /* blocks of 64 streams held as arrays (one per state word), so each round is a vector loop
+       over streams and writes 64 consecutive outputs */
     #pragma omp parallel for if (n >= (1 << 16) && c->nthreads > 1) schedule(static)
-    for (int64_t s = 0; s < used; s++) {
-        int32_t *r = st + r0 * s;
-        int64_t x11 = r[0], x12 = r[r1], x13 = r[2 * r1], x21 = r[3 * r1], x22 = r[4 * r1], x23 = r[5 * r1];
-        for (int64_t i = s; i < n; i += used) {
-            int64_t y1 = ((x12 & 511) << 22) + (x12 >> 9) + ((x13 & 16777215) << 7) + (x13 >> 24);
-            if (y1 >= SG_M1) y1 -= SG_M1;
-            y1 += x13;
-            if (y1 >= SG_M1) y1 -= SG_M1;
-            int64_t z1 = ((x21 & 65535) << 15) + 21069 * (x21 >> 16);
-            if (z1 >= SG_M2) z1 -= SG_M2;
-            int64_t z2 = ((x23 & 65535) << 15) + 21069 * (x23 >> 16);
-            if (z2 >= SG_M2) z2 -= SG_M2;
-            z2 += x23;
-            if (z2 >= SG_M2) z2 -= SG_M2;
-            z2 += z1;
-            if (z2 >= SG_M2) z2 -= SG_M2;
-            x13 = x12; x12 = x11; x11 = y1;
-            x23 = x22; x22 = x21; x21 = z2;
-            int64_t d = y1 - z2, k = d <= 0 ? d + SG_M1 : d;
-            if (dbl) ((double *)out->data)[i] = (double)k * 4.656612873077392578125e-10;
-            else ((float *)out->data)[i] = (float)k * SG_MRG_NORM32;
+    for (int64_t s0 = 0; s0 < used; s0 += 64) {
+        int64_t m = used - s0 < 64 ? used - s0 : 64;
+        int64_t x11[64], x12[64], x13[64], x21[64], x22[64], x23[64];
+        for (int64_t k = 0; k < m; k++) {
+            int32_t *r = st + r0 * (s0 + k);
+            x11[k] = r[0]; x12[k] = r[r1]; x13[k] = r[2 * r1]; x21[k] = r[3 * r1]; x22[k] = r[4 * r1]; x23[k] = r[5 * r1];
         }
-        r[0] = (int32_t)x11; r[r1] = (int32_t)x12; r[2 * r1] = (int32_t)x13;
-        r[3 * r1] = (int32_t)x21; r[4 * r1] = (int32_t)x22; r[5 * r1] = (int32_t)x23;
+        for (int64_t base = s0; base < n; base += used) {
+            int64_t cnt = n - base < m ? n - base : m;
+            float *of = (float *)out->data + base;
+            double *od = (double *)out->data + base;
+            #pragma omp simd
+            for (int64_t k = 0; k < cnt; k++) {
+                int64_t a12 = x12[k], a13 = x13[k], a21 = x21[k], a23 = x23[k];
+                int64_t y1 = ((a12 & 511) << 22) + (a12 >> 9) + ((a13 & 16777215) << 7) + (a13 >> 24);
+                y1 -= y1 >= SG_M1 ? SG_M1 : 0;
+                y1 += a13;
+                y1 -= y1 >= SG_M1 ? SG_M1 : 0;
+                int64_t z1 = ((a21 & 65535) << 15) + 21069 * (a21 >> 16);
+                z1 -= z1 >= SG_M2 ? SG_M2 : 0;
+                int64_t z2 = ((a23 & 65535) << 15) + 21069 * (a23 >> 16);
+                z2 -= z2 >= SG_M2 ? SG_M2 : 0;
+                z2 += a23;
+                z2 -= z2 >= SG_M2 ? SG_M2 : 0;
+                z2 += z1;
+                z2 -= z2 >= SG_M2 ? SG_M2 : 0;
+                x13[k] = a12; x12[k] = x11[k]; x11[k] = y1;
+                x23[k] = x22[k]; x22[k] = a21; x21[k] = z2;
+                int64_t d = y1 - z2, kk = d <= 0 ? d + SG_M1 : d;
+                if (dbl) od[k] = (double)kk * 4.656612873077392578125e-10;
+                else of[k] = (float)kk * SG_MRG_NORM32;
+            }
+        }
+        for (int64_t k = 0; k < m; k++) {
+            int32_t *r = st + r0 * (s0 + k);
+            r[0] = (int32_t)x11[k]; r[r1] = (int32_t)x12[k]; r[2 * r1] = (int32_t)x13[k];
+            r[3 * r1] = (int32_t)x21[k]; r[4 * r1] = (int32_t)x22[k]; r[5 * r1] = (int32_t)x23[k];
+        }
     }
     return 0;
 }
