@@ -362,6 +362,7 @@ def plot_history(path, history, title):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [h["epoch"] for h in history]
     fig, (ax_cost, ax_err) = plt.subplots(1, 2, figsize=(10, 4))
@@ -376,6 +377,7 @@ def plot_history(path, history, title):
         ax_err.legend()
     for ax in (ax_cost, ax_err):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
