@@ -82,20 +82,23 @@ _FLAGS = {
 
 
 class Config:
-    """Attribute access to the flags; assignment validates."""
+    """Attribute access to the flags; assignment validates.
+
+    Flags are plain instance attributes (so tools such as pytest's monkeypatch
+    see and restore them); deleting one resets it to its default.
+    """
 
     def __init__(self):
-        object.__setattr__(self, "_values", {})
-        for name, (conv, default, _) in _FLAGS.items():
-            self._values[name] = default if default is None else conv(default)
+        for name in _FLAGS:
+            self._reset(name)
+
+    def _reset(self, name):
+        conv, default, _ = _FLAGS[name]
+        if name == "compiledir" and default is None:
+            default = _default_compiledir()
+        object.__setattr__(self, name, default if default is None else conv(default))
 
     def __getattr__(self, name):
-        values = object.__getattribute__(self, "_values")
-        if name in values:
-            value = values[name]
-            if name == "compiledir" and value is None:
-                return _default_compiledir()
-            return value
         raise AttributeError(f"symgraph.config has no flag {name!r}; known flags: {sorted(_FLAGS)}")
 
     def __setattr__(self, name, value):
@@ -109,7 +112,12 @@ class Config:
         if name == "device" and value.startswith("cuda"):
             from .backends.cuda import check_available  # raises a clear error without a GPU
             check_available()
-        self._values[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        if name not in _FLAGS:
+            raise AttributeError(f"symgraph.config has no flag {name!r}")
+        self._reset(name)
 
     def parse_flags(self, text):
         """Apply ``"name=value,name=value"`` (the SYMGRAPH_FLAGS syntax)."""
