@@ -365,13 +365,14 @@ def plot_history(path, history, title):
     from matplotlib.ticker import MaxNLocator
 
     epochs = [h["epoch"] for h in history]
+    marker = "o" if len(epochs) <= 30 else None
     fig, (ax_cost, ax_err) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_cost.plot(epochs, [h["cost"] for h in history], marker="o")
+    ax_cost.plot(epochs, [h["cost"] for h in history], marker=marker)
     ax_cost.set(xlabel="epoch", ylabel="training cost", title=f"{title}: training cost")
     for key, label in (("valid_error", "validation"), ("test_error", "test")):
         points = [(h["epoch"], 100 * h[key]) for h in history if h.get(key) is not None]
         if points:
-            ax_err.plot(*zip(*points), marker="o", label=label)
+            ax_err.plot(*zip(*points), marker=marker, label=label)
     ax_err.set(xlabel="epoch", ylabel="error (%)", title=f"{title}: error")
     if ax_err.lines:
         ax_err.legend()
