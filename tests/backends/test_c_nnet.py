@@ -140,6 +140,32 @@ def test_pooling_of_3d_and_5d_inputs_and_float32():
     check([x3, x5], outs, [rng.rand(4, 6, 8), rng.rand(2, 2, 2, 5, 7).astype("float32")])
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 10, 18), (3, 4, 11, 19), (2, 3, 8, 8), (1, 2, 4, 6)])
+def test_max_pool_2x2_float32_vector_paths(shape):
+    """2x2 max pooling in float32 (the AVX2 paths: four windows per step, then a scalar tail):
+    ties, NaNs and -inf, planes whose windows tile them exactly or leave a row/column out, and a
+    non-contiguous view; values and gradients must equal the reference exactly."""
+    x = T.ftensor4("x")
+    gz = T.ftensor4("gz")
+    y = pool.Pool((2, 2), None, (0, 0), True, "max")(x)
+    gx = pool.MaxPoolGrad((2, 2), None, (0, 0), True, "max")(x, y, gz)
+    rng = np.random.RandomState(7)
+    xv = rng.randint(-3, 3, size=shape).astype("float32")       # many ties
+    xv.flat[::37] = np.nan
+    xv.flat[5::41] = -np.inf
+    oh, ow = shape[2] // 2, shape[3] // 2
+    gv = rng.standard_normal(shape[:2] + (oh, ow)).astype("float32")
+    ref = symgraph.function([x, gz], [y, gx], mode=PY)
+    f = symgraph.function([x, gz], [y, gx], mode=C)
+    assert_all_c(f)
+    for xin in (xv, np.ascontiguousarray(xv[:, ::-1]).copy()[:, ::-1]):
+        want = ref(xin, gv)
+        got = f(xin, gv)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    assert np.isnan(got[0]).any() and (got[1] == 0).any() and (got[1] != 0).any()
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_mrg_uniform_is_bit_identical(dtype):
     from symgraph.sandbox.rng_mrg import MRG_RandomStreams

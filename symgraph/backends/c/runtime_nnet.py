@@ -159,6 +159,46 @@ static int64_t sg_planes_$S(sg_iter *it, int nd, const int64_t *shape, int nops,
     return sg_size(nd - 2, shape);
 }
 
+
+/* One row of windows of a contiguous plane (row stride W) tiled by its windows: the max of each
+   (stride == window, no padding). 2x2 windows have a vector loop. */
+static void sg_pool_maxrow_$S(const sg_pool_t *P, int64_t W, int64_t OW, const $T *X, $T *O) {
+    if (P->wh == 2 && P->ww == 2) {
+        const $T *restrict a = X, *restrict b = X + W;
+        $T *restrict o = O;
+        int64_t ox0 = sg_pool_max22_$S(OW, a, b, o);
+        #pragma omp simd
+        for (int64_t ox = ox0; ox < OW; ox++)
+            o[ox] = sg_nmax_$S(sg_nmax_$S(a[2 * ox], a[2 * ox + 1]), sg_nmax_$S(b[2 * ox], b[2 * ox + 1]));
+        return;
+    }
+    for (int64_t ox = 0; ox < OW; ox++) {
+        const $T *w = X + ox * P->sw;
+        $T acc = w[0];
+        for (int64_t i = 0; i < P->wh; i++)
+            for (int64_t j = 0; j < P->ww; j++) acc = sg_nmax_$S(acc, w[i * W + j]);
+        O[ox] = acc;
+    }
+}
+
+/* The gradient of one such row: every input equal to its window's max gets the window's gradient
+   (ties all receive it, as Theano's MaxPoolGrad), the others 0; O is the wh rows of the input. */
+static void sg_pool_maxgrad_row_$S(const sg_pool_t *P, int64_t W, int64_t OW, const $T *X, const $T *M,
+                                   const $T *G, $T *O) {
+    int64_t ox0 = 0;
+    if (P->ww == 2) ox0 = sg_pool_maxgrad2_$S(P->wh, W, OW, X, M, G, O);
+    for (int64_t i = 0; i < P->wh; i++)
+        for (int64_t ox = ox0; ox < OW; ox++) {
+            $T mv = M[ox], gv = G[ox];
+            for (int64_t j = 0; j < P->ww; j++) {
+                int64_t xx = ox * P->sw + j;
+                O[i * W + xx] = X[i * W + xx] == mv ? gv : 0;
+            }
+        }
+    for (int64_t i = 0; i < P->wh; i++)              /* columns no window covers */
+        for (int64_t xx = OW * P->sw; xx < W; xx++) O[i * W + xx] = 0;
+}
+
 SG_API int sg_pool_$S(sg_ctx *c, const sg_pool_t *P, int b, sg_val *x, int nd, sg_val *out) {
     int64_t H = x->shape[nd - 2], W = x->shape[nd - 1], osh[SG_MAXD];
     for (int d = 0; d < nd - 2; d++) osh[d] = x->shape[d];
@@ -171,10 +211,13 @@ SG_API int sg_pool_$S(sg_ctx *c, const sg_pool_t *P, int b, sg_val *x, int nd, s
     int64_t planes = sg_planes_$S(&it, nd, x->shape, 2, ops);
     if (OH * OW == 0) return 0;
     int tiled = sg_pool_tiled(P, H, W, OH, OW);
-    if (tiled && OH * P->sh == H && sg_is_contig(nd, x->shape, x->strides)) {
-        H *= planes; OH *= planes; planes = 1;          /* one tall plane: rows never straddle windows */
-        sg_iter_init(&it, 0, NULL, 2, ops, NULL);
-        sg_iter_collapse(&it);
+    if (tiled && P->mode == 0 && OH * P->sh == H && sg_is_contig(nd, x->shape, x->strides)) {
+        /* one tall plane whose rows never straddle windows: split its window rows over threads */
+        int64_t rows = planes * OH;
+        #pragma omp parallel for if (rows * P->sh * W >= (1 << 15) && c->nthreads > 1) schedule(static)
+        for (int64_t r = 0; r < rows; r++)
+            sg_pool_maxrow_$S(P, W, OW, ($T *)x->data + r * P->sh * W, ($T *)out->data + r * OW);
+        return 0;
     }
     #pragma omp parallel for if (planes * H * W >= (1 << 15) && c->nthreads > 1) schedule(static)
     for (int64_t q = 0; q < planes; q++) {
@@ -182,14 +225,8 @@ SG_API int sg_pool_$S(sg_ctx *c, const sg_pool_t *P, int b, sg_val *x, int nd, s
         sg_iter_seek(&it, q, idx, off);
         const $T *X = (const $T *)x->data + off[0];
         $T *O = ($T *)out->data + off[1];
-        if (tiled && P->mode == 0 && P->wh == 2 && P->ww == 2 && s3 == 1) {
-            for (int64_t oy = 0; oy < OH; oy++) {
-                const $T *a = X + 2 * oy * s2, *b = a + s2;
-                $T *o = O + oy * OW;
-                #pragma omp simd
-                for (int64_t ox = 0; ox < OW; ox++)
-                    o[ox] = sg_nmax_$S(sg_nmax_$S(sg_nmax_$S(a[2 * ox], a[2 * ox + 1]), b[2 * ox]), b[2 * ox + 1]);
-            }
+        if (tiled && P->mode == 0 && s3 == 1 && s2 == W) {
+            for (int64_t oy = 0; oy < OH; oy++) sg_pool_maxrow_$S(P, W, OW, X + oy * P->sh * W, O + oy * OW);
             continue;
         }
         if (tiled && P->mode == 0) {
@@ -253,9 +290,13 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
     int tiled = kind == 0 && sg_pool_tiled(P, H, W, OH, OW);
     if (covered && sg_is_contig(nd, x->shape, x->strides) && sg_is_contig(nd, m->shape, m->strides) &&
         sg_is_contig(nd, g->shape, g->strides)) {
-        H *= planes; OH *= planes; planes = 1;
-        sg_iter_init(&it, 0, NULL, 4, ops, NULL);
-        sg_iter_collapse(&it);
+        /* one tall plane, every input position in exactly one window: rows split over threads */
+        int64_t rows = planes * OH;
+        #pragma omp parallel for if (rows * P->sh * W >= (1 << 15) && c->nthreads > 1) schedule(static)
+        for (int64_t r = 0; r < rows; r++)
+            sg_pool_maxgrad_row_$S(P, W, OW, ($T *)x->data + r * P->sh * W, ($T *)m->data + r * OW,
+                                   ($T *)g->data + r * OW, ($T *)out->data + r * P->sh * W);
+        return 0;
     }
     #pragma omp parallel for if (planes * H * W >= (1 << 15) && c->nthreads > 1) schedule(static)
     for (int64_t q = 0; q < planes; q++) {
@@ -264,21 +305,17 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
         const $T *X = (const $T *)x->data + off[0], *M = (const $T *)ops[1]->data + off[1];
         const $T *G = (const $T *)g->data + off[2];
         $T *O = ($T *)out->data + off[3];
+        if (tiled && xs3 == 1 && ms3 == 1 && gs3 == 1 && xs2 == W && ms2 == OW && gs2 == OW) {
+            for (int64_t oy = 0; oy < OH; oy++)
+                sg_pool_maxgrad_row_$S(P, W, OW, X + oy * P->sh * W, M + oy * OW, G + oy * OW, O + oy * P->sh * W);
+            continue;
+        }
         if (tiled) {            /* each input position is in at most one window: no accumulation */
             for (int64_t oy = 0; oy < OH; oy++)
                 for (int64_t i = 0; i < P->wh; i++) {
                     int64_t y = oy * P->sh + i;
                     const $T *xr = X + y * xs2, *mr = M + oy * ms2, *gr = G + oy * gs2;
                     $T *orow = O + y * W;
-                    if (P->ww == 2 && xs3 == 1 && ms3 == 1 && gs3 == 1) {
-                        #pragma omp simd
-                        for (int64_t ox = 0; ox < OW; ox++) {
-                            $T mv = mr[ox], gv = gr[ox];
-                            orow[2 * ox] = xr[2 * ox] == mv ? gv : 0;
-                            orow[2 * ox + 1] = xr[2 * ox + 1] == mv ? gv : 0;
-                        }
-                        continue;
-                    }
                     for (int64_t ox = 0; ox < OW; ox++) {
                         $T mv = mr[ox * ms3], gv = gr[ox * gs3];
                         for (int64_t j = 0; j < P->ww; j++) {
@@ -314,6 +351,61 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
 """
 
 IMPL_COMMON = r"""
+
+/* Vector kernels for 2-wide pooling windows (float, AVX2). Each returns how many windows [0, n) of the
+   row it handled; the caller's scalar loop does the rest (all of it where AVX2 is not available). */
+#if defined(__AVX2__)
+#include <immintrin.h>
+/* gradient of width-2 windows over wh rows: inputs equal to their window's max get its gradient */
+static int64_t sg_pool_maxgrad2_f32(int64_t wh, int64_t W, int64_t OW, const float *X, const float *M,
+                                    const float *G, float *O) {
+    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    int64_t ox = 0;
+    for (; ox + 4 <= OW; ox += 4) {
+        __m256 m = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(M + ox)), dup);
+        __m256 g = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(G + ox)), dup);
+        for (int64_t i = 0; i < wh; i++) {
+            __m256 x = _mm256_loadu_ps(X + i * W + 2 * ox);
+            _mm256_storeu_ps(O + i * W + 2 * ox, _mm256_and_ps(_mm256_cmp_ps(x, m, _CMP_EQ_OQ), g));
+        }
+    }
+    return ox;
+}
+/* NaN-propagating max (as sg_nmax) of two vectors */
+static inline __m256 sg_vnmax_f32(__m256 x, __m256 y) {
+    return _mm256_blendv_ps(_mm256_max_ps(x, y), _mm256_add_ps(x, y), _mm256_cmp_ps(x, y, _CMP_UNORD_Q));
+}
+/* 2x2 windows over rows a and b, four windows per step */
+static int64_t sg_pool_max22_f32(int64_t OW, const float *a, const float *b, float *o) {
+    const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    int64_t ox = 0;
+    for (; ox + 4 <= OW; ox += 4) {
+        __m256 v = sg_vnmax_f32(_mm256_loadu_ps(a + 2 * ox), _mm256_loadu_ps(b + 2 * ox));
+        v = sg_vnmax_f32(v, _mm256_shuffle_ps(v, v, 0xB1));              /* with its neighbour */
+        _mm_storeu_ps(o + ox, _mm256_castps256_ps128(_mm256_permutevar8x32_ps(v, even)));
+    }
+    return ox;
+}
+#else
+static int64_t sg_pool_maxgrad2_f32(int64_t wh, int64_t W, int64_t OW, const float *X, const float *M,
+                                    const float *G, float *O) {
+    (void)wh; (void)W; (void)OW; (void)X; (void)M; (void)G; (void)O;
+    return 0;
+}
+static int64_t sg_pool_max22_f32(int64_t OW, const float *a, const float *b, float *o) {
+    (void)OW; (void)a; (void)b; (void)o;
+    return 0;
+}
+#endif
+static int64_t sg_pool_maxgrad2_f64(int64_t wh, int64_t W, int64_t OW, const double *X, const double *M,
+                                    const double *G, double *O) {
+    (void)wh; (void)W; (void)OW; (void)X; (void)M; (void)G; (void)O;
+    return 0;
+}
+static int64_t sg_pool_max22_f64(int64_t OW, const double *a, const double *b, double *o) {
+    (void)OW; (void)a; (void)b; (void)o;
+    return 0;
+}
 static inline int64_t sg_floordiv_i(int64_t a, int64_t b) { int64_t q = a / b; return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q; }
 
 /* windows tile the image: no padding, stride == window, every window inside the image */
