@@ -16,6 +16,19 @@ IMPL = r"""
    process has one thread pool (OpenMP's) rather than two competing for the cores. */
 SG_API void sg_blas_init(void) { scipy_openblas_set_num_threads(1); }
 
+/* One single-threaded product (row-major, alpha 1); the kernels that split work over threads
+   themselves call it from inside their parallel regions. */
+SG_API void sg_gemm_1(int dbl, int ta, int tb, int64_t M, int64_t N, int64_t K, const void *A, int64_t lda,
+                      const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
+    enum CBLAS_TRANSPOSE oa = ta ? CblasTrans : CblasNoTrans, ob = tb ? CblasTrans : CblasNoTrans;
+    if (dbl)
+        scipy_cblas_dgemm(CblasRowMajor, oa, ob, (int)M, (int)N, (int)K, 1.0, (const double *)A, (int)lda,
+                          (const double *)B, (int)ldb, beta, (double *)C, (int)ldc);
+    else
+        scipy_cblas_sgemm(CblasRowMajor, oa, ob, (int)M, (int)N, (int)K, 1.0f, (const float *)A, (int)lda,
+                          (const float *)B, (int)ldb, (float)beta, (float *)C, (int)ldc);
+}
+
 SG_API void sg_gemm_mt(int nthreads, int dbl, int ta, int tb, int64_t M, int64_t N, int64_t K, const void *A,
                        int64_t lda, const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
     int isz = dbl ? 8 : 4, split_n = N >= M, nt = nthreads;
@@ -36,13 +49,7 @@ SG_API void sg_gemm_mt(int nthreads, int dbl, int ta, int tb, int64_t M, int64_t
             int64_t m = M, n = N;
             if (split_n) { n = hi - lo; b += (tb ? lo * ldb : lo) * isz; cc += lo * isz; }
             else { m = hi - lo; a += (ta ? lo : lo * lda) * isz; cc += lo * ldc * isz; }
-            enum CBLAS_TRANSPOSE oa = ta ? CblasTrans : CblasNoTrans, ob = tb ? CblasTrans : CblasNoTrans;
-            if (dbl)
-                scipy_cblas_dgemm(CblasRowMajor, oa, ob, (int)m, (int)n, (int)K, 1.0, (const double *)a, (int)lda,
-                                  (const double *)b, (int)ldb, beta, (double *)cc, (int)ldc);
-            else
-                scipy_cblas_sgemm(CblasRowMajor, oa, ob, (int)m, (int)n, (int)K, 1.0f, (const float *)a, (int)lda,
-                                  (const float *)b, (int)ldb, (float)beta, (float *)cc, (int)ldc);
+            sg_gemm_1(dbl, ta, tb, m, n, K, a, lda, b, ldb, beta, cc, ldc);
         }
     }
 }

@@ -1,19 +1,31 @@
-"""Runtime C for 2-D convolution and its gradients: im2col + one BLAS gemm per batch chunk.
+"""Runtime C for 2-D convolution and its gradients: im2col + BLAS gemm over chunks of images.
 
 Theano's CorrMM design, written afresh. For a chunk of ``B`` images the patches
 are laid out as ``col`` (K = C*kh*kw rows, B*oh*ow columns), so
 
 - forward:       tmp (O, B*P) = Wf (O, K) . col,        then tmp -> out (B, O, P)
 - weights grad:  gW (O, K)   += tg (O, B*P) . col^T     (col passed transposed, not copied)
-- inputs grad:   gcol (K, B*P) = Wf^T . tg,             then col2im (scatter-add)
+- inputs grad:   gcol (K, B*P) = Wf^T . tg,             then col2im (adds each row run back)
 
 where ``Wf`` is the (flipped, for a true convolution) filter bank made
 contiguous once per call and ``tg`` the output gradient regrouped as (O, B*P).
-Chunks bound the workspace; im2col/col2im split images over OpenMP threads,
-the gemm uses OpenBLAS's own threads.
+
+Threads: when the batch gives at least one chunk per thread, chunks are sized
+so that a chunk's ``col`` stays in the core's L2 cache (``SG_CONV_CHUNK_BYTES``)
+and each thread takes whole chunks: its own im2col, a single-threaded gemm, its
+own col2im or scatter (the images of a chunk belong to one thread, so nothing
+is shared but the filters; the weights gradient is summed per thread and the
+partial sums added at the end). This keeps every intermediate in cache and the
+small gemms of typical layers at one core's full speed. Small batches (fewer
+chunks than threads) run chunk after chunk with the gemm split over threads.
 """
 
 DECLS = r"""
+/* col bytes per thread when chunks run on separate threads (a share of a core's L2), the fewest
+   columns worth a gemm call, and the col bytes per chunk when chunks run one after another */
+#define SG_CONV_CHUNK_BYTES (512 * 1024)
+#define SG_CONV_MIN_COLS 512
+#define SG_CONV_SERIAL_BYTES (16 * 1024 * 1024)
 typedef struct {
     int node, flip, mode;               /* mode: 0 explicit padding (ph, pw), 1 'full', 2 'half' */
     int64_t ph, pw, sh, sw, dh, dw;
@@ -22,7 +34,7 @@ typedef struct {
 
 TEMPLATE = r"""
 /* ---------------------------------------------------------------- convolution ($T) */
-typedef struct { int64_t N, C, H, W, O, kh, kw, ph, pw, oh, ow, K, P, chunk; } sg_geom_$S;
+typedef struct { int64_t N, C, H, W, O, kh, kw, ph, pw, oh, ow, K, P, chunk, nchunks; int nt; } sg_geom_$S;
 
 static int sg_conv_geom_$S(sg_ctx *c, const sg_conv_t *A, int64_t N, int64_t C, int64_t H, int64_t W,
                            int64_t O, int64_t kh, int64_t kw, sg_geom_$S *g) {
@@ -39,12 +51,30 @@ static int sg_conv_geom_$S(sg_ctx *c, const sg_conv_t *A, int64_t N, int64_t C, 
                        (long long)W, (long long)g->ph, (long long)g->pw);
     g->K = C * kh * kw;
     g->P = g->oh * g->ow;
+    /* elements per image in the larger of col (K x P) and the regrouped output (O x P) */
     int64_t per = g->K * g->P > 0 ? g->K * g->P : 1, per_o = O * g->P > 0 ? O * g->P : 1;
     if (per_o > per) per = per_o;
-    g->chunk = (1 << 22) / per;
-    if (g->chunk < 1) g->chunk = 1;
-    if (g->chunk > N) g->chunk = N;
-    if (g->K > INT32_MAX || g->P * g->chunk > INT32_MAX || O > INT32_MAX)
+    int64_t B = (int64_t)(SG_CONV_CHUNK_BYTES / sizeof($T)) / per;
+    if (B * g->P < SG_CONV_MIN_COLS) B = (SG_CONV_MIN_COLS + g->P - 1) / g->P;   /* a gemm worth calling */
+    if (B < 1) B = 1;
+    int nt = c->nthreads > 1 ? c->nthreads : 1;
+    int64_t nch = N > 0 ? (N + B - 1) / B : 0;
+    double work = (double)N * O * g->K * g->P;
+    if (nt > 1 && nch >= nt && work >= 2e6) {
+        nch = (nch + nt - 1) / nt * nt;             /* a whole number of chunks per thread */
+        if (nch > N) nch = N;
+        B = (N + nch - 1) / nch;
+        g->nt = nt;
+    } else {
+        g->nt = 1;                                  /* chunk by chunk, the gemm split over threads */
+        B = (int64_t)(SG_CONV_SERIAL_BYTES / sizeof($T)) / per;
+        if (B < 1) B = 1;
+    }
+    if (B > N) B = N;
+    if (B < 1) B = 1;
+    g->chunk = B;
+    g->nchunks = N > 0 ? (N + B - 1) / B : 0;
+    if (g->K > INT32_MAX || g->P * g->chunk > INT32_MAX || O > INT32_MAX || g->K * g->chunk * g->P > INT32_MAX)
         return sg_fail(c, A->node, SG_EVALUE, "convolution too large for 32-bit BLAS");
     return 0;
 }
@@ -62,13 +92,13 @@ static void sg_conv_filters_$S(const sg_val *k, const sg_geom_$S *g, int flip, $
                 }
 }
 
-/* col (K, B*P) from images b0..b0+B-1 */
-static void sg_im2col_$S(sg_ctx *c, const sg_val *img, const sg_conv_t *A, const sg_geom_$S *g, int64_t b0,
+/* col (K, B*P) from images b0..b0+B-1; par: the copy may split over threads (called outside a team) */
+static void sg_im2col_$S(int par, const sg_val *img, const sg_conv_t *A, const sg_geom_$S *g, int64_t b0,
                          int64_t B, $T *col) {
     int64_t NP = B * g->P, s0 = img->strides[0], s1 = img->strides[1], s2 = img->strides[2], s3 = img->strides[3];
     /* no padding, unit steps along x: each (tap, output row) is one contiguous run */
     int plain = g->ph == 0 && g->pw == 0 && A->sw == 1 && s3 == 1;
-    #pragma omp parallel for collapse(2) if (B * g->K * g->P >= (1 << 15) && c->nthreads > 1) schedule(static)
+    #pragma omp parallel for collapse(2) if (par && B * g->K * g->P >= (1 << 15)) schedule(static)
     for (int64_t bb = 0; bb < B; bb++)
         for (int64_t ch = 0; ch < g->C; ch++) {
             const $T *src = (const $T *)img->data + (b0 + bb) * s0 + ch * s1;
@@ -78,6 +108,7 @@ static void sg_im2col_$S(sg_ctx *c, const sg_val *img, const sg_conv_t *A, const
                     for (int64_t j = 0; j < g->kw; j++) {
                         $T *dst = col + ((ch * g->kh + i) * g->kw + j) * NP + bb * g->P;
                         const $T *sr = src + i * A->dh * s2 + j * A->dw;
+                        if (rs == ow) { memcpy(dst, sr, g->P * sizeof($T)); continue; }
                         for (int64_t oy = 0; oy < g->oh; oy++, dst += ow, sr += rs) {
                             #pragma omp simd
                             for (int64_t ox = 0; ox < ow; ox++) dst[ox] = sr[ox];
@@ -112,37 +143,39 @@ static void sg_im2col_$S(sg_ctx *c, const sg_val *img, const sg_conv_t *A, const
         }
 }
 
-/* out images b0..b0+B-1 (contiguous, zeroed) += col2im(gcolT), gcolT (B*P, K): one row per patch,
-   read in order while the image planes being updated stay in L1 */
-static void sg_col2im_$S(sg_ctx *c, const $T *gcolT, const sg_conv_t *A, const sg_geom_$S *g, int64_t b0,
+/* out images b0..b0+B-1 (contiguous) = col2im(gcol), gcol (K, B*P) as im2col lays it out: each
+   (tap, output row) run is added to one image row, a vector loop; each image is zeroed first */
+static void sg_col2im_$S(int par, const $T *gcol, const sg_conv_t *A, const sg_geom_$S *g, int64_t b0,
                          int64_t B, $T *out) {
-    int64_t HW = g->H * g->W;
-    #pragma omp parallel for if (B * g->K * g->P >= (1 << 15) && c->nthreads > 1) schedule(static)
+    int64_t HW = g->H * g->W, NP = B * g->P;
+    #pragma omp parallel for if (par && B * g->K * g->P >= (1 << 15)) schedule(static)
     for (int64_t bb = 0; bb < B; bb++) {
         $T *img = out + (b0 + bb) * g->C * HW;
-        for (int64_t oy = 0; oy < g->oh; oy++)
-            for (int64_t ox = 0; ox < g->ow; ox++) {
-                const $T *row = gcolT + ((bb * g->oh + oy) * g->ow + ox) * g->K;
-                int64_t ys = oy * A->sh - g->ph, xs = ox * A->sw - g->pw;
-                int inside = ys >= 0 && xs >= 0 && ys + (g->kh - 1) * A->dh < g->H && xs + (g->kw - 1) * A->dw < g->W;
-                for (int64_t ch = 0; ch < g->C; ch++) {
-                    $T *plane = img + ch * HW;
-                    for (int64_t i = 0; i < g->kh; i++) {
-                        int64_t y = ys + i * A->dh;
-                        const $T *r = row + (ch * g->kh + i) * g->kw;
-                        if (inside) {
-                            $T *d = plane + y * g->W + xs;
-                            for (int64_t j = 0; j < g->kw; j++) d[j * A->dw] += r[j];
-                            continue;
-                        }
+        memset(img, 0, g->C * HW * sizeof($T));
+        for (int64_t ch = 0; ch < g->C; ch++) {
+            $T *plane = img + ch * HW;
+            for (int64_t i = 0; i < g->kh; i++)
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const $T *src = gcol + ((ch * g->kh + i) * g->kw + j) * NP + bb * g->P;
+                    int64_t x0 = j * A->dw - g->pw;
+                    int64_t lo = x0 >= 0 ? 0 : (-x0 + A->sw - 1) / A->sw;          /* first ox with x >= 0 */
+                    int64_t hi = g->W - x0 > 0 ? (g->W - x0 + A->sw - 1) / A->sw : 0; /* first ox with x >= W */
+                    if (hi > g->ow) hi = g->ow;
+                    if (lo > hi) lo = hi;
+                    for (int64_t oy = 0; oy < g->oh; oy++) {
+                        int64_t y = oy * A->sh + i * A->dh - g->ph;
                         if (y < 0 || y >= g->H) continue;
-                        for (int64_t j = 0; j < g->kw; j++) {
-                            int64_t x = xs + j * A->dw;
-                            if (x >= 0 && x < g->W) plane[y * g->W + x] += r[j];
+                        $T *restrict d = plane + y * g->W + x0;
+                        const $T *restrict sr = src + oy * g->ow;
+                        if (A->sw == 1) {
+                            #pragma omp simd
+                            for (int64_t ox = lo; ox < hi; ox++) d[ox] += sr[ox];
+                        } else {
+                            for (int64_t ox = lo; ox < hi; ox++) d[ox * A->sw] += sr[ox];
                         }
                     }
                 }
-            }
+        }
     }
 }
 
@@ -160,10 +193,22 @@ static void sg_regroup_$S(const sg_val *t, const sg_geom_$S *g, int64_t b0, int6
         }
 }
 
-static void sg_gemm_$S(sg_ctx *c, int ta, int tb, int64_t M, int64_t N, int64_t K, const $T *a, int64_t lda,
-                       const $T *b, int64_t ldb, $T beta, $T *cc, int64_t ldc) {
-    sg_gemm_mt(c->nthreads, sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
+/* a product on this thread alone (nt > 1: inside a team) or split over the context's threads */
+static void sg_conv_gemm_$S(sg_ctx *c, int nt, int ta, int tb, int64_t M, int64_t N, int64_t K, const $T *a,
+                            int64_t lda, const $T *b, int64_t ldb, $T beta, $T *cc, int64_t ldc) {
+    if (nt > 1) sg_gemm_1(sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
+    else sg_gemm_mt(c->nthreads, sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
 }
+
+/* the chunks of the batch, split over g.nt threads (each with its own slice of the workspaces) */
+#define SG_CONV_CHUNKS(g, ...)                                                                     \
+    _Pragma("omp parallel for num_threads((g).nt) if ((g).nt > 1) schedule(static)")                \
+    for (int64_t q = 0; q < (g).nchunks; q++) {                                                     \
+        int t = (g).nt > 1 ? sg_conv_tid() : 0;                                                     \
+        int64_t b0 = q * (g).chunk, B = (g).N - b0 < (g).chunk ? (g).N - b0 : (g).chunk, NP = B * (g).P; \
+        (void)t; (void)NP;                                                                          \
+        __VA_ARGS__                                                                                 \
+    }
 
 SG_API int sg_conv2d_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, int wt, sg_val *img, sg_val *kern,
                         sg_val *out) {
@@ -180,22 +225,22 @@ SG_API int sg_conv2d_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, in
     if (g.N == 0 || g.O == 0) return 0;
     if (g.K == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof($T)); return 0; }
     char *wf, *col, *tmp;
+    int64_t ncol = g.K * g.chunk * g.P, ntmp = g.O * g.chunk * g.P;
     if (sg_getbuf(c, A->node, wk, g.O * g.K * sizeof($T), &wf) ||
-        sg_getbuf(c, A->node, wc, g.K * g.chunk * g.P * sizeof($T), &col) ||
-        sg_getbuf(c, A->node, wt, g.O * g.chunk * g.P * sizeof($T), &tmp)) return c->err_code;
+        sg_getbuf(c, A->node, wc, g.nt * ncol * sizeof($T), &col) ||
+        sg_getbuf(c, A->node, wt, g.nt * ntmp * sizeof($T), &tmp)) return c->err_code;
     sg_conv_filters_$S(kern, &g, A->flip, ($T *)wf);
-    for (int64_t b0 = 0; b0 < g.N; b0 += g.chunk) {
-        int64_t B = g.N - b0 < g.chunk ? g.N - b0 : g.chunk, NP = B * g.P;
-        sg_im2col_$S(c, img, A, &g, b0, B, ($T *)col);
-        $T *dst = B == 1 ? ($T *)out->data + b0 * g.O * g.P : ($T *)tmp;
-        sg_gemm_$S(c, 0, 0, g.O, NP, g.K, ($T *)wf, g.K, ($T *)col, NP, 0, dst, NP);
-        if (B == 1) continue;
-        #pragma omp parallel for collapse(2) if (g.O * NP >= (1 << 16) && c->nthreads > 1) schedule(static)
-        for (int64_t bb = 0; bb < B; bb++)
-            for (int64_t o = 0; o < g.O; o++)
-                memcpy(($T *)out->data + ((b0 + bb) * g.O + o) * g.P, ($T *)tmp + o * NP + bb * g.P,
-                       g.P * sizeof($T));
-    }
+    $T *O_ = ($T *)out->data;
+    SG_CONV_CHUNKS(g, {
+        $T *cl = ($T *)col + t * ncol, *tp = ($T *)tmp + t * ntmp;
+        sg_im2col_$S(g.nt == 1, img, A, &g, b0, B, cl);
+        $T *dst = B == 1 ? O_ + b0 * g.O * g.P : tp;
+        sg_conv_gemm_$S(c, g.nt, 0, 0, g.O, NP, g.K, ($T *)wf, g.K, cl, NP, 0, dst, NP);
+        if (B > 1)
+            for (int64_t bb = 0; bb < B; bb++)
+                for (int64_t o = 0; o < g.O; o++)
+                    memcpy(O_ + ((b0 + bb) * g.O + o) * g.P, tp + o * NP + bb * g.P, g.P * sizeof($T));
+    })
     return 0;
 }
 
@@ -214,19 +259,19 @@ SG_API int sg_conv2d_gi_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
                        (long long)top->shape[3], (long long)H, (long long)W, (long long)g.oh, (long long)g.ow);
     int64_t osh[4] = {g.N, g.C, H, W};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof($T))) return c->err_code;
-    memset(out->data, 0, sg_size(4, osh) * sizeof($T));
-    if (g.N == 0 || g.K == 0 || g.O == 0) return 0;
+    if (g.N == 0 || g.K == 0 || g.O == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof($T)); return 0; }
     char *wf, *col, *tg;
+    int64_t ncol = g.K * g.chunk * g.P, ntg = g.O * g.chunk * g.P;
     if (sg_getbuf(c, A->node, wk, g.O * g.K * sizeof($T), &wf) ||
-        sg_getbuf(c, A->node, wc, g.K * g.chunk * g.P * sizeof($T), &col) ||
-        sg_getbuf(c, A->node, wt, g.O * g.chunk * g.P * sizeof($T), &tg)) return c->err_code;
+        sg_getbuf(c, A->node, wc, g.nt * ncol * sizeof($T), &col) ||
+        sg_getbuf(c, A->node, wt, g.nt * ntg * sizeof($T), &tg)) return c->err_code;
     sg_conv_filters_$S(kern, &g, A->flip, ($T *)wf);
-    for (int64_t b0 = 0; b0 < g.N; b0 += g.chunk) {
-        int64_t B = g.N - b0 < g.chunk ? g.N - b0 : g.chunk, NP = B * g.P;
-        sg_regroup_$S(top, &g, b0, B, ($T *)tg);
-        sg_gemm_$S(c, 1, 0, NP, g.K, g.O, ($T *)tg, NP, ($T *)wf, g.K, 0, ($T *)col, g.K);   /* gcolT */
-        sg_col2im_$S(c, ($T *)col, A, &g, b0, B, ($T *)out->data);
-    }
+    SG_CONV_CHUNKS(g, {
+        $T *cl = ($T *)col + t * ncol, *tgt = ($T *)tg + t * ntg;
+        sg_regroup_$S(top, &g, b0, B, tgt);
+        sg_conv_gemm_$S(c, g.nt, 1, 0, g.K, NP, g.O, ($T *)wf, g.K, tgt, NP, 0, cl, NP);   /* gcol */
+        sg_col2im_$S(g.nt == 1, cl, A, &g, b0, B, ($T *)out->data);
+    })
     return 0;
 }
 
@@ -246,29 +291,43 @@ SG_API int sg_conv2d_gw_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
     int64_t osh[4] = {g.O, g.C, kh, kw};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof($T))) return c->err_code;
     char *gw, *col, *tg;
-    if (sg_getbuf(c, A->node, wk, (g.O * g.K + 1) * sizeof($T), &gw) ||
-        sg_getbuf(c, A->node, wc, g.K * g.chunk * g.P * sizeof($T), &col) ||
-        sg_getbuf(c, A->node, wt, g.O * g.chunk * g.P * sizeof($T), &tg)) return c->err_code;
-    $T *acc = A->flip ? ($T *)gw : ($T *)out->data;
-    memset(acc, 0, g.O * g.K * sizeof($T));
-    for (int64_t b0 = 0; b0 < g.N && g.K > 0 && g.O > 0; b0 += g.chunk) {
-        int64_t B = g.N - b0 < g.chunk ? g.N - b0 : g.chunk, NP = B * g.P;
-        sg_im2col_$S(c, img, A, &g, b0, B, ($T *)col);
-        sg_regroup_$S(top, &g, b0, B, ($T *)tg);
-        sg_gemm_$S(c, 0, 1, g.O, g.K, NP, ($T *)tg, NP, ($T *)col, NP, 1, acc, g.K);
-    }
-    if (A->flip) {
-        $T *o = ($T *)out->data;
-        for (int64_t q = 0; q < g.O * g.C; q++)
-            for (int64_t i = 0; i < kh; i++)
-                for (int64_t j = 0; j < kw; j++)
-                    o[(q * kh + i) * kw + j] = acc[(q * kh + kh - 1 - i) * kw + kw - 1 - j];
-    }
+    int64_t ncol = g.K * g.chunk * g.P, ntg = g.O * g.chunk * g.P, OK = g.O * g.K;
+    if (sg_getbuf(c, A->node, wk, (g.nt * OK + 1) * sizeof($T), &gw) ||
+        sg_getbuf(c, A->node, wc, g.nt * ncol * sizeof($T), &col) ||
+        sg_getbuf(c, A->node, wt, g.nt * ntg * sizeof($T), &tg)) return c->err_code;
+    $T *acc = ($T *)gw;                            /* one partial sum per thread */
+    memset(acc, 0, g.nt * OK * sizeof($T));
+    if (g.K > 0 && g.O > 0)
+        SG_CONV_CHUNKS(g, {
+            $T *cl = ($T *)col + t * ncol, *tgt = ($T *)tg + t * ntg;
+            sg_im2col_$S(g.nt == 1, img, A, &g, b0, B, cl);
+            sg_regroup_$S(top, &g, b0, B, tgt);
+            sg_conv_gemm_$S(c, g.nt, 0, 1, g.O, g.K, NP, tgt, NP, cl, NP, 1, acc + t * OK, g.K);
+        })
+    for (int t = 1; t < g.nt; t++)
+        for (int64_t q = 0; q < OK; q++) acc[q] += acc[t * OK + q];
+    $T *o = ($T *)out->data;
+    for (int64_t q = 0; q < g.O * g.C; q++)
+        for (int64_t i = 0; i < kh; i++)
+            for (int64_t j = 0; j < kw; j++)
+                o[(q * kh + i) * kw + j] = A->flip ? acc[(q * kh + kh - 1 - i) * kw + kw - 1 - j]
+                                                   : acc[(q * kh + i) * kw + j];
     return 0;
+}
+"""
+
+
+COMMON = r"""
+static inline int sg_conv_tid(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
 }
 """
 
 
 def impl():
     """The instantiated C text (float and double)."""
-    return "".join(TEMPLATE.replace("$T", t).replace("$S", s) for t, s in (("float", "f32"), ("double", "f64")))
+    return COMMON + "".join(TEMPLATE.replace("$T", t).replace("$S", s) for t, s in (("float", "f32"), ("double", "f64")))
