@@ -140,20 +140,25 @@ def test_pooling_of_3d_and_5d_inputs_and_float32():
     check([x3, x5], outs, [rng.rand(4, 6, 8), rng.rand(2, 2, 2, 5, 7).astype("float32")])
 
 
-@pytest.mark.parametrize("shape", [(3, 4, 10, 18), (3, 4, 11, 19), (2, 3, 8, 8), (1, 2, 4, 6)])
-def test_max_pool_2x2_float32_vector_paths(shape):
-    """2x2 max pooling in float32 (the AVX2 paths: four windows per step, then a scalar tail):
-    ties, NaNs and -inf, planes whose windows tile them exactly or leave a row/column out, and a
+@pytest.mark.parametrize("ignore_border", [True, False])
+@pytest.mark.parametrize("ws,shape", [((2, 2), (3, 4, 10, 18)), ((2, 2), (3, 4, 11, 19)), ((2, 2), (2, 3, 8, 8)),
+                                      ((2, 2), (1, 2, 4, 6)), ((2, 2), (2, 3, 5, 5)), ((3, 2), (2, 2, 7, 9)),
+                                      ((2, 3), (2, 2, 6, 10))])
+def test_max_pool_disjoint_windows_float32_vector_paths(ws, shape, ignore_border):
+    """Max pooling with stride == window in float32 (the row kernels; for 2x2 the AVX2 paths: four
+    windows per step, then a scalar tail): ties, NaNs and -inf, planes the windows tile exactly,
+    leave a row/column out (ignore_border=True) or cover with partial windows (False), and a
     non-contiguous view; values and gradients must equal the reference exactly."""
     x = T.ftensor4("x")
     gz = T.ftensor4("gz")
-    y = pool.Pool((2, 2), None, (0, 0), True, "max")(x)
-    gx = pool.MaxPoolGrad((2, 2), None, (0, 0), True, "max")(x, y, gz)
+    y = pool.Pool(ws, None, (0, 0), ignore_border, "max")(x)
+    gx = pool.MaxPoolGrad(ws, None, (0, 0), ignore_border, "max")(x, y, gz)
     rng = np.random.RandomState(7)
     xv = rng.randint(-3, 3, size=shape).astype("float32")       # many ties
     xv.flat[::37] = np.nan
     xv.flat[5::41] = -np.inf
-    oh, ow = shape[2] // 2, shape[3] // 2
+    rnd = (lambda a, b: a // b) if ignore_border else (lambda a, b: -(-a // b))
+    oh, ow = rnd(shape[2], ws[0]), rnd(shape[3], ws[1])
     gv = rng.standard_normal(shape[:2] + (oh, ow)).astype("float32")
     ref = symgraph.function([x, gz], [y, gx], mode=PY)
     f = symgraph.function([x, gz], [y, gx], mode=C)

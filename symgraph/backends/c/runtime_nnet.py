@@ -160,43 +160,45 @@ static int64_t sg_planes_$S(sg_iter *it, int nd, const int64_t *shape, int nops,
 }
 
 
-/* One row of windows of a contiguous plane (row stride W) tiled by its windows: the max of each
-   (stride == window, no padding). 2x2 windows have a vector loop. */
-static void sg_pool_maxrow_$S(const sg_pool_t *P, int64_t W, int64_t OW, const $T *X, $T *O) {
-    if (P->wh == 2 && P->ww == 2) {
-        const $T *restrict a = X, *restrict b = X + W;
-        $T *restrict o = O;
-        int64_t ox0 = sg_pool_max22_$S(OW, a, b, o);
+/* Max pooling with disjoint windows (stride == window, no padding): one row of windows, `rows`
+   input rows (fewer than wh at the bottom edge), unit column stride, input row stride xs2; a
+   window at the right edge may be partial (ignore_border=False). 2x2 windows have vector loops. */
+static void sg_pool_maxrow_$S(const sg_pool_t *P, int64_t W, int64_t OW, int64_t rows, const $T *X, int64_t xs2,
+                              $T *O) {
+    int64_t ox0 = 0;
+    if (P->wh == 2 && P->ww == 2 && rows == 2) {
+        int64_t full = OW < W / 2 ? OW : W / 2;
+        const $T *restrict a = X, *restrict b = X + xs2;
+        ox0 = sg_pool_max22_$S(full, a, b, O);
         #pragma omp simd
-        for (int64_t ox = ox0; ox < OW; ox++)
-            o[ox] = sg_nmax_$S(sg_nmax_$S(a[2 * ox], a[2 * ox + 1]), sg_nmax_$S(b[2 * ox], b[2 * ox + 1]));
-        return;
+        for (int64_t ox = ox0; ox < full; ox++)
+            O[ox] = sg_nmax_$S(sg_nmax_$S(a[2 * ox], a[2 * ox + 1]), sg_nmax_$S(b[2 * ox], b[2 * ox + 1]));
+        ox0 = full;
     }
-    for (int64_t ox = 0; ox < OW; ox++) {
-        const $T *w = X + ox * P->sw;
-        $T acc = w[0];
-        for (int64_t i = 0; i < P->wh; i++)
-            for (int64_t j = 0; j < P->ww; j++) acc = sg_nmax_$S(acc, w[i * W + j]);
+    for (int64_t ox = ox0; ox < OW; ox++) {
+        int64_t x0 = ox * P->sw, x1 = x0 + P->ww < W ? x0 + P->ww : W;
+        $T acc = X[x0];
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t xx = x0; xx < x1; xx++) acc = sg_nmax_$S(acc, X[i * xs2 + xx]);
         O[ox] = acc;
     }
 }
 
-/* The gradient of one such row: every input equal to its window's max gets the window's gradient
-   (ties all receive it, as Theano's MaxPoolGrad), the others 0; O is the wh rows of the input. */
-static void sg_pool_maxgrad_row_$S(const sg_pool_t *P, int64_t W, int64_t OW, const $T *X, const $T *M,
-                                   const $T *G, $T *O) {
+/* Its gradient: every input equal to its window's max gets the window's gradient (ties all
+   receive it, as Theano's MaxPoolGrad), the others 0, columns no window covers 0; writes `rows`
+   rows of O (row stride W). */
+static void sg_pool_maxgrad_row_$S(const sg_pool_t *P, int64_t W, int64_t OW, int64_t rows, const $T *X,
+                                   int64_t xs2, const $T *M, const $T *G, $T *O) {
     int64_t ox0 = 0;
-    if (P->ww == 2) ox0 = sg_pool_maxgrad2_$S(P->wh, W, OW, X, M, G, O);
-    for (int64_t i = 0; i < P->wh; i++)
+    if (P->ww == 2) ox0 = sg_pool_maxgrad2_$S(rows, OW < W / 2 ? OW : W / 2, X, xs2, M, G, O, W);
+    for (int64_t i = 0; i < rows; i++) {
         for (int64_t ox = ox0; ox < OW; ox++) {
             $T mv = M[ox], gv = G[ox];
-            for (int64_t j = 0; j < P->ww; j++) {
-                int64_t xx = ox * P->sw + j;
-                O[i * W + xx] = X[i * W + xx] == mv ? gv : 0;
-            }
+            int64_t x0 = ox * P->sw, x1 = x0 + P->ww < W ? x0 + P->ww : W;
+            for (int64_t xx = x0; xx < x1; xx++) O[i * W + xx] = X[i * xs2 + xx] == mv ? gv : 0;
         }
-    for (int64_t i = 0; i < P->wh; i++)              /* columns no window covers */
         for (int64_t xx = OW * P->sw; xx < W; xx++) O[i * W + xx] = 0;
+    }
 }
 
 SG_API int sg_pool_$S(sg_ctx *c, const sg_pool_t *P, int b, sg_val *x, int nd, sg_val *out) {
@@ -210,13 +212,13 @@ SG_API int sg_pool_$S(sg_ctx *c, const sg_pool_t *P, int b, sg_val *x, int nd, s
     sg_iter it;
     int64_t planes = sg_planes_$S(&it, nd, x->shape, 2, ops);
     if (OH * OW == 0) return 0;
-    int tiled = sg_pool_tiled(P, H, W, OH, OW);
-    if (tiled && P->mode == 0 && OH * P->sh == H && sg_is_contig(nd, x->shape, x->strides)) {
+    int disj = P->mode == 0 && sg_pool_disjoint(P) && s3 == 1;
+    if (disj && OH * P->sh == H && sg_is_contig(nd, x->shape, x->strides)) {
         /* one tall plane whose rows never straddle windows: split its window rows over threads */
         int64_t rows = planes * OH;
         #pragma omp parallel for if (rows * P->sh * W >= (1 << 15) && c->nthreads > 1) schedule(static)
         for (int64_t r = 0; r < rows; r++)
-            sg_pool_maxrow_$S(P, W, OW, ($T *)x->data + r * P->sh * W, ($T *)out->data + r * OW);
+            sg_pool_maxrow_$S(P, W, OW, P->wh, ($T *)x->data + r * P->sh * W, W, ($T *)out->data + r * OW);
         return 0;
     }
     #pragma omp parallel for if (planes * H * W >= (1 << 15) && c->nthreads > 1) schedule(static)
@@ -225,19 +227,11 @@ SG_API int sg_pool_$S(sg_ctx *c, const sg_pool_t *P, int b, sg_val *x, int nd, s
         sg_iter_seek(&it, q, idx, off);
         const $T *X = (const $T *)x->data + off[0];
         $T *O = ($T *)out->data + off[1];
-        if (tiled && P->mode == 0 && s3 == 1 && s2 == W) {
-            for (int64_t oy = 0; oy < OH; oy++) sg_pool_maxrow_$S(P, W, OW, X + oy * P->sh * W, O + oy * OW);
-            continue;
-        }
-        if (tiled && P->mode == 0) {
-            for (int64_t oy = 0; oy < OH; oy++)
-                for (int64_t ox = 0; ox < OW; ox++) {
-                    const $T *w = X + oy * P->sh * s2 + ox * P->sw * s3;
-                    $T acc = w[0];
-                    for (int64_t i = 0; i < P->wh; i++)
-                        for (int64_t j = 0; j < P->ww; j++) acc = sg_nmax_$S(acc, w[i * s2 + j * s3]);
-                    O[oy * OW + ox] = acc;
-                }
+        if (disj) {
+            for (int64_t oy = 0; oy < OH; oy++) {
+                int64_t rows = H - oy * P->sh < P->wh ? H - oy * P->sh : P->wh;
+                sg_pool_maxrow_$S(P, W, OW, rows, X + oy * P->sh * s2, s2, O + oy * OW);
+            }
             continue;
         }
         SG_WINDOWS(P, H, W, OH, OW, {
@@ -276,9 +270,6 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
                 return sg_fail(c, P->node, SG_EVALUE, "pooled tensors must have shape %s for this input, "
                                "got %s", sg_shp(s1, nd, psh), sg_shp(s2_, nd, pooled[k]->shape));
     if (sg_alloc(c, P->node, b, out, nd, kind == 2 ? psh : x->shape, sizeof($T))) return c->err_code;
-    int covered = kind == 0 && sg_pool_tiled(P, H, W, psh[nd - 2], psh[nd - 1]) &&
-                  psh[nd - 2] * P->sh == H && psh[nd - 1] * P->sw == W;
-    if (!covered) memset(out->data, 0, sg_size(nd, kind == 2 ? psh : x->shape) * sizeof($T));
     int64_t OH = psh[nd - 2], OW = psh[nd - 1];
     sg_val *ops[4] = {x, kind == 1 ? g : m, g, out};
     sg_iter it;
@@ -286,15 +277,17 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
     int64_t xs2 = x->strides[nd - 2], xs3 = x->strides[nd - 1];
     int64_t ms2 = ops[1]->strides[nd - 2], ms3 = ops[1]->strides[nd - 1];
     int64_t gs2 = g->strides[nd - 2], gs3 = g->strides[nd - 1];
+    /* disjoint windows, unit column strides: every input element is written by the row kernels */
+    int disj = kind == 0 && sg_pool_disjoint(P) && xs3 == 1 && ms3 == 1 && gs3 == 1 && OH * OW > 0;
+    if (!disj) memset(out->data, 0, sg_size(nd, kind == 2 ? psh : x->shape) * sizeof($T));
     if (OH * OW == 0) return 0;
-    int tiled = kind == 0 && sg_pool_tiled(P, H, W, OH, OW);
-    if (covered && sg_is_contig(nd, x->shape, x->strides) && sg_is_contig(nd, m->shape, m->strides) &&
+    if (disj && OH * P->sh == H && sg_is_contig(nd, x->shape, x->strides) && sg_is_contig(nd, m->shape, m->strides) &&
         sg_is_contig(nd, g->shape, g->strides)) {
-        /* one tall plane, every input position in exactly one window: rows split over threads */
+        /* one tall plane, rows never straddling windows: window rows split over threads */
         int64_t rows = planes * OH;
         #pragma omp parallel for if (rows * P->sh * W >= (1 << 15) && c->nthreads > 1) schedule(static)
         for (int64_t r = 0; r < rows; r++)
-            sg_pool_maxgrad_row_$S(P, W, OW, ($T *)x->data + r * P->sh * W, ($T *)m->data + r * OW,
+            sg_pool_maxgrad_row_$S(P, W, OW, P->wh, ($T *)x->data + r * P->sh * W, W, ($T *)m->data + r * OW,
                                    ($T *)g->data + r * OW, ($T *)out->data + r * P->sh * W);
         return 0;
     }
@@ -305,25 +298,13 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
         const $T *X = (const $T *)x->data + off[0], *M = (const $T *)ops[1]->data + off[1];
         const $T *G = (const $T *)g->data + off[2];
         $T *O = ($T *)out->data + off[3];
-        if (tiled && xs3 == 1 && ms3 == 1 && gs3 == 1 && xs2 == W && ms2 == OW && gs2 == OW) {
-            for (int64_t oy = 0; oy < OH; oy++)
-                sg_pool_maxgrad_row_$S(P, W, OW, X + oy * P->sh * W, M + oy * OW, G + oy * OW, O + oy * P->sh * W);
-            continue;
-        }
-        if (tiled) {            /* each input position is in at most one window: no accumulation */
-            for (int64_t oy = 0; oy < OH; oy++)
-                for (int64_t i = 0; i < P->wh; i++) {
-                    int64_t y = oy * P->sh + i;
-                    const $T *xr = X + y * xs2, *mr = M + oy * ms2, *gr = G + oy * gs2;
-                    $T *orow = O + y * W;
-                    for (int64_t ox = 0; ox < OW; ox++) {
-                        $T mv = mr[ox * ms3], gv = gr[ox * gs3];
-                        for (int64_t j = 0; j < P->ww; j++) {
-                            int64_t xx = ox * P->sw + j;
-                            orow[xx] = xr[xx * xs3] == mv ? gv : 0;
-                        }
-                    }
-                }
+        if (disj) {
+            for (int64_t oy = 0; oy < OH; oy++) {
+                int64_t y0 = oy * P->sh, rows = H - y0 < P->wh ? H - y0 : P->wh;
+                sg_pool_maxgrad_row_$S(P, W, OW, rows, X + y0 * xs2, xs2, M + oy * ms2, G + oy * gs2, O + y0 * W);
+            }
+            for (int64_t y = OH * P->sh; y < H; y++)        /* rows no window covers */
+                memset(O + y * W, 0, W * sizeof($T));
             continue;
         }
         SG_WINDOWS(P, H, W, OH, OW, {
@@ -357,16 +338,16 @@ IMPL_COMMON = r"""
 #if defined(__AVX2__)
 #include <immintrin.h>
 /* gradient of width-2 windows over wh rows: inputs equal to their window's max get its gradient */
-static int64_t sg_pool_maxgrad2_f32(int64_t wh, int64_t W, int64_t OW, const float *X, const float *M,
-                                    const float *G, float *O) {
+static int64_t sg_pool_maxgrad2_f32(int64_t wh, int64_t OW, const float *X, int64_t xs2, const float *M,
+                                    const float *G, float *O, int64_t os2) {
     const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
     int64_t ox = 0;
     for (; ox + 4 <= OW; ox += 4) {
         __m256 m = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(M + ox)), dup);
         __m256 g = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(G + ox)), dup);
         for (int64_t i = 0; i < wh; i++) {
-            __m256 x = _mm256_loadu_ps(X + i * W + 2 * ox);
-            _mm256_storeu_ps(O + i * W + 2 * ox, _mm256_and_ps(_mm256_cmp_ps(x, m, _CMP_EQ_OQ), g));
+            __m256 x = _mm256_loadu_ps(X + i * xs2 + 2 * ox);
+            _mm256_storeu_ps(O + i * os2 + 2 * ox, _mm256_and_ps(_mm256_cmp_ps(x, m, _CMP_EQ_OQ), g));
         }
     }
     return ox;
@@ -387,9 +368,9 @@ static int64_t sg_pool_max22_f32(int64_t OW, const float *a, const float *b, flo
     return ox;
 }
 #else
-static int64_t sg_pool_maxgrad2_f32(int64_t wh, int64_t W, int64_t OW, const float *X, const float *M,
-                                    const float *G, float *O) {
-    (void)wh; (void)W; (void)OW; (void)X; (void)M; (void)G; (void)O;
+static int64_t sg_pool_maxgrad2_f32(int64_t wh, int64_t OW, const float *X, int64_t xs2, const float *M,
+                                    const float *G, float *O, int64_t os2) {
+    (void)wh; (void)OW; (void)X; (void)xs2; (void)M; (void)G; (void)O; (void)os2;
     return 0;
 }
 static int64_t sg_pool_max22_f32(int64_t OW, const float *a, const float *b, float *o) {
@@ -397,9 +378,9 @@ static int64_t sg_pool_max22_f32(int64_t OW, const float *a, const float *b, flo
     return 0;
 }
 #endif
-static int64_t sg_pool_maxgrad2_f64(int64_t wh, int64_t W, int64_t OW, const double *X, const double *M,
-                                    const double *G, double *O) {
-    (void)wh; (void)W; (void)OW; (void)X; (void)M; (void)G; (void)O;
+static int64_t sg_pool_maxgrad2_f64(int64_t wh, int64_t OW, const double *X, int64_t xs2, const double *M,
+                                    const double *G, double *O, int64_t os2) {
+    (void)wh; (void)OW; (void)X; (void)xs2; (void)M; (void)G; (void)O; (void)os2;
     return 0;
 }
 static int64_t sg_pool_max22_f64(int64_t OW, const double *a, const double *b, double *o) {
@@ -408,10 +389,9 @@ static int64_t sg_pool_max22_f64(int64_t OW, const double *a, const double *b, d
 }
 static inline int64_t sg_floordiv_i(int64_t a, int64_t b) { int64_t q = a / b; return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q; }
 
-/* windows tile the image: no padding, stride == window, every window inside the image */
-static int sg_pool_tiled(const sg_pool_t *P, int64_t H, int64_t W, int64_t OH, int64_t OW) {
-    return P->ph == 0 && P->pw == 0 && P->sh == P->wh && P->sw == P->ww &&
-           OH * P->sh <= H && OW * P->sw <= W;
+/* windows do not overlap and need no padding (stride == window); the last may be partial */
+static int sg_pool_disjoint(const sg_pool_t *P) {
+    return P->ph == 0 && P->pw == 0 && P->sh == P->wh && P->sw == P->ww;
 }
 
 SG_API int64_t sg_pool_len(int64_t size, int64_t ws, int64_t st, int64_t pad, int ignore_border) {
@@ -447,39 +427,47 @@ SG_API int sg_mrg_uniform(sg_ctx *c, int node, int bs, int bo, sg_val *rstate, c
     int32_t *st = (int32_t *)new_state->data;
     int64_t r0 = new_state->strides[0], r1 = new_state->strides[1];
     /* blocks of 64 streams held as arrays (one per state word), so each round is a vector loop
-       over streams and writes 64 consecutive outputs */
-    #pragma omp parallel for if (n >= (1 << 16) && c->nthreads > 1) schedule(static)
+       over streams and writes 64 consecutive outputs. Every intermediate fits 32 unsigned bits
+       (the largest, the first sum of y1, is at most 2^32 - 1), so the vectors hold 16 lanes. */
+    #pragma omp parallel for if (n >= (1 << 15) && c->nthreads > 1) schedule(static)
     for (int64_t s0 = 0; s0 < used; s0 += 64) {
         int64_t m = used - s0 < 64 ? used - s0 : 64;
-        int64_t x11[64], x12[64], x13[64], x21[64], x22[64], x23[64];
+        uint32_t x11[64], x12[64], x13[64], x21[64], x22[64], x23[64];
+        int32_t kk[64];
         for (int64_t k = 0; k < m; k++) {
             int32_t *r = st + r0 * (s0 + k);
             x11[k] = r[0]; x12[k] = r[r1]; x13[k] = r[2 * r1]; x21[k] = r[3 * r1]; x22[k] = r[4 * r1]; x23[k] = r[5 * r1];
         }
         for (int64_t base = s0; base < n; base += used) {
             int64_t cnt = n - base < m ? n - base : m;
-            float *of = (float *)out->data + base;
-            double *od = (double *)out->data + base;
             #pragma omp simd
             for (int64_t k = 0; k < cnt; k++) {
-                int64_t a12 = x12[k], a13 = x13[k], a21 = x21[k], a23 = x23[k];
-                int64_t y1 = ((a12 & 511) << 22) + (a12 >> 9) + ((a13 & 16777215) << 7) + (a13 >> 24);
-                y1 -= y1 >= SG_M1 ? SG_M1 : 0;
+                uint32_t a12 = x12[k], a13 = x13[k], a21 = x21[k], a23 = x23[k];
+                uint32_t y1 = ((a12 & 511u) << 22) + (a12 >> 9) + ((a13 & 16777215u) << 7) + (a13 >> 24);
+                y1 -= y1 >= (uint32_t)SG_M1 ? (uint32_t)SG_M1 : 0u;
                 y1 += a13;
-                y1 -= y1 >= SG_M1 ? SG_M1 : 0;
-                int64_t z1 = ((a21 & 65535) << 15) + 21069 * (a21 >> 16);
-                z1 -= z1 >= SG_M2 ? SG_M2 : 0;
-                int64_t z2 = ((a23 & 65535) << 15) + 21069 * (a23 >> 16);
-                z2 -= z2 >= SG_M2 ? SG_M2 : 0;
+                y1 -= y1 >= (uint32_t)SG_M1 ? (uint32_t)SG_M1 : 0u;
+                uint32_t z1 = ((a21 & 65535u) << 15) + 21069u * (a21 >> 16);
+                z1 -= z1 >= (uint32_t)SG_M2 ? (uint32_t)SG_M2 : 0u;
+                uint32_t z2 = ((a23 & 65535u) << 15) + 21069u * (a23 >> 16);
+                z2 -= z2 >= (uint32_t)SG_M2 ? (uint32_t)SG_M2 : 0u;
                 z2 += a23;
-                z2 -= z2 >= SG_M2 ? SG_M2 : 0;
+                z2 -= z2 >= (uint32_t)SG_M2 ? (uint32_t)SG_M2 : 0u;
                 z2 += z1;
-                z2 -= z2 >= SG_M2 ? SG_M2 : 0;
+                z2 -= z2 >= (uint32_t)SG_M2 ? (uint32_t)SG_M2 : 0u;
                 x13[k] = a12; x12[k] = x11[k]; x11[k] = y1;
                 x23[k] = x22[k]; x22[k] = a21; x21[k] = z2;
-                int64_t d = y1 - z2, kk = d <= 0 ? d + SG_M1 : d;
-                if (dbl) od[k] = (double)kk * 4.656612873077392578125e-10;
-                else of[k] = (float)kk * SG_MRG_NORM32;
+                int32_t d = (int32_t)y1 - (int32_t)z2;
+                kk[k] = d <= 0 ? d + (int32_t)SG_M1 : d;
+            }
+            if (dbl) {
+                double *od = (double *)out->data + base;
+                #pragma omp simd
+                for (int64_t k = 0; k < cnt; k++) od[k] = (double)kk[k] * 4.656612873077392578125e-10;
+            } else {
+                float *of = (float *)out->data + base;
+                #pragma omp simd
+                for (int64_t k = 0; k < cnt; k++) of[k] = (float)kk[k] * SG_MRG_NORM32;
             }
         }
         for (int64_t k = 0; k < m; k++) {
