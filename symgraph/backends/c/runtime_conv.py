@@ -79,6 +79,23 @@ static int sg_conv_geom_$S(sg_ctx *c, const sg_conv_t *A, int64_t N, int64_t C, 
     return 0;
 }
 
+/* the output columns [lo, hi) whose tap at image column x0 + ox * sw falls inside the image */
+static inline void sg_conv_span_$S(const sg_conv_t *A, const sg_geom_$S *g, int64_t x0, int64_t *lo, int64_t *hi) {
+    int64_t l = x0 >= 0 ? 0 : (-x0 + A->sw - 1) / A->sw;
+    int64_t h = g->W - x0 > 0 ? (g->W - x0 + A->sw - 1) / A->sw : 0;
+    if (h > g->ow) h = g->ow;
+    *lo = l > h ? h : l;
+    *hi = h;
+}
+
+/* the output gradient's spatial shape must be the one the image and filters give */
+static int sg_conv_check_top_$S(sg_ctx *c, const sg_conv_t *A, const sg_val *top, const sg_geom_$S *g) {
+    if (top->shape[2] == g->oh && top->shape[3] == g->ow) return 0;
+    return sg_fail(c, A->node, SG_EVALUE, "output gradient has spatial shape (%lld, %lld) but an image of "
+                   "spatial shape (%lld, %lld) gives (%lld, %lld)", (long long)top->shape[2],
+                   (long long)top->shape[3], (long long)g->H, (long long)g->W, (long long)g->oh, (long long)g->ow);
+}
+
 /* Wf (O, K) contiguous from kern (O, C, kh, kw), flipped spatially when flip */
 static void sg_conv_filters_$S(const sg_val *k, const sg_geom_$S *g, int flip, $T *wf) {
     const $T *src = (const $T *)k->data;
@@ -119,11 +136,8 @@ static void sg_im2col_$S(int par, const sg_val *img, const sg_conv_t *A, const s
             for (int64_t i = 0; i < g->kh; i++)
                 for (int64_t j = 0; j < g->kw; j++) {
                     $T *dst = col + ((ch * g->kh + i) * g->kw + j) * NP + bb * g->P;
-                    int64_t x0 = j * A->dw - g->pw;
-                    int64_t lo = x0 >= 0 ? 0 : (-x0 + A->sw - 1) / A->sw;          /* first ox with x >= 0 */
-                    int64_t hi = g->W - x0 > 0 ? (g->W - x0 + A->sw - 1) / A->sw : 0; /* first ox with x >= W */
-                    if (hi > g->ow) hi = g->ow;
-                    if (lo > hi) lo = hi;
+                    int64_t x0 = j * A->dw - g->pw, lo, hi;
+                    sg_conv_span_$S(A, g, x0, &lo, &hi);
                     for (int64_t oy = 0; oy < g->oh; oy++) {
                         int64_t y = oy * A->sh + i * A->dh - g->ph;
                         $T *d = dst + oy * g->ow;
@@ -157,11 +171,8 @@ static void sg_col2im_$S(int par, const $T *gcol, const sg_conv_t *A, const sg_g
             for (int64_t i = 0; i < g->kh; i++)
                 for (int64_t j = 0; j < g->kw; j++) {
                     const $T *src = gcol + ((ch * g->kh + i) * g->kw + j) * NP + bb * g->P;
-                    int64_t x0 = j * A->dw - g->pw;
-                    int64_t lo = x0 >= 0 ? 0 : (-x0 + A->sw - 1) / A->sw;          /* first ox with x >= 0 */
-                    int64_t hi = g->W - x0 > 0 ? (g->W - x0 + A->sw - 1) / A->sw : 0; /* first ox with x >= W */
-                    if (hi > g->ow) hi = g->ow;
-                    if (lo > hi) lo = hi;
+                    int64_t x0 = j * A->dw - g->pw, lo, hi;
+                    sg_conv_span_$S(A, g, x0, &lo, &hi);
                     for (int64_t oy = 0; oy < g->oh; oy++) {
                         int64_t y = oy * A->sh + i * A->dh - g->ph;
                         if (y < 0 || y >= g->H) continue;
@@ -253,10 +264,7 @@ SG_API int sg_conv2d_gi_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
     sg_geom_$S g;
     if (sg_conv_geom_$S(c, A, top->shape[0], kern->shape[1], H, W, kern->shape[0], kern->shape[2],
                         kern->shape[3], &g)) return c->err_code;
-    if (top->shape[2] != g.oh || top->shape[3] != g.ow)
-        return sg_fail(c, A->node, SG_EVALUE, "output gradient has spatial shape (%lld, %lld) but an image of "
-                       "spatial shape (%lld, %lld) gives (%lld, %lld)", (long long)top->shape[2],
-                       (long long)top->shape[3], (long long)H, (long long)W, (long long)g.oh, (long long)g.ow);
+    if (sg_conv_check_top_$S(c, A, top, &g)) return c->err_code;
     int64_t osh[4] = {g.N, g.C, H, W};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof($T))) return c->err_code;
     if (g.N == 0 || g.K == 0 || g.O == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof($T)); return 0; }
@@ -284,10 +292,7 @@ SG_API int sg_conv2d_gw_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
     sg_geom_$S g;
     if (sg_conv_geom_$S(c, A, img->shape[0], img->shape[1], img->shape[2], img->shape[3], top->shape[1],
                         kh, kw, &g)) return c->err_code;
-    if (top->shape[2] != g.oh || top->shape[3] != g.ow)
-        return sg_fail(c, A->node, SG_EVALUE, "output gradient has spatial shape (%lld, %lld) but an image of "
-                       "spatial shape (%lld, %lld) gives (%lld, %lld)", (long long)top->shape[2],
-                       (long long)top->shape[3], (long long)g.H, (long long)g.W, (long long)g.oh, (long long)g.ow);
+    if (sg_conv_check_top_$S(c, A, top, &g)) return c->err_code;
     int64_t osh[4] = {g.O, g.C, kh, kw};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof($T))) return c->err_code;
     char *gw, *col, *tg;
