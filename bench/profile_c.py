@@ -2,6 +2,7 @@
 
     python bench/profile_c.py lenet          # seed 001's LeNet step, batch 500
     python bench/profile_c.py convnet        # seed 000's convnet step, batch 128
+    python bench/profile_c.py network3       # seed 003's network3 'conv2' step, batch 10
 
 The function's optimized graph is rebuilt with one C segment per node (as
 NanGuardMode does), so each node is timed by itself; the sum is a little above
@@ -70,7 +71,7 @@ def report(rows, top=30):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["lenet", "convnet"])
+    ap.add_argument("model", choices=["lenet", "convnet", "network3"])
     ap.add_argument("--repeats", type=int, default=10)
     a = ap.parse_args()
     theano.config.floatX = "float32"
@@ -81,6 +82,21 @@ def main():
         y = rng.integers(0, 10, 500).astype(np.float32)
         net = sg_models.LeNetSG(sg_models.LeNetSG.random_params(), x, y, batch_size=500)
         fn, args = net.train_model, [np.int64(0)]
+    elif a.model == "network3":
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
+        import network3
+        import symgraph.tensor as T
+        mbs = 10
+        layers = network3.build_network("conv2", mbs)[0]
+        net = network3.Network(layers, mbs)
+        xs = theano.shared(rng.random((1000, 784), dtype=np.float32))
+        ys = theano.shared(rng.integers(0, 10, 1000).astype(np.int32))
+        cost = net.layers[-1].cost(net)
+        grads = T.grad(cost, net.params)
+        i = T.lscalar()
+        fn = theano.function([i], cost, updates=[(p, p - 0.1 * g) for p, g in zip(net.params, grads)],
+                             givens={net.x: xs[i * mbs:(i + 1) * mbs], net.y: ys[i * mbs:(i + 1) * mbs]})
+        args = [np.int64(0)]
     else:
         x = rng.random((128, 784), dtype=np.float32)
         y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 128)]

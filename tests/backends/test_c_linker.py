@@ -215,3 +215,36 @@ def test_second_process_hits_the_cache_without_compiling(tmp_path):
     assert runs[0]["stats"]["compiles"] >= 1
     assert runs[1]["stats"]["compiles"] == 0 and runs[1]["stats"]["disk_hits"] >= 1
     assert runs[0]["out"] == runs[1]["out"]
+
+
+def test_thread_policy_probe_and_contended_mode_give_the_same_results(monkeypatch):
+    """The team probe (``openmp_adaptive``) runs at most every 50 ms and only ever picks between the
+    idle thresholds (par_scale 1) and the contended ones; either way a conv/pool/gemm/elementwise
+    graph computes the same values (parallel splits only reorder the chunks' float sums)."""
+    from symgraph.tensor.nnet import conv2d
+    from symgraph.tensor.signal.pool import pool_2d
+    x, w, v = T.ftensor4("x"), T.ftensor4("w"), T.fmatrix("v")
+    h = T.tanh(pool_2d(conv2d(x, w), (2, 2), ignore_border=True))
+    out = T.dot(h.flatten(2), v)
+    cost = (out ** 2).sum()
+    f = symgraph.function([x, w, v], [out, T.grad(cost, w), T.grad(cost, x)])
+    rng = np.random.RandomState(0)
+    args = [rng.rand(64, 3, 20, 20).astype("float32"), rng.rand(8, 3, 5, 5).astype("float32") - 0.5,
+            rng.rand(8 * 8 * 8, 30).astype("float32") - 0.5]
+    ctx = f._run.runtime.ctx
+    assert ctx.adaptive == 1
+    first = f(*args)
+    assert ctx.probe_t > 0 and ctx.par_scale in (1.0, 256.0)
+    ctx.adaptive = 0
+    results = {}
+    for scale in (1.0, 256.0, 1e30):              # idle thresholds, contended, never parallel
+        ctx.par_scale = scale
+        results[scale] = f(*args)
+    for scale, got in results.items():
+        for a, b in zip(got, first):
+            np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-3, err_msg=str(scale))
+    monkeypatch.setattr(symgraph.config, "openmp_adaptive", False)
+    g = symgraph.function([x, w, v], out)
+    assert g._run.runtime.ctx.adaptive == 0
+    g(*args)
+    assert g._run.runtime.ctx.probe_t == -1.0 and g._run.runtime.ctx.par_scale == 1.0

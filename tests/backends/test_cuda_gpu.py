@@ -6,6 +6,7 @@ All tests carry the ``gpu`` marker and skip where pycuda or a GPU is missing (CI
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import pathlib
 
 import numpy as np
@@ -219,6 +220,131 @@ def test_runtime_error_names_the_node():
     f = symgraph.function([x, y], x + y, mode=_cuda_mode())
     with pytest.raises(ValueError, match="Apply node that caused the error"):
         f(np.zeros((2, 3), "float32"), np.zeros((3, 2), "float32"))
+
+
+# ---------------------------------------------------------------- bad indices (the error word)
+
+def _line():
+    """The line this is called on (put it on the line that builds the expression)."""
+    return inspect.currentframe().f_back.f_lineno
+
+
+def _built_at(line):
+    return f'File "{__file__}", line {line}'
+
+
+@pytest.mark.parametrize("graphs", [False, True])
+def test_bad_label_in_advanced_index_raises_index_error(graphs):
+    """``p[T.arange(n), y]`` with a label 10 for 10 classes: IndexError naming the op, the
+    value, the axis size and the user's line (not a silent 0); the next good call works."""
+    p, y = T.fmatrix("p"), T.lvector("y")
+    picked = p[T.arange(y.shape[0]), y]; line = _line()  # noqa: E702
+    f = symgraph.function([p, y], -T.log(picked).mean(), mode=_cuda_mode("fast_run", graphs))
+    P = np.random.RandomState(0).uniform(0.1, 1, (4, 10)).astype("float32")
+    good, bad = np.array([0, 9, 3, 1]), np.array([0, 9, 10, 1])
+    expect = -np.log(P[np.arange(4), good]).mean()
+    for _ in range(3):          # node by node, capture, replay
+        np.testing.assert_allclose(f(P, good), expect, rtol=1e-6)
+    for _ in range(2):
+        with pytest.raises(IndexError) as info:
+            f(P, bad)
+        msg = str(info.value)
+        for fragment in ("AdvancedSubtensor", "index 10 is out of bounds for axis 1 with size 10",
+                         "(4, 10)", _built_at(line)):
+            assert fragment in msg, (fragment, msg)
+        np.testing.assert_allclose(f(P, good), expect, rtol=1e-6)      # the word was reset
+
+
+def _logistic_regression(mode):
+    """One SGD step of a softmax regression with the fused softmax cross-entropy on shared
+    weights, plus a shared vector that only its own update reads (the inplace pass makes
+    that update write into the variable's buffer)."""
+    from symgraph.ops.nnet import softmax_cross_entropy
+    rng = np.random.RandomState(5)
+    W = symgraph.shared(rng.rand(6, 10).astype("float32"), name="W")
+    b = symgraph.shared(np.zeros(10, dtype="float32"), name="b")
+    steps = symgraph.shared(np.zeros(3, dtype="float32"), name="steps")
+    x, y = T.fmatrix("x"), T.ivector("y")
+    loss, _ = softmax_cross_entropy(T.dot(x, W) + b, y); line = _line()  # noqa: E702
+    cost = loss.mean()
+    gW, gb = T.grad(cost, [W, b])
+    f = symgraph.function([x, y], cost, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb),
+                                                 (steps, steps + 1)], mode=mode)
+    return f, [W, b, steps], line
+
+
+@pytest.mark.parametrize("graphs", [False, True])
+def test_bad_class_label_leaves_shared_weights_unchanged(on_cuda, graphs):
+    """A bad label in a training step raises IndexError and commits no update (the weights
+    stay as they were, the in-place-able one too); good steps before and after match the
+    reference, so the function keeps working."""
+    from symgraph.backends.cuda.shared import CudaSharedVariable
+    f, shared, line = _logistic_regression(_cuda_mode("fast_run", graphs))
+    assert all(isinstance(v, CudaSharedVariable) for v in shared)
+    symgraph.config.device = "cpu"
+    ref, ref_shared, _ = _logistic_regression(PY)
+    symgraph.config.device = "cuda"
+    rng = np.random.RandomState(6)
+    X = rng.rand(8, 6).astype("float32")
+    good = rng.randint(0, 10, 8).astype("int32")
+    bad_high = good.copy()
+    bad_high[5] = 10
+    bad_negative = good.copy()
+    bad_negative[2] = -1
+    for labels in [good, good, good, bad_high, good, bad_negative, good]:
+        before = [v.get_value() for v in shared]
+        wrong = labels[(labels < 0) | (labels >= 10)]
+        if not wrong.size:
+            np.testing.assert_allclose(f(X, labels), ref(X, labels), rtol=1e-5)
+            for v, r in zip(shared, ref_shared):
+                np.testing.assert_allclose(v.get_value(), r.get_value(), rtol=1e-5, atol=1e-6)
+            assert not np.array_equal(shared[0].get_value(), before[0])
+            continue
+        with pytest.raises(IndexError) as info:
+            f(X, labels)
+        msg = str(info.value)
+        for fragment in ("SoftmaxCrossEntropy",
+                         f"class index {wrong[0]} is out of range for 10 classes", _built_at(line)):
+            assert fragment in msg, (fragment, msg)
+        for v, old in zip(shared, before):
+            np.testing.assert_array_equal(v.get_value(), old)
+    if graphs:
+        runner = f.maker.thunk.graph_runner
+        assert len(runner.graphs) == 1 and runner.n_replays >= 4     # the bad calls replayed
+
+
+def test_negative_indices_follow_the_reference():
+    """Advanced indices in [-n, n) count from the end as in NumPy (gather and its scatter
+    gradient); -n - 1 and n raise the reference's IndexError."""
+    W, idx, y = T.fmatrix("W"), T.lvector("idx"), T.ivector("y")
+    rows = W[idx]
+    picked = W[T.arange(y.shape[0]), y]
+    outs = [rows, picked, T.grad((rows ** 2).sum() + picked.sum(), W)]
+    Wv = np.random.RandomState(2).rand(5, 3).astype("float32")
+    args = (Wv, np.array([-1, 0, -5, 4, -1]), np.array([-3, 2, -1, 0, 1], dtype="int32"))
+    ref = symgraph.function([W, idx, y], outs, mode=PY)
+    f = symgraph.function([W, idx, y], outs, mode=_cuda_mode("fast_run"))
+    for _ in range(3):
+        for r, g in zip(ref(*args), f(*args)):
+            np.testing.assert_allclose(g, r, rtol=1e-6)
+    for bad, fragment in [((Wv, np.array([0, -6]), args[2][:2]),
+                           "index -6 is out of bounds for axis 0 with size 5"),
+                          ((Wv, np.array([0, 5]), args[2][:2]),
+                           "index 5 is out of bounds for axis 0 with size 5"),
+                          ((Wv, args[1][:2], np.array([-4, 0], "int32")),
+                           "index -4 is out of bounds for axis 1 with size 3")]:
+        for fn in (ref, f):
+            with pytest.raises(IndexError, match=fragment):
+                fn(*bad)
+    for r, g in zip(ref(*args), f(*args)):
+        np.testing.assert_allclose(g, r, rtol=1e-6)
+    # class labels have no negative form: -1 is out of range, as in the reference
+    from symgraph.ops.nnet import softmax_cross_entropy
+    z = T.fmatrix("z")
+    for mode in (PY, _cuda_mode("fast_run")):
+        g = symgraph.function([z, y], softmax_cross_entropy(z, y)[0], mode=mode)
+        with pytest.raises(IndexError, match="class index -1 is out of range for 3 classes"):
+            g(np.zeros((2, 3), "float32"), np.array([0, -1], "int32"))
 
 
 def _lenet(x, y, batch_size, mode=None):

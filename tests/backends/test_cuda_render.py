@@ -1,8 +1,17 @@
 """The CUDA backend without a GPU: generated sources compile with ``nvcc -ptx``, the CUDA
-dialect shares the C renderer, and ``device=cuda`` fails clearly when CUDA is missing."""
+dialect shares the C renderer, and ``device=cuda`` fails clearly when CUDA is missing.
+
+The bounds checks of device indices are also run for real: :class:`CpuCuda` stands in for
+pycuda (device memory is host memory, the generated CUDA C is built by the host C++
+compiler), so whole compiled functions, the CUDA linker's error word and its update
+commit included, run on the CPU.
+"""
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import importlib.util
+import inspect
 import re
 import shutil
 import subprocess
@@ -30,6 +39,22 @@ def _load_cases():
 all_cases = _load_cases().all_cases
 
 NVCC = shutil.which("nvcc")
+CXX = shutil.which("g++") or shutil.which("c++")
+
+
+def _extra_kernels():
+    """Kernels no case of test_cuda_cases renders: the scatter of set_subtensor on an advanced
+    index, and the guarded write-backs of graph updates (they need GPU shared variables)."""
+    from symgraph.backends.cuda.indexing import render_guarded_copy
+    from symgraph.backends.cuda.lowering import BuildContext
+    T = symgraph.tensor
+    x, v, y = T.fmatrix("x"), T.fvector("v"), T.lvector("y")
+    fg = FunctionGraph([x, v, y], [T.set_subtensor(x[y], v.dimshuffle("x", 0))])
+    _, _, _, ctx = CudaLinker().plan(fg)
+    extra = BuildContext({})
+    for size in (1, 2, 4, 8):
+        extra.kernel(f"guarded_copy_{size}", render_guarded_copy(size), "qPPP")
+    return {**ctx.handles, **extra.handles}
 
 
 def _module_source():
@@ -40,6 +65,7 @@ def _module_source():
         fg = FunctionGraph(inputs, outputs)
         _, places, steps, ctx = linker.plan(fg)
         handles.update(ctx.handles)
+    handles.update(_extra_kernels())
     return render_module(handles.values()), handles
 
 
@@ -50,7 +76,7 @@ def test_every_op_kind_has_a_kernel():
                    "softmax_grad", "softmax_xent_", "softmax_xent_grad", "gather_", "scatter_inc",
                    "inc_subtensor", "set_subtensor", "im2col", "col2im", "pool_max", "pool_sum",
                    "pool_average_inc_pad", "max_pool_grad", "avg_pool_grad", "mrg_uniform_float32",
-                   "mrg_uniform_float64", "copy_"):
+                   "mrg_uniform_float64", "copy_", "scatter_set", "guarded_copy_4"):
         assert any(s.startswith(prefix) for s in stems), (prefix, sorted(stems))
 
 
@@ -97,3 +123,456 @@ def test_device_cuda_without_pycuda_raises_clearly():
     with pytest.raises(CudaUnavailable, match="pycuda"):
         symgraph.config.device = "cuda"
     assert symgraph.config.device == old
+
+
+def test_index_reading_kernels_check_their_indices():
+    """Every kernel that reads an index takes the error word and compares the index with
+    the size of its axis before using it."""
+    from symgraph.backends.cuda.indexing import render_gather
+    from symgraph.backends.cuda.nnet import render_xent, render_xent_grad
+    for src, checks in [
+            (render_gather("float32", ["int64", "int32"]), ["v < 0 || v >= d0", "v < 0 || v >= d1",
+                                                            "out[i] = ok ? x[off]"]),
+            (render_gather("float32", ["int64"], "inc"), ["v < 0 || v >= d0", "if (ok) atomicAdd"]),
+            (render_gather("float64", ["uint8"], "set"), ["v < 0 || v >= d0", "if (ok) x[off]"]),
+            (render_xent("float32", "int32"), ["c >= 0 && c < K"]),
+            (render_xent_grad("float32", "int64"), ["c < 0 || c >= K"])]:
+        assert "long long* err, const int site)" in src, src
+        assert "KERNEL_bad_index(err, site," in src and "atomicCAS" in src, src
+        for c in checks:
+            assert c in src, (c, src)
+
+
+# ---------------------------------------------------------------- the CUDA backend on the CPU
+
+_SHIM = r"""
+#include <stdint.h>
+#include <math.h>
+struct sg_dim3 { unsigned int x, y, z; };
+extern "C" { sg_dim3 threadIdx, blockIdx, blockDim, gridDim; }
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+#define __syncthreads()
+static inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long c,
+                                           unsigned long long v)
+{ unsigned long long o = *p; if (o == c) *p = v; return o; }
+static inline float atomicAdd(float* p, float v) { float o = *p; *p = o + v; return o; }
+static inline double atomicAdd(double* p, double v) { double o = *p; *p = o + v; return o; }
+static inline int min(int a, int b) { return a < b ? a : b; }
+static inline int max(int a, int b) { return a > b ? a : b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline double __dmul_rn(double a, double b) { return a * b; }
+"""
+
+_CTYPES = {"b": ctypes.c_int8, "B": ctypes.c_uint8, "h": ctypes.c_int16, "H": ctypes.c_uint16,
+           "i": ctypes.c_int32, "I": ctypes.c_uint32, "l": ctypes.c_long, "L": ctypes.c_ulong,
+           "q": ctypes.c_int64, "Q": ctypes.c_uint64, "f": ctypes.c_float, "d": ctypes.c_double,
+           "P": ctypes.c_void_p}
+
+
+class _HostBlock:
+    """A "device" allocation: host memory filled with 0xCD (garbage if a kernel forgets a write)."""
+
+    def __init__(self, size):
+        self.mem = np.full(size, 0xCD, dtype=np.uint8)
+
+    def __int__(self):
+        return self.mem.ctypes.data
+
+    __index__ = __int__
+
+
+def _host_view(a):
+    """The numpy array over the memory of DeviceArray ``a`` (host memory under CpuCuda)."""
+    if not a.size:
+        return np.empty(a.shape, a.dtype)
+    lo = sum(min(0, st * (n - 1)) for n, st in zip(a.shape, a.strides))
+    hi = sum(max(0, st * (n - 1)) for n, st in zip(a.shape, a.strides)) + a.itemsize
+    buf = (ctypes.c_char * (hi - lo)).from_address(a.ptr + lo)
+    return np.ndarray(a.shape, a.dtype, buffer=buf, offset=-lo, strides=a.strides)
+
+
+class _CpuKernel:
+    """A compiled kernel: ``prepared_call(grid, block, *args)`` runs its blocks and threads one
+    after the other. A kernel with barriers runs one thread per block instead (every symgraph
+    kernel strides over its work by blockDim and gridDim, so any launch shape is correct)."""
+
+    def __init__(self, cpu, module, name, arg_format):
+        lib, self.barrier = module.lib, module.barriers[name]
+        self.fn = getattr(lib, name)
+        self.fn.restype = None
+        self.types = [_CTYPES[c] for c in arg_format]
+        self.fn.argtypes = self.types
+        self.dims = {k: (ctypes.c_uint * 3).in_dll(lib, k)
+                     for k in ("threadIdx", "blockIdx", "blockDim", "gridDim")}
+        self.cpu, self.name = cpu, name
+
+    def prepared_call(self, grid, block, *args, shared_size=0):
+        assert len(args) == len(self.types), (self.name, args)
+        args = [t(int(a)) if t is not ctypes.c_float and t is not ctypes.c_double else t(float(a))
+                for t, a in zip(self.types, args)]
+        self.cpu.submit(lambda: self._run(tuple(grid) + (1,) * (3 - len(grid)),
+                                          (1, 1, 1) if self.barrier else
+                                          tuple(block) + (1,) * (3 - len(block)), args))
+
+    def _run(self, grid, block, args):
+        d = self.dims
+        d["gridDim"][:], d["blockDim"][:] = grid, block
+        for bz in range(grid[2]):
+            for by in range(grid[1]):
+                for bx in range(grid[0]):
+                    d["blockIdx"][:] = (bx, by, bz)
+                    for tz in range(block[2]):
+                        for ty in range(block[1]):
+                            for tx in range(block[0]):
+                                d["threadIdx"][:] = (tx, ty, tz)
+                                self.fn(*args)
+        self.cpu.n_launches += 1
+
+
+class _CpuModule:
+    def __init__(self, lib, source):
+        self.lib = lib
+        self.barriers = {}
+        for m in re.finditer(r'extern "C" void (\w+)\(', source.replace("__global__ ", "")):
+            name = m.group(1)
+            start = source.index(name)              # its helpers (name_rmax ...) come first
+            end = source.find('extern "C"', source.index(f"void {name}("))
+            self.barriers[name] = "__syncthreads" in source[start:end if end > 0 else None]
+
+
+class _CpuGraph:
+    def __init__(self, ops):
+        self.ops = ops
+
+    def launch(self):
+        for op in self.ops:
+            op()
+
+
+class CpuCuda:
+    """Stands in for ``pycuda.driver``, cuBLAS's gemm and the CUDA graph API.
+
+    Device memory is host memory; kernels are the generated CUDA C built with ``g++`` and a
+    few macros (:data:`_SHIM`); launches, device-to-device copies and gemms run in order,
+    or are recorded while a graph is captured and run again at each ``launch()``, with the
+    arguments of the capture, like a CUDA graph. A synchronous copy while capturing fails,
+    as it does on a GPU. Not emulated: concurrency (atomics are plain read-modify-writes).
+    """
+
+    MemoryError = MemoryError
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.recording = None
+        self.n_launches = 0
+
+    def submit(self, op):
+        if self.recording is not None:
+            self.recording.append(op)
+        else:
+            op()
+
+    # -------------------------------------------------- pycuda.driver
+    def mem_alloc(self, size):
+        return _HostBlock(size)
+
+    def _sync_copy(self):
+        if self.recording is not None:
+            raise RuntimeError("synchronous copy while a graph is captured")
+
+    def memcpy_htod(self, ptr, host):
+        self._sync_copy()
+        host = np.ascontiguousarray(host)
+        ctypes.memmove(int(ptr), host.ctypes.data, host.nbytes)
+
+    def memcpy_dtoh(self, host, ptr):
+        self._sync_copy()
+        ctypes.memmove(host.ctypes.data, int(ptr), host.nbytes)
+
+    def memcpy_dtod_async(self, dst, src, nbytes, stream=None):
+        dst, src, nbytes = int(dst), int(src), int(nbytes)
+        self.submit(lambda: ctypes.memmove(dst, src, nbytes))
+
+    # -------------------------------------------------- driver.py, graphs.py, cublas.py
+    def compile_module(self, source):
+        text = _SHIM + source
+        path = self.workdir / f"m_{hashlib.sha1(text.encode()).hexdigest()[:16]}"
+        src = path.with_suffix(".cpp")
+        src.write_text(text)
+        out = subprocess.run([CXX, "-O1", "-w", "-shared", "-fPIC", str(src), "-o",
+                              str(path.with_suffix(".so"))], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-4000:]
+        return _CpuModule(ctypes.CDLL(str(path.with_suffix(".so"))), source)
+
+    def kernel(self, module, name, arg_format):
+        return _CpuKernel(self, module, name, arg_format)
+
+    def capture(self, record):
+        self.recording = []
+        try:
+            record()
+        finally:
+            ops, self.recording = self.recording, None
+        return _CpuGraph(ops)
+
+    def gemm(self, a, b, out, alpha=1.0, beta=0.0):
+        def op():
+            o = _host_view(out)
+            o[...] = alpha * (_host_view(a) @ _host_view(b)) + (beta * o if beta else 0)
+        self.submit(op)
+        return out
+
+
+@pytest.fixture
+def cpu_cuda(monkeypatch, tmp_path):
+    """``device=cuda`` with :class:`CpuCuda` in place of pycuda (the driver state, memory pool
+    and kernel caches of the real backend are set aside and restored afterwards)."""
+    if CXX is None:
+        pytest.skip("no host C++ compiler")
+    from symgraph.backends import cuda as cuda_pkg
+    from symgraph.backends.cuda import cublas, driver, elemwise, graphs, lowering, memory
+    cpu = CpuCuda(tmp_path)
+    monkeypatch.setattr(cuda_pkg, "check_available", lambda: None)
+    for mod in (driver, memory):
+        monkeypatch.setattr(mod, "cuda", lambda: cpu)
+    monkeypatch.setattr(driver, "compile_module", cpu.compile_module)
+    monkeypatch.setattr(driver, "kernel", cpu.kernel)
+    monkeypatch.setattr(driver, "multiprocessor_count", lambda: 1)
+    monkeypatch.setattr(driver, "synchronize", lambda: None)
+    monkeypatch.setattr(driver, "stream", lambda: None)
+    monkeypatch.setattr(graphs, "capture", cpu.capture)
+    monkeypatch.setattr(cublas, "gemm", cpu.gemm)
+    monkeypatch.setattr(memory, "_pool", None)
+    monkeypatch.setattr(lowering, "_compiled", {})
+    monkeypatch.setattr(elemwise, "_COPIES", {})
+    monkeypatch.setattr(elemwise, "_FILLS", {})
+    old = symgraph.config.device
+    symgraph.config.device = "cuda"
+    try:
+        yield cpu
+    finally:
+        symgraph.config.device = old
+
+
+def _here():
+    return inspect.currentframe().f_back.f_lineno
+
+
+def _built_at(line):
+    return f'File "{__file__}", line {line}'
+
+
+def _cuda(graphs=True, optimizer="fast_run", **kw):
+    from symgraph.backends.cuda.linker import CudaMode
+    return CudaMode(graphs=graphs, optimizer=optimizer, **kw)
+
+
+PY = symgraph.compile.mode.Mode("py")
+
+
+def test_cpu_cuda_runs_the_backend(cpu_cuda):
+    """The emulation itself: a function with a reduction, a softmax and a dot matches the
+    reference, node by node and as a replayed graph."""
+    T = symgraph.tensor
+    x, w = T.fmatrix("x"), T.fmatrix("w")
+    out = [T.nnet.softmax(T.dot(x, w)).sum(axis=0), T.tanh(x).max(axis=1)]
+    X, Wv = np.random.RandomState(0).rand(2, 6, 6).astype("float32")
+    ref = symgraph.function([x, w], out, mode=PY)(X, Wv)
+    f = symgraph.function([x, w], out, mode=_cuda())
+    for _ in range(3):
+        for r, g in zip(ref, f(X, Wv)):
+            np.testing.assert_allclose(g, r, rtol=1e-5)
+    assert f.maker.thunk.graph_runner.n_replays == 2 and cpu_cuda.n_launches > 0
+
+
+@pytest.mark.parametrize("optimizer", [None, "fast_run"])
+def test_cpu_bad_label_in_advanced_index_raises(cpu_cuda, optimizer):
+    T = symgraph.tensor
+    p, y = T.fmatrix("p"), T.lvector("y")
+    picked = p[T.arange(y.shape[0]), y]; line = _here()  # noqa: E702
+    f = symgraph.function([p, y], picked * 2, mode=_cuda(optimizer=optimizer))
+    P = np.random.RandomState(1).rand(4, 10).astype("float32")
+    good = np.array([0, 9, 3, 1])
+    for labels in (good, good, np.array([0, 9, 10, 1]), good, np.array([-11, 0, 0, 0]), good):
+        if labels.min() >= -10 and labels.max() < 10:
+            np.testing.assert_array_equal(f(P, labels), P[np.arange(4), labels] * 2)
+            continue
+        with pytest.raises(IndexError) as info:
+            f(P, labels)
+        msg = str(info.value)
+        bad = labels[(labels < -10) | (labels >= 10)][0]
+        for fragment in ("AdvancedSubtensor", "(4, 10)", _built_at(line),
+                         f"index {bad} is out of bounds for axis 1 with size 10"):
+            assert fragment in msg, (fragment, msg)
+    assert f.maker.thunk.index_errors.read() is None        # left clear
+
+
+def test_cpu_negative_indices_follow_the_reference(cpu_cuda):
+    T = symgraph.tensor
+    W, idx, y = T.fmatrix("W"), T.lvector("idx"), T.ivector("y")
+    rows = W[idx]
+    picked = W[T.arange(y.shape[0]), y]
+    cost = (rows ** 2).sum() + picked.sum()
+    outs = [rows, picked, T.grad(cost, W)]
+    Wv = np.random.RandomState(2).rand(5, 3).astype("float32")
+    args = (Wv, np.array([-1, 0, -5, 4, -1]), np.array([-3, 2, -1, 0, 1], dtype="int32"))
+    ref = symgraph.function([W, idx, y], outs, mode=PY)(*args)
+    f = symgraph.function([W, idx, y], outs, mode=_cuda())
+    for _ in range(3):
+        for r, g in zip(ref, f(*args)):
+            np.testing.assert_allclose(g, r, rtol=1e-6)
+    for bad, fragment in [((Wv, np.array([0, -6]), args[2][:2]),
+                           "index -6 is out of bounds for axis 0 with size 5"),
+                          ((Wv, np.array([0, 5]), args[2][:2]),
+                           "index 5 is out of bounds for axis 0 with size 5"),
+                          ((Wv, args[1][:2], np.array([-4, 0], "int32")),
+                           "index -4 is out of bounds for axis 1 with size 3")]:
+        for mode in (PY, _cuda()):
+            g = symgraph.function([W, idx, y], outs, mode=mode)
+            with pytest.raises(IndexError, match=re.escape(fragment)):
+                g(*bad)
+        with pytest.raises(IndexError, match=re.escape(fragment)):
+            f(*bad)
+    for r, g in zip(ref, f(*args)):
+        np.testing.assert_allclose(g, r, rtol=1e-6)
+
+
+def test_cpu_index_checked_when_nothing_is_moved(cpu_cuda):
+    T = symgraph.tensor
+    x, idx = T.fmatrix("x"), T.lvector("idx")
+    f = symgraph.function([x, idx], x[idx], mode=_cuda())
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 0 with size 2"):
+        f(np.ones((2, 0), "float32"), np.array([5]))
+    assert f(np.ones((2, 0), "float32"), np.array([1, -2])).shape == (2, 0)
+
+
+def _logreg(graphs, mode=None, **kw):
+    """A softmax regression step with the fused cross-entropy, shared weights and an extra
+    shared vector only its own update reads (the inplace pass writes it in place)."""
+    from symgraph.ops.nnet import softmax_cross_entropy
+    T = symgraph.tensor
+    rng = np.random.RandomState(5)
+    W = symgraph.shared(rng.rand(6, 10).astype("float32"), name="W")
+    b = symgraph.shared(np.zeros(10, dtype="float32"), name="b")
+    steps = symgraph.shared(np.zeros(3, dtype="float32"), name="steps")
+    x, y = T.fmatrix("x"), T.ivector("y")
+    loss, _ = softmax_cross_entropy(T.dot(x, W) + b, y); line = _here()  # noqa: E702
+    cost = loss.mean()
+    gW, gb = T.grad(cost, [W, b])
+    f = symgraph.function([x, y], cost, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb),
+                                                 (steps, steps + 1)],
+                          mode=mode or _cuda(graphs=graphs, **kw))
+    return f, (W, b, steps), line
+
+
+@pytest.mark.parametrize("graphs", [False, True])
+def test_cpu_bad_class_label_leaves_shared_variables_unchanged(cpu_cuda, graphs):
+    from symgraph.backends.cuda.shared import CudaSharedVariable
+    f, shared, line = _logreg(graphs)
+    ref, ref_shared, _ = _logreg(graphs, mode=PY)
+    assert all(isinstance(v, CudaSharedVariable) for v in shared)
+    fg = f.maker.fgraph
+    destroyed = {n.inputs[i] for n in fg.apply_nodes for ins in n.op.destroy_map.values()
+                 for i in ins}
+    assert shared[2] in destroyed, \
+        "the test wants an update the inplace pass writes into the shared variable's buffer"
+    rng = np.random.RandomState(6)
+    X = rng.rand(8, 6).astype("float32")
+    good = rng.randint(0, 10, 8).astype("int32")
+    for labels in [good, good, good, np.where(np.arange(8) == 5, 10, good).astype("int32"), good,
+                   np.where(np.arange(8) == 2, -1, good).astype("int32"), good]:
+        before = [v.get_value() for v in shared]
+        bad = labels[(labels < 0) | (labels >= 10)]
+        if not bad.size:
+            np.testing.assert_allclose(f(X, labels), ref(X, labels), rtol=1e-5)
+            for v, r in zip(shared, ref_shared):
+                np.testing.assert_allclose(v.get_value(), r.get_value(), rtol=1e-5, atol=1e-6)
+            assert not np.array_equal(shared[0].get_value(), before[0])
+            continue
+        with pytest.raises(IndexError) as info:
+            f(X, labels)
+        msg = str(info.value)
+        for fragment in ("SoftmaxCrossEntropy", _built_at(line),
+                         f"class index {bad[0]} is out of range for 10 classes"):
+            assert fragment in msg, (fragment, msg)
+        for v, old in zip(shared, before):
+            np.testing.assert_array_equal(v.get_value(), old)
+    if graphs:
+        runner = f.maker.thunk.graph_runner
+        assert len(runner.graphs) == 1 and runner.n_replays >= 4, (runner.graphs, runner.n_replays)
+
+
+def test_cpu_index_error_wins_over_the_nan_it_causes(cpu_cuda):
+    f, shared, line = _logreg(False, nan_guard=True)
+    X = np.ones((2, 6), "float32")
+    with pytest.raises(IndexError, match="class index 12 is out of range for 10 classes"):
+        f(X, np.array([0, 12], "int32"))
+    f(X, np.array([0, 1], "int32"))
+
+
+def test_cpu_every_index_reading_node_reports(cpu_cuda):
+    """The scatter (inc and set) and the cross-entropy gradient alone, and rows of 0 classes."""
+    from symgraph.ops.nnet import softmax_cross_entropy, softmax_cross_entropy_grad
+    T = symgraph.tensor
+    x, v, idx = T.fmatrix("x"), T.fvector("v"), T.lvector("idx")
+    z, g, y = T.fmatrix("z"), T.fvector("g"), T.ivector("y")
+    X, V = np.zeros((4, 3), "float32"), np.ones(3, "float32")
+    Z, G = np.zeros((2, 4), "float32"), np.ones(2, "float32")
+    row = v.dimshuffle("x", 0)
+    labels = lambda *c: np.array(c, "int32")  # noqa: E731
+    cases = [   # inputs, output, good arguments, bad arguments, op, message
+        ([x, v, idx], T.inc_subtensor(x[idx], row), (X, V, np.array([1, -4])),
+         (X, V, np.array([1, 4])), "AdvancedIncSubtensor",
+         "index 4 is out of bounds for axis 0 with size 4"),
+        ([x, v, idx], T.set_subtensor(x[idx], row), (X, V, np.array([0, 3])),
+         (X, V, np.array([-5, 3])), "AdvancedSetSubtensor",
+         "index -5 is out of bounds for axis 0 with size 4"),
+        ([z, g, y], softmax_cross_entropy_grad(g, T.nnet.softmax(z), y), (Z, G, labels(3, 0)),
+         (Z, G, labels(0, 4)), "SoftmaxCrossEntropyGrad",
+         "class index 4 is out of range for 4 classes"),
+        ([z, y], softmax_cross_entropy(z, y)[0], (Z, labels(3, 0)),
+         (np.zeros((2, 0), "float32"), labels(0, 0)), "SoftmaxCrossEntropy",
+         "class index 0 is out of range for 0 classes"),
+    ]
+    for inputs, out, good, bad, op, fragment in cases:
+        ref = symgraph.function(inputs, out, mode=PY)
+        f = symgraph.function(inputs, out, mode=_cuda())
+        for _ in range(3):
+            np.testing.assert_allclose(f(*good), ref(*good), rtol=1e-6)
+        for fn in (ref, f):
+            with pytest.raises(IndexError) as info:
+                fn(*bad)
+            assert op in str(info.value) and fragment in str(info.value), str(info.value)
+        np.testing.assert_allclose(f(*good), ref(*good), rtol=1e-6)
+
+
+def test_node_destroying_a_graph_input_is_lowered_without_destroying():
+    """An inplace update of a shared variable runs out of place (its non-inplace op, or on a
+    copy of the input for an op without one): the variable is unchanged until the commit."""
+    from symgraph.backends.cuda.linker import _copying_inputs, _keeping_graph_inputs
+    from symgraph.graph import Apply, Op
+    from symgraph.ops.elemwise import Elemwise
+    from symgraph.ops import scalar as ps
+    T = symgraph.tensor
+    s = symgraph.shared(np.zeros(3), name="s")
+    node = Elemwise(ps.add, {0: 0}).make_node(s, T.as_tensor_variable(np.ones(3)))
+    lowered, copy_first = _keeping_graph_inputs(node)
+    assert not lowered.op.destroy_map and not copy_first and lowered.inputs == node.inputs
+
+    class Bump(Op):         # no non-destroying form
+        destroy_map = {0: [0]}
+
+    odd = Apply(Bump(), [s], [s.type()])
+    lowered, copy_first = _keeping_graph_inputs(odd)
+    assert lowered is odd and list(copy_first) == [0]
+    from symgraph.backends.cuda.lowering import Step
+
+    def bump(ins):
+        ins[0] += 1
+        return [ins[0]]
+    value = np.zeros(3)
+    out = _copying_inputs(Step(bump, ["host"], ["host"]), [0]).run([value])
+    assert out[0].tolist() == [1, 1, 1] and value.tolist() == [0, 0, 0]

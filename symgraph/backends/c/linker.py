@@ -47,6 +47,8 @@ typedef struct {
     char *(*fresh)(int32_t, int64_t);
     const int8_t *outbuf;
     int64_t fresh_min;
+    int32_t nthreads_max, adaptive;
+    double probe_t, par_scale;
 } sg_ctx;
 int sg_init(sg_ctx *c);
 int sg_run(sg_ctx *c, int seg, int epi);
@@ -198,6 +200,8 @@ class Runtime:
         ctx.grow, ctx.fresh, ctx.outbuf, ctx.fresh_min = self.grow_cb, self.fresh_cb, self.outbuf, FRESH_MIN_BYTES
         self.fresh = {}                                  # buffer id -> new array, during one call
         ctx.ndarray_type = id(np.ndarray)
+        from ... import config
+        ctx.adaptive = int(bool(config.openmp_adaptive))
         lib.sg_init(ctx)
         self.buffers = [None] * nb
         self.pending = None

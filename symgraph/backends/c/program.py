@@ -4,7 +4,7 @@ The module is: the static runtime header, libmvec SIMD declarations for the
 math it uses, the kernels of each node, one ``static int n<k>(sg_ctx *c)`` per
 C node, and the entry points::
 
-    int sg_init(sg_ctx *c);                    /* thread count */
+    int sg_init(sg_ctx *c);                    /* thread count (ctx->adaptive: probe it, sg_threads) */
     int sg_run(sg_ctx *c, int seg, int epi);   /* run C segment `seg` (-1: none), then
                                                   the epilogue when epi != 0 */
 
@@ -67,7 +67,8 @@ def _entry_points(plan):
             lines.append(f"static const sg_load_t L{s}[] = {{{', '.join(specs)}}};")
     lines.append(_epilogue(plan))
     lines.append("int sg_init(sg_ctx *c) {\n    sg_blas_init();\n#ifdef _OPENMP\n"
-                 "    c->nthreads = omp_get_max_threads();\n#else\n    c->nthreads = 1;\n#endif\n    return 0;\n}")
+                 "    c->nthreads = c->nthreads_max = omp_get_max_threads();\n#else\n"
+                 "    c->nthreads = c->nthreads_max = 1;\n#endif\n    c->probe_t = -1.0;\n    c->par_scale = 1.0;\n    return 0;\n}")
     cases = []
     for step in plan.steps:
         if step[0] != "c":
@@ -78,7 +79,8 @@ def _entry_points(plan):
             body.append(f"if (sg_load(c, L{s}, {len(plan.seg_loads[s])})) return c->err_code;")
         body.extend(f"if (n{i}(c)) return c->err_code;" for i in idxs)
         cases.append(f"    case {s}:\n        " + "\n        ".join(body) + "\n        break;")
-    lines.append("int sg_run(sg_ctx *c, int seg, int epi) {\n    c->err_code = 0;\n    switch (seg) {\n"
+    lines.append("int sg_run(sg_ctx *c, int seg, int epi) {\n    c->err_code = 0;\n    sg_threads(c);\n"
+                 "    switch (seg) {\n"
                  + "\n".join(cases) + "\n    default: break;\n    }\n"
                  "    return epi ? sg_epilogue(c) : 0;\n}")
     return "\n".join(lines)

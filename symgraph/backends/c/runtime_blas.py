@@ -103,7 +103,8 @@ SG_API int sg_gemm(sg_ctx *c, int node, int dbl, sg_val *A, sg_val *B, sg_val *C
     if (ta < -1) return c->err_code;
     int tb = sg_blas_matrix(c, node, wsb, &b, isz, &ldb);
     if (tb < -1) return c->err_code;
-    sg_gemm_mt(c->nthreads, dbl, ta, tb, M, N, K, a.data, lda, b.data, ldb, 0.0, C->data, N > 1 ? N : 1);
+    sg_gemm_mt(sg_par(c, (double)M * N * K, 4e6) ? c->nthreads : 1, dbl, ta, tb, M, N, K, a.data, lda, b.data, ldb,
+               0.0, C->data, N > 1 ? N : 1);
     return 0;
 }
 

@@ -34,7 +34,7 @@ typedef struct {
 
 TEMPLATE = r"""
 /* ---------------------------------------------------------------- convolution ($T) */
-typedef struct { int64_t N, C, H, W, O, kh, kw, ph, pw, oh, ow, K, P, chunk, nchunks; int nt; } sg_geom_$S;
+typedef struct { int64_t N, C, H, W, O, kh, kw, ph, pw, oh, ow, K, P, chunk, nchunks; int nt, par; } sg_geom_$S;
 
 static int sg_conv_geom_$S(sg_ctx *c, const sg_conv_t *A, int64_t N, int64_t C, int64_t H, int64_t W,
                            int64_t O, int64_t kh, int64_t kw, sg_geom_$S *g) {
@@ -60,7 +60,8 @@ static int sg_conv_geom_$S(sg_ctx *c, const sg_conv_t *A, int64_t N, int64_t C, 
     int nt = c->nthreads > 1 ? c->nthreads : 1;
     int64_t nch = N > 0 ? (N + B - 1) / B : 0;
     double work = (double)N * O * g->K * g->P;
-    if (nt > 1 && nch >= nt && work >= 2e6) {
+    g->par = sg_par(c, work, 2e6);
+    if (g->par && nch >= nt) {
         nch = (nch + nt - 1) / nt * nt;             /* a whole number of chunks per thread */
         if (nch > N) nch = N;
         B = (N + nch - 1) / nch;
@@ -208,7 +209,8 @@ static void sg_regroup_$S(const sg_val *t, const sg_geom_$S *g, int64_t b0, int6
 static void sg_conv_gemm_$S(sg_ctx *c, int nt, int ta, int tb, int64_t M, int64_t N, int64_t K, const $T *a,
                             int64_t lda, const $T *b, int64_t ldb, $T beta, $T *cc, int64_t ldc) {
     if (nt > 1) sg_gemm_1(sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
-    else sg_gemm_mt(c->nthreads, sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
+    else sg_gemm_mt(sg_par(c, (double)M * N * K, 4e6) ? c->nthreads : 1, sizeof($T) == 8, ta, tb, M, N, K, a, lda,
+                    b, ldb, beta, cc, ldc);
 }
 
 /* the chunks of the batch, split over g.nt threads (each with its own slice of the workspaces) */
@@ -244,7 +246,7 @@ SG_API int sg_conv2d_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, in
     $T *O_ = ($T *)out->data;
     SG_CONV_CHUNKS(g, {
         $T *cl = ($T *)col + t * ncol, *tp = ($T *)tmp + t * ntmp;
-        sg_im2col_$S(g.nt == 1, img, A, &g, b0, B, cl);
+        sg_im2col_$S(g.par && g.nt == 1, img, A, &g, b0, B, cl);
         $T *dst = B == 1 ? O_ + b0 * g.O * g.P : tp;
         sg_conv_gemm_$S(c, g.nt, 0, 0, g.O, NP, g.K, ($T *)wf, g.K, cl, NP, 0, dst, NP);
         if (B > 1)
@@ -278,7 +280,7 @@ SG_API int sg_conv2d_gi_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
         $T *cl = ($T *)col + t * ncol, *tgt = ($T *)tg + t * ntg;
         sg_regroup_$S(top, &g, b0, B, tgt);
         sg_conv_gemm_$S(c, g.nt, 1, 0, g.K, NP, g.O, ($T *)wf, g.K, tgt, NP, 0, cl, NP);   /* gcol */
-        sg_col2im_$S(g.nt == 1, cl, A, &g, b0, B, ($T *)out->data);
+        sg_col2im_$S(g.par && g.nt == 1, cl, A, &g, b0, B, ($T *)out->data);
     })
     return 0;
 }
@@ -305,7 +307,7 @@ SG_API int sg_conv2d_gw_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
     if (g.K > 0 && g.O > 0)
         SG_CONV_CHUNKS(g, {
             $T *cl = ($T *)col + t * ncol, *tgt = ($T *)tg + t * ntg;
-            sg_im2col_$S(g.nt == 1, img, A, &g, b0, B, cl);
+            sg_im2col_$S(g.par && g.nt == 1, img, A, &g, b0, B, cl);
             sg_regroup_$S(top, &g, b0, B, tgt);
             sg_conv_gemm_$S(c, g.nt, 0, 1, g.O, g.K, NP, tgt, NP, cl, NP, 1, acc + t * OK, g.K);
         })

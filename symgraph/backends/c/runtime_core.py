@@ -45,7 +45,17 @@ typedef struct {
     char *(*fresh)(int32_t, int64_t);  /* a new array for a large graph output, every call */
     const int8_t *outbuf;          /* which buffers hold graph outputs */
     int64_t fresh_min;             /* outputs of at least this many bytes get fresh arrays */
+    int32_t nthreads_max, adaptive;    /* the team size OpenMP offers; whether to probe it (sg_threads) */
+    double probe_t;                /* when the team was last probed (omp_get_wtime) */
+    double par_scale;              /* 1, or SG_PAR_BUSY while other processes keep the cores busy */
 } sg_ctx;
+
+/* whether a region of `work` (elements, or flops for products) splits over threads; `min` is
+   the size where that pays on an idle machine, scaled up while the cores are contended */
+#define SG_PAR_BUSY 256.0
+static inline int sg_par(const sg_ctx *c, double work, double min) {
+    return c->nthreads > 1 && work >= min * c->par_scale;
+}
 
 typedef struct {
     intptr_t refcnt, type; char *data; int nd; int64_t *dims, *strides; intptr_t base; const char *descr;
@@ -167,6 +177,27 @@ SG_API int64_t sg_size(int nd, const int64_t *s) {
 }
 
 /* ---------------------------------------------------------------- NumPy arrays from Python */
+
+/* Threads for this call. Waking the OpenMP team costs a few microseconds on an idle machine but
+   up to a scheduler time slice (about a millisecond, per parallel region) when other processes
+   keep the cores busy; a training step has dozens of regions, most of them small. Every 50 ms of
+   wall time a call times an empty parallel region; slower than 250 us means the cores are
+   contended, and until the next probe only regions SG_PAR_BUSY times larger than usual (about a
+   millisecond of work or more) use threads. */
+SG_API void sg_threads(sg_ctx *c) {
+#ifdef _OPENMP
+    if (!c->adaptive || c->nthreads_max <= 1) return;
+    double t0 = omp_get_wtime();
+    if (t0 - c->probe_t < 0.05) return;
+    #pragma omp parallel num_threads(c->nthreads_max)
+    { __asm__ __volatile__("" ::: "memory"); }
+    double t1 = omp_get_wtime();
+    c->probe_t = t1;
+    c->par_scale = t1 - t0 < 2.5e-4 ? 1.0 : SG_PAR_BUSY;
+#else
+    (void)c;
+#endif
+}
 
 SG_API int sg_load(sg_ctx *c, const sg_load_t *L, int n) {
     for (int k = 0; k < n; k++, L++) {
@@ -404,7 +435,7 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     for (int k = 0; k < nops; k++)
         if (!(k < nin && (E->inner_bcast >> k & 1)) && it.st[k][L] != 1) unit = 0;
     int failed = 0;
-    #pragma omp parallel if (total >= E->par_min && c->nthreads > 1)
+    #pragma omp parallel if (sg_par(c, total, E->par_min))
     {
         int64_t lo, hi, idx[SG_MAXD], off[SG_MAXOPS];
         char *p[SG_MAXOPS], *q[SG_MAXOPS];
@@ -489,7 +520,7 @@ SG_API int sg_reduce(sg_ctx *c, const sg_red_t *R, sg_val *in, sg_val *out) {
     int64_t inner = it.shape[L], rows = total / inner, per_kept = rows / kept;
     int64_t sin = it.st[0][L], sout = it.st[1][L];
     int reduce_inner = sout == 0;
-    int par = total >= R->par_min && c->nthreads > 1;
+    int par = sg_par(c, total, R->par_min);
     int split_cols = !reduce_inner && kept == 1;
     #pragma omp parallel if (par && (kept > 1 || split_cols))
     {

@@ -25,7 +25,7 @@ SG_API int sg_softmax_$S(sg_ctx *c, int node, int b, sg_val *x, int nd, sg_val *
     sg_iter it;
     sg_iter_init(&it, nd - 1, x->shape, 2, ops, NULL);
     sg_iter_collapse(&it);
-    #pragma omp parallel for if (rows * K >= (1 << 15) && c->nthreads > 1) schedule(static)
+    #pragma omp parallel for if (sg_par(c, rows * K, 1 << 15)) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         int64_t idx[SG_MAXD], off[2];
         sg_iter_seek(&it, r, idx, off);
@@ -61,7 +61,7 @@ SG_API int sg_softmax_grad_$S(sg_ctx *c, int node, int b, sg_val *dy, sg_val *sm
     sg_iter it;
     sg_iter_init(&it, nd - 1, sm->shape, 3, ops, NULL);
     sg_iter_collapse(&it);
-    #pragma omp parallel for if (rows * K >= (1 << 15) && c->nthreads > 1) schedule(static)
+    #pragma omp parallel for if (sg_par(c, rows * K, 1 << 15)) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         int64_t idx[SG_MAXD], off[3];
         sg_iter_seek(&it, r, idx, off);
@@ -97,7 +97,7 @@ SG_API int sg_xent_$S(sg_ctx *c, int node, int bl, int bs, sg_val *z, sg_val *y,
     if (sg_alloc(c, node, bl, loss, 1, z->shape, sizeof($T))) return c->err_code;
     if (sg_alloc(c, node, bs, sm, 2, z->shape, sizeof($T))) return c->err_code;
     int isz = SG_ITSZ(itype);
-    #pragma omp parallel for if (n * k >= (1 << 15) && c->nthreads > 1) schedule(static)
+    #pragma omp parallel for if (sg_par(c, n * k, 1 << 15)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         const $T *zr = (const $T *)z->data + i * sz0;
         $T *o = ($T *)sm->data + i * k, m, s = 0;
@@ -216,12 +216,12 @@ SG_API int sg_pool_$S(sg_ctx *c, const sg_pool_t *P, int b, sg_val *x, int nd, s
     if (disj && OH * P->sh == H && sg_is_contig(nd, x->shape, x->strides)) {
         /* one tall plane whose rows never straddle windows: split its window rows over threads */
         int64_t rows = planes * OH;
-        #pragma omp parallel for if (rows * P->sh * W >= (1 << 15) && c->nthreads > 1) schedule(static)
+        #pragma omp parallel for if (sg_par(c, rows * P->sh * W, 1 << 15)) schedule(static)
         for (int64_t r = 0; r < rows; r++)
             sg_pool_maxrow_$S(P, W, OW, P->wh, ($T *)x->data + r * P->sh * W, W, ($T *)out->data + r * OW);
         return 0;
     }
-    #pragma omp parallel for if (planes * H * W >= (1 << 15) && c->nthreads > 1) schedule(static)
+    #pragma omp parallel for if (sg_par(c, planes * H * W, 1 << 15)) schedule(static)
     for (int64_t q = 0; q < planes; q++) {
         int64_t idx[SG_MAXD], off[2];
         sg_iter_seek(&it, q, idx, off);
@@ -285,13 +285,13 @@ SG_API int sg_pool_grad_$S(sg_ctx *c, const sg_pool_t *P, int kind, int b, sg_va
         sg_is_contig(nd, g->shape, g->strides)) {
         /* one tall plane, rows never straddling windows: window rows split over threads */
         int64_t rows = planes * OH;
-        #pragma omp parallel for if (rows * P->sh * W >= (1 << 15) && c->nthreads > 1) schedule(static)
+        #pragma omp parallel for if (sg_par(c, rows * P->sh * W, 1 << 15)) schedule(static)
         for (int64_t r = 0; r < rows; r++)
             sg_pool_maxgrad_row_$S(P, W, OW, P->wh, ($T *)x->data + r * P->sh * W, W, ($T *)m->data + r * OW,
                                    ($T *)g->data + r * OW, ($T *)out->data + r * P->sh * W);
         return 0;
     }
-    #pragma omp parallel for if (planes * H * W >= (1 << 15) && c->nthreads > 1) schedule(static)
+    #pragma omp parallel for if (sg_par(c, planes * H * W, 1 << 15)) schedule(static)
     for (int64_t q = 0; q < planes; q++) {
         int64_t idx[SG_MAXD], off[4];
         sg_iter_seek(&it, q, idx, off);
@@ -429,7 +429,7 @@ SG_API int sg_mrg_uniform(sg_ctx *c, int node, int bs, int bo, sg_val *rstate, c
     /* blocks of 64 streams held as arrays (one per state word), so each round is a vector loop
        over streams and writes 64 consecutive outputs. Every intermediate fits 32 unsigned bits
        (the largest, the first sum of y1, is at most 2^32 - 1), so the vectors hold 16 lanes. */
-    #pragma omp parallel for if (n >= (1 << 15) && c->nthreads > 1) schedule(static)
+    #pragma omp parallel for if (sg_par(c, n, 1 << 15)) schedule(static)
     for (int64_t s0 = 0; s0 < used; s0 += 64) {
         int64_t m = used - s0 < 64 ? used - s0 : 64;
         uint32_t x11[64], x12[64], x13[64], x21[64], x22[64], x23[64];

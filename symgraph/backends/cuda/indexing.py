@@ -1,20 +1,46 @@
-"""Indexing on the GPU.
+"""Indexing on the GPU, and the device error word that bounds-checks indices read by kernels.
 
 ``Subtensor`` is a view (pointer offset and strides). ``IncSubtensor`` copies
 x (unless inplace) and adds or copies y into a view of the region with one
-elementwise kernel. Advanced indexing runs on the GPU for the form the
-tutorials use, integer vectors on the leading axes (``p[T.arange(n), y]``,
-``W[idx]``): a gather, and for its gradient a scatter with ``atomicAdd``.
-Other advanced forms run on the host.
+elementwise kernel; their indices are host scalars, checked in Python. Advanced
+indexing runs on the GPU for the form the tutorials use, integer vectors on the
+leading axes (``p[T.arange(n), y]``, ``W[idx]``): a gather, and for its
+gradient a scatter with ``atomicAdd``. Other advanced forms run on the host
+(``perform``, which checks).
 
-Advanced indices are not bounds-checked on the GPU (that would cost a copy
-to the host per call): an out-of-range index reads 0 and writes nothing.
+Indices read on the device (the gather and scatter here, the class labels of
+the fused softmax cross-entropy in ``nnet.py``) are checked like the reference:
+an advanced index ``v`` on an axis of size ``n`` is legal for ``-n <= v < n``
+(negative ones count from the end, as in NumPy), a class label for
+``0 <= c < k``. A kernel never reads or writes outside its arrays: a bad index
+skips the access (a gather writes 0, a scatter writes nothing) and is recorded
+in the function's *error word*, :class:`ErrorWord`:
+
+- four ``long long`` in device memory, allocated once per compiled function by
+  the linker (so its address is the same in every CUDA-graph replay), zero
+  while no error happened. Every kernel that reads an index takes its pointer
+  and the *site* of its node (a number the linker gave the node, >= 1);
+- the first bad index wins (``atomicCAS`` on word 0): word 0 becomes
+  ``site * 256 + axis``, then the winning thread writes the index value, the
+  size it was checked against and its position in the index vector;
+- the linker reads the word once per call, after the GPU work of the call and
+  before outputs are copied out or updates committed (one 32-byte copy to the
+  host, which waits for the GPU: functions with index sites pay that
+  synchronisation even with ``keep_outputs_on_gpu``). A set word is cleared
+  and raised as IndexError with the reference's wording (op, value, axis size)
+  and the node description of ``reraise_with_node`` (the user's line).
+
+How updates of shared variables are kept whole when the check fails is the
+linker's part (``linker.py``): no node overwrites a shared variable's buffer
+during the call, and the write-backs of a replayed CUDA graph are guarded by
+the word (:func:`render_guarded_copy`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ...ops import scalar as ps
+from ..errors import reraise_with_node
 from ...ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
                               build_index)
 from .dialect import DIALECT
@@ -119,9 +145,38 @@ def _leading_vectors(node, n_sym_start):
     return k
 
 
+ERROR_WORDS = 4         # long longs in the error word: code, value, size, position
+SITE_SHIFT = 256        # code = site * SITE_SHIFT + axis
+
+
+def render_error_helper(name="KERNEL"):
+    """``name_bad_index(err, site, axis, position, value, size)``: record a bad index in the
+    error word unless an earlier one is there (a ``__device__`` helper of the kernel ``name``)."""
+    d = DIALECT
+    return "\n".join([
+        f"{d.helper_prefix} void {name}_bad_index(long long* err, const int site, const int axis, "
+        "const long long pos, const long long value, const long long size)",
+        "{",
+        "  const unsigned long long code = (unsigned long long)site * "
+        f"{SITE_SHIFT}ULL + (unsigned long long)axis;",
+        "  if (atomicCAS((unsigned long long*)err, 0ULL, code) == 0ULL) {",
+        "    err[1] = value; err[2] = size; err[3] = pos;",
+        "  }",
+        "}", ""])
+
+
+ERROR_PARAMS = ["long long* err", "const int site"]     # the last two arguments ("Pi")
+
+
 def render_gather(dtype, idx_dtypes, scatter=None):
-    """``KERNEL(L, R, d0..dk-1 (indexed sizes), x, idx0.., out)``: out[i, r] = x[idx0[i], .., r]
-    (x C-contiguous, R = trailing size). ``scatter='inc'|'set'``: x[...] (+)= y[i, r] instead."""
+    """``KERNEL(L, R, d0..dk-1 (indexed sizes), x, out, idx0.., err, site)``: out[i, r] =
+    x[idx0[i], .., r] (x C-contiguous, R = trailing size). ``scatter='inc'|'set'``:
+    ``KERNEL(L, R, d.., x, y, ys_i, ys_r, idx.., err, site)``, x[...] (+)= y[i, r] instead.
+
+    An index outside ``[-d, d)`` is recorded in the error word (by the thread with r == 0)
+    and its element skipped: a gather writes 0 there, a scatter nothing. With R == 0 (no
+    element to move) the indices are still checked, as the reference does.
+    """
     d = DIALECT
     t = d.ctype(dtype)
     k = len(idx_dtypes)
@@ -131,14 +186,23 @@ def render_gather(dtype, idx_dtypes, scatter=None):
     else:
         params += [f"const {t}* {d.restrict} x", f"{t}* {d.restrict} out"]
     params += [f"const {d.ctype(it)}* {d.restrict} idx{j}" for j, it in enumerate(idx_dtypes)]
-    lines = [f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
-             f"  for (int i = {d.global_index}; i < L * R; i += {d.grid_stride}) {{",
-             "    const int row = i / R, r = i - row * R;",
+    params += ERROR_PARAMS
+    lines = [render_error_helper(),
+             f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
+             "  const int RR = R > 0 ? R : 1;",
+             f"  for (int i = {d.global_index}; i < L * RR; i += {d.grid_stride}) {{",
+             "    const int row = i / RR, r = i - row * RR;",
              "    long long off = 0; bool ok = true;"]
     for j in range(k):
-        lines += [f"    {{ long long v = (long long)idx{j}[row]; if (v < 0) v += d{j};",
-                  f"      ok = ok && v >= 0 && v < d{j}; off = off * d{j} + v; }}"]
-    lines.append("    off = off * R + r;")
+        lines += [f"    {{ const long long v0 = (long long)idx{j}[row];",
+                  f"      const long long v = v0 < 0 ? v0 + d{j} : v0;",
+                  f"      if (v < 0 || v >= d{j}) {{",
+                  "        ok = false;",
+                  f"        if (r == 0) KERNEL_bad_index(err, site, {j}, row, v0, d{j});",
+                  "      }",
+                  f"      off = off * d{j} + v; }}"]
+    lines += ["    if (R == 0) continue;",
+              "    off = off * R + r;"]
     if scatter == "inc":
         lines.append("    if (ok) atomicAdd(x + off, y[(long long)row * ys_i + (long long)r * ys_r]);")
     elif scatter == "set":
@@ -147,6 +211,94 @@ def render_gather(dtype, idx_dtypes, scatter=None):
         lines.append(f"    out[i] = ok ? x[off] : ({t})0;")
     lines += ["  }", "}", ""]
     return "\n".join(lines)
+
+
+def render_guarded_copy(itemsize):
+    """``KERNEL(n, src, dst, err)``: dst[:n] = src[:n] (elements of ``itemsize`` bytes) unless
+    the error word is set: the write-back of an update at the end of a CUDA graph."""
+    d = DIALECT
+    t = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int",
+         8: "unsigned long long"}[itemsize]
+    return "\n".join([
+        f"{d.kernel_prefix} KERNEL(const long long n, const {t}* {d.restrict} src, "
+        f"{t}* {d.restrict} dst, const long long* {d.restrict} err)",
+        "{",
+        "  if (err[0] != 0) return;",
+        f"  for (long long i = {d.global_index}; i < n; i += {d.grid_stride}) dst[i] = src[i];",
+        "}", ""])
+
+
+class ErrorWord:
+    """The device error word of one compiled function (see the module docstring).
+
+    At build time, lowerings take a site for each node whose kernels read indices::
+
+        site = ctx.index_errors.site(node, message)   # message(axis, value, size, pos, values)
+
+    and pass ``ctx.index_errors.ptr`` and ``site`` as the kernels' last arguments. The
+    linker allocates the buffer (:meth:`allocate`) once the function is planned and calls
+    :meth:`check` at the end of each call.
+    """
+
+    def __init__(self):
+        self.sites = []         # site - 1 -> (node, message)
+        self.buf = None
+        self.ptr = 0
+        self._host = np.zeros(ERROR_WORDS, dtype=np.int64)
+
+    def site(self, node, message):
+        """A new site (an int >= 1) for ``node``; ``message(axis, value, size, position,
+        input values)`` words the IndexError."""
+        self.sites.append((node, message))
+        return len(self.sites)
+
+    def allocate(self):
+        """The device buffer (zeroed), when some kernel reports to it."""
+        if self.sites and self.buf is None:
+            from .memory import DeviceArray
+            self.buf = DeviceArray.from_host(np.zeros(ERROR_WORDS, dtype=np.int64))
+            self.ptr = self.buf.ptr
+
+    def read(self):
+        """The word (an int64 array) when set, after clearing it on the device; else None.
+        A synchronous copy: it waits for the GPU work queued so far."""
+        from .driver import cuda
+        drv = cuda()
+        drv.memcpy_dtoh(self._host, self.ptr)
+        if not self._host[0]:
+            return None
+        word = self._host.copy()
+        drv.memcpy_htod(self.ptr, np.zeros(ERROR_WORDS, dtype=np.int64))
+        return word
+
+    def error(self, word, values_of):
+        """``(node, IndexError, input values)`` for a set ``word``; ``values_of(node)``
+        gives the node's input values (for their shapes)."""
+        site, axis = divmod(int(word[0]), SITE_SHIFT)
+        if not 1 <= site <= len(self.sites):
+            raise RuntimeError(f"CUDA error word holds an unknown site {site} ({list(word)})")
+        node, message = self.sites[site - 1]
+        values = values_of(node)
+        return node, IndexError(message(axis, int(word[1]), int(word[2]), int(word[3]), values)), \
+            values
+
+    def check(self, values_of):
+        """Raise the recorded IndexError (naming the node and where it was built), if any."""
+        if not self.sites:
+            return
+        word = self.read()
+        if word is not None:
+            node, exc, values = self.error(word, values_of)
+            reraise_with_node(exc, node, values)
+
+
+def _adv_message(op):
+    """The reference's wording (``ops.subtensor._check_adv``) of a bad advanced index."""
+    def message(axis, value, size, pos, values):
+        shape = getattr(values[0], "shape", None) if values else None
+        return (f"{op}: index {value} is out of bounds for axis {axis} with size {size} "
+                f"(input shape {shape}; entry {pos} of the index)")
+    return message
 
 
 @register(AdvancedSubtensor)
@@ -159,7 +311,9 @@ def lower_advanced_subtensor(node, ctx):
         return None
     idx_dtypes = [v.dtype for v in node.inputs[1:]]
     h = ctx.kernel(f"gather_{x.dtype}_{k}", render_gather(x.dtype, idx_dtypes),
-                   "ii" + "i" * k + "PP" + "P" * k)
+                   "ii" + "i" * k + "PP" + "P" * k + "Pi")
+    errors = ctx.index_errors
+    site = errors.site(node, _adv_message(node.op))
 
     def run(ins):
         xv = ins[0] if ins[0].is_c_contiguous else ins[0].copy()
@@ -171,10 +325,10 @@ def lower_advanced_subtensor(node, ctx):
         rest = xv.shape[k:]
         R = int(np.prod(rest, dtype=np.int64))
         out = DeviceArray((L,) + rest, xv.dtype)
-        if out.size:
-            grid, block = driver.launch_dims(out.size)
+        if L:       # (R == 0 too: the indices are checked)
+            grid, block = driver.launch_dims(L * max(R, 1))
             h.fn.prepared_call(grid, block, L, R, *xv.shape[:k], xv.ptr, out.ptr,
-                               *[v.ptr for v in idx])
+                               *[v.ptr for v in idx], errors.ptr, site)
         return [out]
 
     return Step(run, [DEVICE] * len(node.inputs), [DEVICE])
@@ -192,8 +346,10 @@ def lower_advanced_inc_subtensor(node, ctx):
     idx_dtypes = [v.dtype for v in node.inputs[2:]]
     mode = "set" if op.set_instead_of_inc else "inc"
     h = ctx.kernel(f"scatter_{mode}_{x.dtype}_{k}", render_gather(x.dtype, idx_dtypes, mode),
-                   "ii" + "i" * k + "PPii" + "P" * k)
+                   "ii" + "i" * k + "PPii" + "P" * k + "Pi")
     y_host = scalar_kind(y, ctx) == "scalar"
+    errors = ctx.index_errors
+    site = errors.site(node, _adv_message(op))
 
     def run(ins):
         xv, yv = ins[0], ins[1]
@@ -213,11 +369,11 @@ def lower_advanced_inc_subtensor(node, ctx):
             if yv.ndim > 2 and not _collapsible(yv):
                 yv = yv.copy()
             yv = yv.view((L, R), (yv.strides[0], yv.strides[-1] if yv.ndim > 1 else 0))
-        if L * R:
-            grid, block = driver.launch_dims(L * R)
+        if L:       # (R == 0 too: the indices are checked)
+            grid, block = driver.launch_dims(L * max(R, 1))
             es = yv.elem_strides()
             h.fn.prepared_call(grid, block, L, R, *xv.shape[:k], out.ptr, yv.ptr, es[0], es[1],
-                               *[v.ptr for v in idx])
+                               *[v.ptr for v in idx], errors.ptr, site)
         return [out]
 
     return Step(run, [DEVICE, HOST if y_host else DEVICE] + [DEVICE] * (len(node.inputs) - 2),

@@ -24,6 +24,31 @@ this off): a call then costs a few host-side shape computations and one graph
 launch instead of a Python step per node. ``run.profile = {}`` records the time
 per node (node by node, synchronised unless ``run.profile_sync = False``);
 ``profile_report(run)`` prints it.
+
+Bad indices and whole updates. Kernels that read indices (advanced indexing,
+the class labels of the fused softmax cross-entropy) check them on the device
+and record the first bad one in the function's error word (``indexing.py``);
+``run`` reads the word after the GPU work of the call, before outputs are
+copied out, and raises IndexError naming the node and the user's line. As the
+failure is only known then, an update must not be visible before it:
+
+- a shared variable's buffer is never overwritten during the call. The inplace
+  pass may turn ``v <- mu * v - lr * g`` into an Elemwise that writes into v's
+  buffer when nothing else reads v; such a node (one destroying a graph input)
+  is lowered in its non-destroying form (a fresh output; or, for an op without
+  one, the input is copied first), so the new value is a new buffer, as the
+  reference backend does. Node by node, ``Function.__call__`` then commits the
+  updates only after ``run`` returned (an exception commits none);
+- in a replayed CUDA graph, updates are written back into the shared
+  variables' own buffers at the end of the graph (``replay.py``); for a
+  function with index checks those copies are kernels that do nothing when the
+  error word is set (``indexing.render_guarded_copy``), so a failed call
+  leaves every shared variable as it was, and the word is read after the
+  replay. The word's buffer is allocated once per function, so its address is
+  the same in every graph.
+
+A Python error raised by a later node of the same call is preceded by the
+index error when one was recorded (the first failure is reported).
 """
 from __future__ import annotations
 
@@ -35,6 +60,7 @@ from ...graph import Constant
 from ..errors import reraise_with_node
 from .lowering import ANY, DEVICE, HOST, BuildContext, Step, find_lowering
 from .elemwise import op_perform, supported_dtype
+from .indexing import ErrorWord, render_guarded_copy
 
 # the lowerings register themselves on import
 from . import elemwise, shape, reduce, blas, nnet, conv, pool, rng, indexing  # noqa: F401,E402
@@ -72,19 +98,35 @@ class CudaLinker:
                 if v not in places:     # constants (and shared values not in fgraph.inputs)
                     places[v] = DEVICE if _uploadable_constant(v) else HOST
         ctx = BuildContext(places, fgraph)
+        ctx.index_errors = ErrorWord()      # the lowerings of index-reading kernels add sites
         steps = []
         for node in order:
             step = None
-            lower = find_lowering(node.op)
+            lowered, copy_first = _keeping_graph_inputs(node)
+            sites = ctx.index_errors.sites
+            n_sites = len(sites)
+            lower = find_lowering(lowered.op)
             if lower is not None:
-                step = lower(node, ctx)
+                step = lower(lowered, ctx)
             if step is None:
-                step = _host_step(node, _memoizable(ctx, node))
+                step = _host_step(lowered, _memoizable(ctx, node))
+            if copy_first:
+                step = _copying_inputs(step, copy_first)
+            for k in range(n_sites, len(sites)):    # errors name the graph's node
+                sites[k] = (node, sites[k][1])
             for v, p in zip(node.outputs, step.out_places):
                 places[v] = p if p != ANY else HOST
             steps.append((node, step))
         for v in fgraph.outputs:
             places.setdefault(v, HOST)
+        ctx.guarded_copies = {}
+        if ctx.index_errors.sites:
+            # graph write-backs of GPU shared variables, skipped when an index was bad
+            for sv in (getattr(fgraph, "update_mapping", None) or {}).values():
+                if isinstance(sv, CudaSharedVariable):
+                    size = np.dtype(sv.type.dtype).itemsize
+                    ctx.guarded_copies[size] = ctx.kernel(f"guarded_copy_{size}",
+                                                          render_guarded_copy(size), "qPPP")
         return order, places, steps, ctx
 
     def render_source(self, fgraph):
@@ -99,6 +141,8 @@ class CudaLinker:
         cuda()
         order, places, steps, ctx = self.plan(fgraph)
         ctx.finish()
+        errors = ctx.index_errors
+        errors.allocate()
         storage = {}
         for v in places:
             if isinstance(v, Constant):
@@ -136,10 +180,15 @@ class CudaLinker:
             return out
 
         program = []
+        in_cells_of = {}
         for node, step in steps:
             ins = [cell_for(v, w) for v, w in zip(node.inputs, step.in_places)]
             outs = [storage[v] for v in node.outputs]
             program.append((node, step.run, ins, outs, converters(node.outputs)))
+            in_cells_of[node] = ins
+
+        def values_of(node):
+            return [c[0] for c in in_cells_of[node]]
         entry = converters(fgraph.inputs)
         in_cells = [storage[v] for v in fgraph.inputs]
         input_places = [places[v] for v in fgraph.inputs]
@@ -177,8 +226,9 @@ class CudaLinker:
             stable += [storage[v] for v in places if isinstance(v, Constant) and places[v] == DEVICE]
             writebacks = [(storage[fgraph.outputs[k]], storage[sv]) for k, sv in updates.items()
                           if isinstance(sv, CudaSharedVariable) and sv in storage]
+            copy = _guarded_copy(ctx.guarded_copies, errors) if errors.sites else None
             runner = GraphRunner(program, [not step.launches for _, step in steps], stable,
-                                 writebacks)
+                                 writebacks, copy)
 
         def run(values):
             for cell, val, place in zip(in_cells, values, input_places):
@@ -188,13 +238,21 @@ class CudaLinker:
             for src, dst, fn in entry:
                 dst[0] = fn(src[0])
             prof = run.profile
-            if prof is None and not nan_guard:
-                if runner is not None:
-                    runner.run(run_nodes)
+            try:
+                if prof is None and not nan_guard:
+                    if runner is not None:
+                        runner.run(run_nodes)
+                    else:
+                        run_nodes(program)
                 else:
-                    run_nodes(program)
-            else:
-                _run_checked(program, prof, nan_guard, synchronize if run.profile_sync else None)
+                    _run_checked(program, prof, nan_guard,
+                                 synchronize if run.profile_sync else None)
+            except BaseException as exc:
+                if errors.sites:
+                    _index_error_first(errors, values_of, exc)
+                raise
+            if errors.sites:
+                errors.check(values_of)     # after the GPU work, before outputs leave
             result = []
             for cell, want in out_plan:
                 v = cell[0]
@@ -216,7 +274,77 @@ class CudaLinker:
         run.places = places
         run.graph_runner = runner
         run.kernels = sorted(ctx.handles)
+        run.index_errors = errors
         return run
+
+
+def _index_error_first(errors, values_of, exc):
+    """While ``exc`` propagates out of a call: raise the index error recorded earlier in the
+    call instead, if any (it happened first), and leave the error word clear."""
+    try:
+        word = errors.read()
+    except Exception:       # the driver itself failed: report the original error
+        return
+    if word is not None and isinstance(exc, Exception):
+        node, new, values = errors.error(word, values_of)
+        reraise_with_node(new, node, values)
+
+
+def _guarded_copy(handles, errors):
+    """``copy(dst, src)`` for graph write-backs: a kernel that copies nothing when the error
+    word is set (``src`` made C-contiguous first)."""
+    from . import driver
+
+    def copy(dst, src):
+        if not src.is_c_contiguous:
+            src = src.copy()
+        h = handles[dst.dtype.itemsize]
+        if dst.size:
+            grid, block = driver.launch_dims(dst.size)
+            h.fn.prepared_call(grid, block, dst.size, src.ptr, dst.ptr, errors.ptr)
+
+    return copy
+
+
+def _keeping_graph_inputs(node):
+    """``(node to lower, input positions to copy first)`` such that running it never overwrites
+    a graph input (a shared variable's value): a node that would (an inplace update) is
+    replaced by its non-destroying form when the op has one (an ``inplace_pattern`` or an
+    ``inplace`` property), else its step copies those inputs first."""
+    op = node.op
+    hit = sorted({i for ins in op.destroy_map.values() for i in ins
+                  if node.inputs[i].owner is None and not isinstance(node.inputs[i], Constant)})
+    if not hit:
+        return node, ()
+    props = getattr(op, "__props__", ())
+    kwargs = {p: getattr(op, p) for p in props}
+    if "inplace_pattern" in props:
+        kwargs["inplace_pattern"] = ()
+    elif "inplace" in props:
+        kwargs["inplace"] = False
+    else:
+        return node, hit
+    try:
+        new = type(op)(**kwargs).make_node(*node.inputs)
+    except Exception:
+        return node, hit
+    if new.op.destroy_map or list(new.inputs) != list(node.inputs) or \
+            [v.type for v in new.outputs] != [v.type for v in node.outputs]:
+        return node, hit
+    return new, ()
+
+
+def _copying_inputs(step, positions):
+    """``step`` running on copies of its inputs at ``positions``."""
+    run = step.run
+
+    def run_on_copies(ins):
+        ins = list(ins)
+        for k in positions:
+            ins[k] = ins[k].copy()
+        return run(ins)
+
+    return Step(run_on_copies, step.in_places, step.out_places, step.launches)
 
 
 def _run_checked(program, prof, nan_guard, synchronize):

@@ -6,9 +6,13 @@ so 10-class rows use 16 threads each and wide rows a whole block. Row maxima
 and sums are combined in shared memory. All kernels subtract the row maximum
 before exponentiating, like the reference ``perform``.
 
-A class index outside ``[0, k)`` gives a NaN loss (and no out-of-bounds read)
-instead of the reference's IndexError: checking would cost a device-to-host
-copy per call.
+The fused cross-entropy kernels read a class label per row. A label outside
+``[0, k)`` (negative ones included, as in the reference) is never used as an
+address: the forward kernel writes a NaN loss for that row, the gradient kernel
+subtracts nothing, and both record the label in the function's error word
+(``indexing.py``), which the linker raises at the end of the call as the
+reference's IndexError ("class index 10 is out of range for 10 classes"),
+before any update is committed.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from ...ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxCrossE
                          SoftmaxGrad)
 from .dialect import DIALECT
 from .elemwise import supported_dtype
+from .indexing import ERROR_PARAMS, render_error_helper
 from .lowering import DEVICE, Step, register
 
 THREADS = 256
@@ -112,37 +117,46 @@ def render_softmax_grad(dtype):
 
 
 def render_xent(dtype, ydtype):
-    """``KERNEL(M, K, z, y, loss, sm)``: loss[i] = logsumexp(z[i]) - z[i, y[i]]; sm = softmax."""
+    """``KERNEL(M, K, z, y, loss, sm, err, site)``: loss[i] = logsumexp(z[i]) - z[i, y[i]];
+    sm = softmax. A label outside [0, K) gives a NaN loss and is recorded in the error word."""
     d = DIALECT
     f, _ = _math(dtype)
     t, yt = d.ctype(dtype), d.ctype(ydtype)
     lines = _row_loop_head(d, ["const int M", "const int K", f"const {t}* {d.restrict} z",
                                f"const {yt}* {d.restrict} y", f"{t}* {d.restrict} loss",
-                               f"{t}* {d.restrict} sm"])
+                               f"{t}* {d.restrict} sm"] + ERROR_PARAMS)
     lines += ["    const ACC* zr = z + (long long)row * K;", "    ACC* smr = sm + (long long)row * K;"]
     lines += _max_and_sum(dtype, "zr")
     lines += ["    if (ok) for (int k = tk; k < K; k += TK) smr[k] = "
               f"exp{f}(zr[k] - mx) / s;",
               "    if (ok && tk == 0) {",
               "      const long long c = (long long)y[row];",
-              f"      loss[row] = (c >= 0 && c < K) ? log{f}(s) - (zr[c] - mx) : "
-              f"{DIALECT.literal(float('nan'), dtype)};",
+              "      if (c >= 0 && c < K) {",
+              f"        loss[row] = log{f}(s) - (zr[c] - mx);",
+              "      } else {",
+              f"        loss[row] = {DIALECT.literal(float('nan'), dtype)};",
+              "        KERNEL_bad_index(err, site, 1, row, c, K);",
+              "      }",
               "    }"]
-    return _finish(lines, dtype)
+    return render_error_helper() + _finish(lines, dtype)
 
 
 def render_xent_grad(dtype, ydtype):
-    """``KERNEL(n, K, g, sm, y, out)``: out = sm * g[row] - g[row] at column y[row]."""
+    """``KERNEL(n, K, g, sm, y, out, err, site)``: out = sm * g[row] - g[row] at column y[row].
+    A label outside [0, K) subtracts nothing and is recorded in the error word."""
     d = DIALECT
     t, yt = d.ctype(dtype), d.ctype(ydtype)
-    return "\n".join([
+    return render_error_helper() + "\n".join([
         f"{d.kernel_prefix} KERNEL(const int n, const int K, const {t}* {d.restrict} g, "
-        f"const {t}* {d.restrict} sm, const {yt}* {d.restrict} y, {t}* {d.restrict} out)",
+        f"const {t}* {d.restrict} sm, const {yt}* {d.restrict} y, {t}* {d.restrict} out, "
+        f"{', '.join(ERROR_PARAMS)})",
         "{",
         f"  for (int i = {d.global_index}; i < n; i += {d.grid_stride}) {{",
         "    const int row = i / K, col = i - row * K;",
         f"    const {t} gr = g[row];",
-        f"    out[i] = sm[i] * gr - ((long long)y[row] == col ? gr : ({t})0);",
+        "    const long long c = (long long)y[row];",
+        "    if (col == 0 && (c < 0 || c >= K)) KERNEL_bad_index(err, site, 1, row, c, K);",
+        f"    out[i] = sm[i] * gr - (c == col ? gr : ({t})0);",
         "  }",
         "}", ""])
 
@@ -212,6 +226,20 @@ def lower_softmax_grad(node, ctx):
     return Step(run, [DEVICE, DEVICE], [DEVICE])
 
 
+def _class_message(op):
+    """The reference's wording (``ops.nnet._check_classes``) of a bad class label."""
+    def message(axis, value, size, pos, values):
+        return f"{op}: class index {value} is out of range for {size} classes (row {pos})"
+    return message
+
+
+def _no_classes(op, yv):
+    """M rows of K = 0 classes: every label is out of range (the reference's IndexError)."""
+    y = yv.get()
+    bad = y.min() if y.min() < 0 else y.max()
+    return IndexError(f"{op}: class index {int(bad)} is out of range for 0 classes")
+
+
 @register(SoftmaxCrossEntropy)
 def lower_xent(node, ctx):
     from .memory import DeviceArray
@@ -219,7 +247,9 @@ def lower_xent(node, ctx):
     dtype = node.outputs[0].dtype
     if not _float_ok(ctx, node) or not supported_dtype(y.dtype):
         return None
-    h = ctx.kernel(f"softmax_xent_{dtype}_{y.dtype}", render_xent(dtype, y.dtype), "iiPPPP")
+    h = ctx.kernel(f"softmax_xent_{dtype}_{y.dtype}", render_xent(dtype, y.dtype), "iiPPPPPi")
+    errors = ctx.index_errors
+    site = errors.site(node, _class_message(node.op))
 
     def run(ins):
         zv, yv = _contig(ins[0]), _contig(ins[1])
@@ -230,10 +260,10 @@ def lower_xent(node, ctx):
         loss, sm = DeviceArray((M,), dtype), DeviceArray((M, K), dtype)
         if M and K:
             grid, block = row_launch(M, K)
-            h.fn.prepared_call(grid, block, M, K, zv.ptr, yv.ptr, loss.ptr, sm.ptr)
+            h.fn.prepared_call(grid, block, M, K, zv.ptr, yv.ptr, loss.ptr, sm.ptr,
+                               errors.ptr, site)
         elif M:
-            from .elemwise import fill
-            fill(loss, 0)
+            raise _no_classes(node.op, yv)
         return [loss, sm]
 
     return Step(run, [DEVICE, DEVICE], [DEVICE, DEVICE])
@@ -248,18 +278,26 @@ def lower_xent_grad(node, ctx):
     if not _float_ok(ctx, node) or not supported_dtype(y.dtype) or g.dtype != sm.dtype:
         return None
     h = ctx.kernel(f"softmax_xent_grad_{dtype}_{y.dtype}", render_xent_grad(dtype, y.dtype),
-                   "iiPPPP")
+                   "iiPPPPPi")
+    errors = ctx.index_errors
+    site = errors.site(node, _class_message(node.op))
 
     def run(ins):
         gv, smv, yv = (_contig(v) for v in ins)
         M, K = smv.shape
-        if gv.shape != (M,) or yv.shape != (M,):
-            raise ValueError(f"{node.op}: loss gradient {gv.shape} and class indices {yv.shape} "
-                             f"must have {M} entries")
+        if yv.shape != (M,):
+            raise ValueError(f"{node.op}: expected {M} class indices (one per row of a {M}x{K} "
+                             f"matrix), got shape {yv.shape}")
+        if gv.shape != (M,):
+            raise ValueError(f"{node.op}: loss gradient of shape {gv.shape} does not match "
+                             f"{M} rows")
         out = DeviceArray((M, K), dtype)
         if M and K:
             grid, block = driver.launch_dims(M * K)
-            h.fn.prepared_call(grid, block, M * K, K, gv.ptr, smv.ptr, yv.ptr, out.ptr)
+            h.fn.prepared_call(grid, block, M * K, K, gv.ptr, smv.ptr, yv.ptr, out.ptr,
+                               errors.ptr, site)
+        elif M:
+            raise _no_classes(node.op, yv)
         return [out]
 
     return Step(run, [DEVICE, DEVICE, DEVICE], [DEVICE])

@@ -20,10 +20,13 @@ graph always reads the same addresses; each call of ``train_model(index)``
 therefore replays the same graph whatever the index.
 
 Updates of GPU shared variables are written back into the variables' own
-buffers at the end of the graph, so their addresses never change. The body's
-buffers stay reserved for the graph (``DevicePool.capture``). A function whose
-body would move data between host and device, or whose capture fails, simply
-keeps running node by node.
+buffers at the end of the graph, so their addresses never change. For a
+function whose kernels check indices, the linker passes a write-back ``copy``
+that does nothing when the function's error word is set: a replay that met a
+bad index leaves every shared variable as it was (the linker reads the word
+after the replay and raises). The body's buffers stay reserved for the graph
+(``DevicePool.capture``). A function whose body would move data between host
+and device, or whose capture fails, simply keeps running node by node.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ MAX_GRAPHS = 4          # per function: graphs pin their buffers
 class GraphRunner:
     """Prologue/body partition of a thunk's program and its captured graphs."""
 
-    def __init__(self, program, launch_free, stable_cells, update_writebacks):
+    def __init__(self, program, launch_free, stable_cells, update_writebacks, copy=None):
         produced, prologue, body = set(), [], []
         for entry, free in zip(program, launch_free):
             _, _, ins, outs, convs = entry
@@ -57,6 +60,7 @@ class GraphRunner:
         self.body_cells = [c for _, _, _, outs, _ in body for c in outs]
         self.stable_cells = stable_cells          # cells of GPU shared variables, device constants
         self.writebacks = [(out, sv) for out, sv in update_writebacks if id(out) in produced]
+        self.copy = copy          # copy(dst, src) of the write-backs; None: copy_into
         self.graphs = {}
         self.seen = set()
         self.n_replays = 0
@@ -153,6 +157,7 @@ class GraphRunner:
                 c[0] = s
         pool = memory.pool()
         blocks = pool.capture = []
+        copy = self.copy or copy_into
 
         def record():
             run_nodes(self.body)
@@ -162,7 +167,7 @@ class GraphRunner:
                     continue
                 if new.shape != cur.shape or new.dtype != cur.dtype or not cur.is_c_contiguous:
                     raise ValueError("update changes the shared variable's shape")
-                copy_into(cur, new)
+                copy(cur, new)
                 out[0] = cur
 
         try:
