@@ -29,28 +29,29 @@ SG_API void sg_gemm_1(int dbl, int ta, int tb, int64_t M, int64_t N, int64_t K, 
                           (const float *)B, (int)ldb, (float)beta, (float *)C, (int)ldc);
 }
 
+/* A product split into pieces along its longer output dimension. The pieces depend on the shape
+   alone (a power of two, at most 8, each at least 128 wide, and only for 4 MFLOP or more), and
+   `nthreads` only decides how many threads share them, so every element is computed by the same
+   BLAS call whether the product runs on one thread or several: results do not depend on the
+   thread count or on the thread policy (sg_threads). */
 SG_API void sg_gemm_mt(int nthreads, int dbl, int ta, int tb, int64_t M, int64_t N, int64_t K, const void *A,
                        int64_t lda, const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
-    int isz = dbl ? 8 : 4, split_n = N >= M, nt = nthreads;
+    int isz = dbl ? 8 : 4, split_n = N >= M, pieces = 1;
     int64_t D = split_n ? N : M;
-    if ((double)M * N * K < 4e6 || D < 64) nt = 1;
-    #pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int64_t lo = 0, hi = D;
-#ifdef _OPENMP
-        int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
-        int64_t chunk = ((D + T - 1) / T + 15) / 16 * 16;
-        lo = t * chunk < D ? t * chunk : D;
-        hi = lo + chunk < D ? lo + chunk : D;
-#endif
-        if (lo < hi) {
-            const char *a = (const char *)A, *b = (const char *)B;
-            char *cc = (char *)C;
-            int64_t m = M, n = N;
-            if (split_n) { n = hi - lo; b += (tb ? lo * ldb : lo) * isz; cc += lo * isz; }
-            else { m = hi - lo; a += (ta ? lo : lo * lda) * isz; cc += lo * ldc * isz; }
-            sg_gemm_1(dbl, ta, tb, m, n, K, a, lda, b, ldb, beta, cc, ldc);
-        }
+    if ((double)M * N * K >= 4e6)
+        while (pieces < 8 && D / (2 * pieces) >= 128) pieces *= 2;
+    int64_t chunk = ((D + pieces - 1) / pieces + 15) / 16 * 16;
+    int nt = nthreads < pieces ? nthreads : pieces;
+    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int p = 0; p < pieces; p++) {
+        int64_t lo = p * chunk < D ? p * chunk : D, hi = lo + chunk < D ? lo + chunk : D;
+        if (lo >= hi) continue;
+        const char *a = (const char *)A, *b = (const char *)B;
+        char *cc = (char *)C;
+        int64_t m = M, n = N;
+        if (split_n) { n = hi - lo; b += (tb ? lo * ldb : lo) * isz; cc += lo * isz; }
+        else { m = hi - lo; a += (ta ? lo : lo * lda) * isz; cc += lo * ldc * isz; }
+        sg_gemm_1(dbl, ta, tb, m, n, K, a, lda, b, ldb, beta, cc, ldc);
     }
 }
 

@@ -10,22 +10,25 @@ are laid out as ``col`` (K = C*kh*kw rows, B*oh*ow columns), so
 where ``Wf`` is the (flipped, for a true convolution) filter bank made
 contiguous once per call and ``tg`` the output gradient regrouped as (O, B*P).
 
-Threads: when the batch gives at least one chunk per thread, chunks are sized
-so that a chunk's ``col`` stays in the core's L2 cache (``SG_CONV_CHUNK_BYTES``)
-and each thread takes whole chunks: its own im2col, a single-threaded gemm, its
-own col2im or scatter (the images of a chunk belong to one thread, so nothing
-is shared but the filters; the weights gradient is summed per thread and the
-partial sums added at the end). This keeps every intermediate in cache and the
-small gemms of typical layers at one core's full speed. Small batches (fewer
-chunks than threads) run chunk after chunk with the gemm split over threads.
+Chunks are sized from the shapes alone so that a chunk's ``col`` stays in a
+core's L2 cache (``SG_CONV_CHUNK_BYTES``). When the batch gives at least one
+chunk per thread, each thread takes whole chunks: its own im2col, a
+single-threaded gemm, its own col2im or scatter (the images of a chunk belong to
+one thread, so nothing is shared but the filters). This keeps every
+intermediate in cache and the small gemms of typical layers at one core's full
+speed. Small batches (fewer chunks than threads) run chunk after chunk (only the
+copies split over threads). The weights gradient sums chunk q into partial sum
+q % SG_CONV_GROUPS (a thread takes whole partial sums) and adds the partial sums
+in order, so results do not depend on the number of threads or on the thread
+policy (``sg_threads``): training is reproducible bit for bit.
 """
 
 DECLS = r"""
-/* col bytes per thread when chunks run on separate threads (a share of a core's L2), the fewest
-   columns worth a gemm call, and the col bytes per chunk when chunks run one after another */
+/* col bytes per chunk (a share of a core's L2), the fewest columns worth a gemm call, and the
+   number of partial sums of the weights gradient (chunk q adds into sum q % SG_CONV_GROUPS) */
 #define SG_CONV_CHUNK_BYTES (512 * 1024)
 #define SG_CONV_MIN_COLS 512
-#define SG_CONV_SERIAL_BYTES (16 * 1024 * 1024)
+#define SG_CONV_GROUPS 8
 typedef struct {
     int node, flip, mode;               /* mode: 0 explicit padding (ph, pw), 1 'full', 2 'half' */
     int64_t ph, pw, sh, sw, dh, dw;
@@ -57,24 +60,21 @@ static int sg_conv_geom_$S(sg_ctx *c, const sg_conv_t *A, int64_t N, int64_t C, 
     int64_t B = (int64_t)(SG_CONV_CHUNK_BYTES / sizeof($T)) / per;
     if (B * g->P < SG_CONV_MIN_COLS) B = (SG_CONV_MIN_COLS + g->P - 1) / g->P;   /* a gemm worth calling */
     if (B < 1) B = 1;
-    int nt = c->nthreads > 1 ? c->nthreads : 1;
+    /* the chunking depends on the shapes only (not on threads), so every output element is summed
+       in the same order however the chunks are spread over threads */
     int64_t nch = N > 0 ? (N + B - 1) / B : 0;
-    double work = (double)N * O * g->K * g->P;
-    g->par = sg_par(c, work, 2e6);
-    if (g->par && nch >= nt) {
-        nch = (nch + nt - 1) / nt * nt;             /* a whole number of chunks per thread */
+    if (nch >= SG_CONV_GROUPS) {                    /* a whole number of chunks per group */
+        nch = (nch + SG_CONV_GROUPS - 1) / SG_CONV_GROUPS * SG_CONV_GROUPS;
         if (nch > N) nch = N;
         B = (N + nch - 1) / nch;
-        g->nt = nt;
-    } else {
-        g->nt = 1;                                  /* chunk by chunk, the gemm split over threads */
-        B = (int64_t)(SG_CONV_SERIAL_BYTES / sizeof($T)) / per;
-        if (B < 1) B = 1;
     }
     if (B > N) B = N;
     if (B < 1) B = 1;
     g->chunk = B;
     g->nchunks = N > 0 ? (N + B - 1) / B : 0;
+    int nt = c->nthreads > 1 ? c->nthreads : 1;
+    g->par = sg_par(c, (double)N * O * g->K * g->P, 2e6);
+    g->nt = g->par && g->nchunks >= nt ? nt : 1;    /* else chunk by chunk, each gemm split over threads */
     if (g->K > INT32_MAX || g->P * g->chunk > INT32_MAX || O > INT32_MAX || g->K * g->chunk * g->P > INT32_MAX)
         return sg_fail(c, A->node, SG_EVALUE, "convolution too large for 32-bit BLAS");
     return 0;
@@ -205,12 +205,11 @@ static void sg_regroup_$S(const sg_val *t, const sg_geom_$S *g, int64_t b0, int6
         }
 }
 
-/* a product on this thread alone (nt > 1: inside a team) or split over the context's threads */
-static void sg_conv_gemm_$S(sg_ctx *c, int nt, int ta, int tb, int64_t M, int64_t N, int64_t K, const $T *a,
-                            int64_t lda, const $T *b, int64_t ldb, $T beta, $T *cc, int64_t ldc) {
-    if (nt > 1) sg_gemm_1(sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
-    else sg_gemm_mt(sg_par(c, (double)M * N * K, 4e6) ? c->nthreads : 1, sizeof($T) == 8, ta, tb, M, N, K, a, lda,
-                    b, ldb, beta, cc, ldc);
+/* a chunk's product: always one BLAS call on the calling thread, so an element is computed the
+   same way whichever thread runs its chunk (parallelism comes from the chunks) */
+static void sg_conv_gemm_$S(int ta, int tb, int64_t M, int64_t N, int64_t K, const $T *a, int64_t lda,
+                            const $T *b, int64_t ldb, $T beta, $T *cc, int64_t ldc) {
+    sg_gemm_1(sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
 }
 
 /* the chunks of the batch, split over g.nt threads (each with its own slice of the workspaces) */
@@ -248,7 +247,7 @@ SG_API int sg_conv2d_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, in
         $T *cl = ($T *)col + t * ncol, *tp = ($T *)tmp + t * ntmp;
         sg_im2col_$S(g.par && g.nt == 1, img, A, &g, b0, B, cl);
         $T *dst = B == 1 ? O_ + b0 * g.O * g.P : tp;
-        sg_conv_gemm_$S(c, g.nt, 0, 0, g.O, NP, g.K, ($T *)wf, g.K, cl, NP, 0, dst, NP);
+        sg_conv_gemm_$S(0, 0, g.O, NP, g.K, ($T *)wf, g.K, cl, NP, 0, dst, NP);
         if (B > 1)
             for (int64_t bb = 0; bb < B; bb++)
                 for (int64_t o = 0; o < g.O; o++)
@@ -279,7 +278,7 @@ SG_API int sg_conv2d_gi_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
     SG_CONV_CHUNKS(g, {
         $T *cl = ($T *)col + t * ncol, *tgt = ($T *)tg + t * ntg;
         sg_regroup_$S(top, &g, b0, B, tgt);
-        sg_conv_gemm_$S(c, g.nt, 1, 0, g.K, NP, g.O, ($T *)wf, g.K, tgt, NP, 0, cl, NP);   /* gcol */
+        sg_conv_gemm_$S(1, 0, g.K, NP, g.O, ($T *)wf, g.K, tgt, NP, 0, cl, NP);   /* gcol */
         sg_col2im_$S(g.par && g.nt == 1, cl, A, &g, b0, B, ($T *)out->data);
     })
     return 0;
@@ -299,20 +298,28 @@ SG_API int sg_conv2d_gw_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof($T))) return c->err_code;
     char *gw, *col, *tg;
     int64_t ncol = g.K * g.chunk * g.P, ntg = g.O * g.chunk * g.P, OK = g.O * g.K;
-    if (sg_getbuf(c, A->node, wk, (g.nt * OK + 1) * sizeof($T), &gw) ||
+    int64_t G = g.nchunks < SG_CONV_GROUPS ? g.nchunks : SG_CONV_GROUPS;
+    if (G < 1) G = 1;
+    if (sg_getbuf(c, A->node, wk, (G * OK + 1) * sizeof($T), &gw) ||
         sg_getbuf(c, A->node, wc, g.nt * ncol * sizeof($T), &col) ||
         sg_getbuf(c, A->node, wt, g.nt * ntg * sizeof($T), &tg)) return c->err_code;
-    $T *acc = ($T *)gw;                            /* one partial sum per thread */
-    memset(acc, 0, g.nt * OK * sizeof($T));
-    if (g.K > 0 && g.O > 0)
-        SG_CONV_CHUNKS(g, {
+    $T *acc = ($T *)gw;                            /* partial sum j: chunks j, j + G, j + 2G, ... in order */
+    memset(acc, 0, G * OK * sizeof($T));
+    if (g.K > 0 && g.O > 0) {
+        #pragma omp parallel for num_threads(g.nt) if (g.nt > 1) schedule(static)
+        for (int64_t j = 0; j < G; j++) {
+            int t = g.nt > 1 ? sg_conv_tid() : 0;
             $T *cl = ($T *)col + t * ncol, *tgt = ($T *)tg + t * ntg;
-            sg_im2col_$S(g.par && g.nt == 1, img, A, &g, b0, B, cl);
-            sg_regroup_$S(top, &g, b0, B, tgt);
-            sg_conv_gemm_$S(c, g.nt, 0, 1, g.O, g.K, NP, tgt, NP, cl, NP, 1, acc + t * OK, g.K);
-        })
-    for (int t = 1; t < g.nt; t++)
-        for (int64_t q = 0; q < OK; q++) acc[q] += acc[t * OK + q];
+            for (int64_t q = j; q < g.nchunks; q += G) {
+                int64_t b0 = q * g.chunk, B = g.N - b0 < g.chunk ? g.N - b0 : g.chunk, NP = B * g.P;
+                sg_im2col_$S(g.par && g.nt == 1, img, A, &g, b0, B, cl);
+                sg_regroup_$S(top, &g, b0, B, tgt);
+                sg_conv_gemm_$S(0, 1, g.O, g.K, NP, tgt, NP, cl, NP, 1, acc + j * OK, g.K);
+            }
+        }
+    }
+    for (int64_t j = 1; j < G; j++)
+        for (int64_t q = 0; q < OK; q++) acc[q] += acc[j * OK + q];
     $T *o = ($T *)out->data;
     for (int64_t q = 0; q < g.O * g.C; q++)
         for (int64_t i = 0; i < kh; i++)
