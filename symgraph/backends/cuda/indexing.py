@@ -40,9 +40,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops import scalar as ps
-from ..errors import reraise_with_node
 from ...ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
                               build_index)
+from ..errors import reraise_with_node
 from .dialect import DIALECT
 from .elemwise import (ElemwiseLaunch, arg_format, register_copy, render_elemwise, scalar_kind,
                        supported_dtype)
@@ -231,13 +231,14 @@ def render_guarded_copy(itemsize):
 class ErrorWord:
     """The device error word of one compiled function (see the module docstring).
 
-    At build time, lowerings take a site for each node whose kernels read indices::
+    The linker puts one on the build context (``ctx.index_errors``). At build time,
+    lowerings take a site for each node whose kernels read indices::
 
         site = ctx.index_errors.site(node, message)   # message(axis, value, size, pos, values)
 
-    and pass ``ctx.index_errors.ptr`` and ``site`` as the kernels' last arguments. The
-    linker allocates the buffer (:meth:`allocate`) once the function is planned and calls
-    :meth:`check` at the end of each call.
+    and their run-time step passes ``ptr`` and ``site`` as the kernels' last arguments
+    (``ptr`` is read at run time: the linker allocates the buffer, :meth:`allocate`, once
+    the function is planned). The linker calls :meth:`check` at the end of each call.
     """
 
     def __init__(self):
