@@ -175,10 +175,19 @@ class Subtensor(Op):
         return [None]
 
 
-class IncSubtensor(Op):
-    """``inc_subtensor(x[idx], y)`` / ``set_subtensor``: a copy of x with the region updated."""
+class _IncSubtensorBase(Op):
+    """What IncSubtensor and AdvancedIncSubtensor share: a copy of x (x itself when
+    ``inplace``) with the indexed region set to, or incremented by, y.
+
+    A subclass names the op that reads the same region (``_read_op``, used by
+    ``grad``) and what a failed update reports (``_error_message``); it may
+    override how its index inputs are checked (``_index_inputs``), how the
+    runtime index is built (``_runtime_index``) and how a region is incremented
+    (``_increment``).
+    """
 
     __props__ = ("idx_list", "set_instead_of_inc", "inplace")
+    _read_op = None
 
     def __init__(self, idx_list, set_instead_of_inc=False, inplace=False):
         self.idx_list = tuple(idx_list)
@@ -186,18 +195,62 @@ class IncSubtensor(Op):
         self.inplace = inplace
         self.destroy_map = {0: [0]} if inplace else {}
 
-    def __str__(self):
-        kind = "Set" if self.set_instead_of_inc else "Inc"
-        return f"{kind}Subtensor{describe_index(self.idx_list)}" + ("[inplace]" if self.inplace else "")
-
     def make_node(self, x, y, *syms):
         from ..tensor.basic import cast
         x, y = as_tensor(x), as_tensor(y)
         if y.dtype != x.dtype:
             y = cast(y, x.dtype)
-        syms = [_scalar_index(s) if e_is_scalar else as_tensor(s)
+        return Apply(self, [x, y] + self._index_inputs(syms), [x.type()])
+
+    def _index_inputs(self, syms):
+        return [as_tensor(s) for s in syms]
+
+    def _runtime_index(self, x, sym_values):
+        return build_index(self.idx_list, sym_values)
+
+    def _increment(self, out, idx, y):
+        out[idx] += y
+
+    def perform(self, node, inputs, output_storage):
+        x, y = inputs[0], inputs[1]
+        out = x if self.inplace else x.copy()
+        idx = self._runtime_index(x, inputs[2:])
+        try:
+            if self.set_instead_of_inc:
+                out[idx] = y
+            else:
+                self._increment(out, idx, y)
+        except (ValueError, IndexError) as exc:
+            raise type(exc)(self._error_message(exc, x, idx, y)) from None
+        output_storage[0][0] = out
+
+    def grad(self, inputs, output_grads):
+        from ..tensor import basic as T
+        y, syms = inputs[1], inputs[2:]
+        (gz,) = output_grads
+        if self.set_instead_of_inc:
+            gx = type(self)(self.idx_list, True)(gz, T.zeros_like(y), *syms)
+        else:
+            gx = gz
+        gy = _reduce_to(self._read_op(self.idx_list)(gz, *syms), y)
+        return [gx, gy] + [None] * len(syms)
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+
+class IncSubtensor(_IncSubtensorBase):
+    """``inc_subtensor(x[idx], y)`` / ``set_subtensor``: a copy of x with the region updated."""
+
+    _read_op = Subtensor
+
+    def __str__(self):
+        kind = "Set" if self.set_instead_of_inc else "Inc"
+        return f"{kind}Subtensor{describe_index(self.idx_list)}" + ("[inplace]" if self.inplace else "")
+
+    def _index_inputs(self, syms):
+        return [_scalar_index(s) if e_is_scalar else as_tensor(s)
                 for s, e_is_scalar in zip(syms, self._sym_kinds())]
-        return Apply(self, [x, y] + list(syms), [x.type()])
 
     def _sym_kinds(self):
         kinds = []
@@ -205,35 +258,10 @@ class IncSubtensor(Op):
             kinds.extend([e[0] != "adv"] * _n_sym(e))
         return kinds
 
-    def perform(self, node, inputs, output_storage):
-        x, y = inputs[0], inputs[1]
-        out = x if self.inplace else x.copy()
-        idx = build_index(self.idx_list, inputs[2:])
-        try:
-            if self.set_instead_of_inc:
-                out[idx] = y
-            else:
-                out[idx] += y
-        except (ValueError, IndexError) as exc:
-            raise type(exc)(f"{self}: cannot {'set' if self.set_instead_of_inc else 'increment'} "
-                            f"region {idx} of shape-{x.shape} tensor with a value of shape "
-                            f"{np.shape(y)}: {exc}") from None
-        output_storage[0][0] = out
-
-    def grad(self, inputs, output_grads):
-        from ..tensor import basic as T
-        x, y, syms = inputs[0], inputs[1], inputs[2:]
-        (gz,) = output_grads
-        if self.set_instead_of_inc:
-            gx = IncSubtensor(self.idx_list, True)(gz, T.zeros_like(y), *syms)
-        else:
-            gx = gz
-        gy = Subtensor(self.idx_list)(gz, *syms)
-        gy = _reduce_to(gy, y)
-        return [gx, gy] + [None] * len(syms)
-
-    def infer_shape(self, node, shapes):
-        return [shapes[0]]
+    def _error_message(self, exc, x, idx, y):
+        return (f"{self}: cannot {'set' if self.set_instead_of_inc else 'increment'} "
+                f"region {idx} of shape-{x.shape} tensor with a value of shape "
+                f"{np.shape(y)}: {exc}")
 
 
 def _reduce_to(g, y):
@@ -296,54 +324,26 @@ class AdvancedSubtensor(Op):
         return [None]
 
 
-class AdvancedIncSubtensor(Op):
+class AdvancedIncSubtensor(_IncSubtensorBase):
     """Accumulate (``np.add.at``) or set values at integer-array indices."""
 
-    __props__ = ("idx_list", "set_instead_of_inc", "inplace")
-
-    def __init__(self, idx_list, set_instead_of_inc=False, inplace=False):
-        self.idx_list = tuple(idx_list)
-        self.set_instead_of_inc = set_instead_of_inc
-        self.inplace = inplace
-        self.destroy_map = {0: [0]} if inplace else {}
+    _read_op = AdvancedSubtensor
 
     def __str__(self):
         kind = "Set" if self.set_instead_of_inc else "Inc"
         return f"Advanced{kind}Subtensor{describe_index(self.idx_list)}"
 
-    def make_node(self, x, y, *idx):
-        from ..tensor.basic import cast
-        x, y = as_tensor(x), as_tensor(y)
-        if y.dtype != x.dtype:
-            y = cast(y, x.dtype)
-        return Apply(self, [x, y] + [as_tensor(i) for i in idx], [x.type()])
-
-    def perform(self, node, inputs, output_storage):
-        x, y = inputs[0], inputs[1]
-        out = x if self.inplace else x.copy()
-        idx = build_index(self.idx_list, inputs[2:])
+    def _runtime_index(self, x, sym_values):
+        idx = build_index(self.idx_list, sym_values)
         _check_adv(x, idx, self)
-        try:
-            if self.set_instead_of_inc:
-                out[idx] = y
-            else:
-                np.add.at(out, idx, y)
-        except (ValueError, IndexError) as exc:
-            raise type(exc)(f"{self}: {exc} (x shape {x.shape}, indexed region shape {x[idx].shape}, "
-                            f"y shape {np.shape(y)})") from None
-        output_storage[0][0] = out
+        return idx
 
-    def grad(self, inputs, output_grads):
-        from ..tensor import basic as T
-        x, y, idx = inputs[0], inputs[1], inputs[2:]
-        (gz,) = output_grads
-        gx = AdvancedIncSubtensor(self.idx_list, True)(gz, T.zeros_like(y), *idx) \
-            if self.set_instead_of_inc else gz
-        gy = _reduce_to(AdvancedSubtensor(self.idx_list)(gz, *idx), y)
-        return [gx, gy] + [None] * len(idx)
+    def _increment(self, out, idx, y):
+        np.add.at(out, idx, y)
 
-    def infer_shape(self, node, shapes):
-        return [shapes[0]]
+    def _error_message(self, exc, x, idx, y):
+        return (f"{self}: {exc} (x shape {x.shape}, indexed region shape {x[idx].shape}, "
+                f"y shape {np.shape(y)})")
 
 
 def is_constant_index(v):

@@ -99,32 +99,35 @@ def _read_pair(e, var, name):
            f"{name}1 = (int64_t)((const {t} *){V}.data)[{V}.strides[0]];")
 
 
+def _emit_conv(e, fn, dtype, *extra):
+    """Call ``<fn>_f32`` / ``<fn>_f64`` with the conv parameters, output buffer, the three
+    workspaces, the two tensor inputs, the ``extra`` arguments and the output."""
+    A = _conv_params(e)
+    rest = "".join(f"{a}, " for a in extra)
+    e.emit(e.try_(f"{fn}_{_SFX[dtype]}(c, {A}, {e.buf(0)}, {e.ws(0)}, {e.ws(1)}, {e.ws(2)}, "
+                  f"&{e.inp(0)}, &{e.inp(1)}, {rest}&{e.out(0)})"))
+
+
 @register(conv.Conv2d, check=_conv_ok, workspace=3)
 def lower_conv2d(e):
     img, kern = e.node.inputs
-    A = _conv_params(e)
     _declared(e, img, e.op.imshp, "input", "input_shape (image_shape)")
     _declared(e, kern, e.op.kshp, "filters", "filter_shape")
-    e.emit(e.try_(f"sg_conv2d_{_SFX[img.dtype]}(c, {A}, {e.buf(0)}, {e.ws(0)}, {e.ws(1)}, {e.ws(2)}, "
-                  f"&{e.inp(0)}, &{e.inp(1)}, &{e.out(0)})"))
+    _emit_conv(e, "sg_conv2d", img.dtype)
 
 
 @register(conv.Conv2dGradInputs, check=_conv_ok, workspace=3)
 def lower_conv2d_grad_inputs(e):
     kern = e.node.inputs[0]
-    A = _conv_params(e)
     _read_pair(e, e.node.inputs[2], "hw")
-    e.emit(e.try_(f"sg_conv2d_gi_{_SFX[kern.dtype]}(c, {A}, {e.buf(0)}, {e.ws(0)}, {e.ws(1)}, {e.ws(2)}, "
-                  f"&{e.inp(0)}, &{e.inp(1)}, hw0, hw1, &{e.out(0)})"))
+    _emit_conv(e, "sg_conv2d_gi", kern.dtype, "hw0", "hw1")
 
 
 @register(conv.Conv2dGradWeights, check=_conv_ok, workspace=3)
 def lower_conv2d_grad_weights(e):
     img = e.node.inputs[0]
-    A = _conv_params(e)
     _read_pair(e, e.node.inputs[2], "k")
-    e.emit(e.try_(f"sg_conv2d_gw_{_SFX[img.dtype]}(c, {A}, {e.buf(0)}, {e.ws(0)}, {e.ws(1)}, {e.ws(2)}, "
-                  f"&{e.inp(0)}, &{e.inp(1)}, k0, k1, &{e.out(0)})"))
+    _emit_conv(e, "sg_conv2d_gw", img.dtype, "k0", "k1")
 
 
 # ---------------------------------------------------------------- pooling

@@ -154,26 +154,23 @@ def _sgn(d, a, cd):
     return f"({x} > 0)"
 
 
-def _int_div(d, a, cd):
-    x, y = a
-    if is_float(cd):
-        return f"{d.helper('floordiv', cd)}({x}, {y})"
-    if is_signed(cd):
-        return f"sg_idiv({x}, {y})"
-    if cd == "bool":
-        return None
-    return f"sg_udiv({x}, {y})"
+def _division(float_helper, signed_fn, unsigned_fn):
+    """Rule for floor division and modulo: the dialect's float helper, or the runtime
+    function for signed / unsigned integers (none for bool)."""
+    def rule(d, a, cd):
+        x, y = a
+        if is_float(cd):
+            return f"{d.helper(float_helper, cd)}({x}, {y})"
+        if is_signed(cd):
+            return f"{signed_fn}({x}, {y})"
+        if cd == "bool":
+            return None
+        return f"{unsigned_fn}({x}, {y})"
+    return rule
 
 
-def _mod(d, a, cd):
-    x, y = a
-    if is_float(cd):
-        return f"{d.helper('fmod', cd)}({x}, {y})"
-    if is_signed(cd):
-        return f"sg_imod({x}, {y})"
-    if cd == "bool":
-        return None
-    return f"sg_umod({x}, {y})"
+_int_div = _division("floordiv", "sg_idiv", "sg_udiv")
+_mod = _division("fmod", "sg_imod", "sg_umod")
 
 
 def _pow(d, a, cd):
