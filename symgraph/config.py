@@ -74,8 +74,8 @@ _FLAGS = {
     "print_rewrites": (_bool, False, "print each rewrite as it fires"),
     "optimizer_excluding": (_name_list, (), "rewrite names or tags to leave out (space or ':' separated)"),
     "openmp": (_bool, True, "let generated C use OpenMP threads"),
-    "openmp_adaptive": (_bool, True, "run C functions on one thread while other processes keep the cores "
-                        "busy (the team's wake-up time is probed every 50 ms)"),
+    "openmp_adaptive": (_bool, True, "while other processes keep the cores busy, only large C regions use "
+                        "threads (the team's wake-up time is probed every 50 ms)"),
     "cxxflags": (_str, "", "extra flags for the C compiler"),
     "nan_guard": (_bool, False, "raise at the first node producing NaN/Inf"),
     "compute_test_value": (_choice("off", "ignore", "warn", "raise"), "off", "accepted for compatibility"),

@@ -180,20 +180,26 @@ SG_API int64_t sg_size(int nd, const int64_t *s) {
 
 /* Threads for this call. Waking the OpenMP team costs a few microseconds on an idle machine but
    up to a scheduler time slice (about a millisecond, per parallel region) when other processes
-   keep the cores busy; a training step has dozens of regions, most of them small. Every 50 ms of
-   wall time a call times an empty parallel region; slower than 250 us means the cores are
-   contended, and until the next probe only regions SG_PAR_BUSY times larger than usual (about a
-   millisecond of work or more) use threads. */
+   keep the cores busy; a training step has dozens of regions, most of them small. So a call now
+   and then times two empty parallel regions back to back (the first also wakes sleeping threads,
+   which alone can take 100 us on a virtual machine): if both are slower than 250 us the cores
+   are contended, and until the next probe only regions SG_PAR_BUSY times larger than usual
+   (about a millisecond of work or more) use threads. Probes run every 50 ms of wall time, every
+   500 ms while contended (each then costs milliseconds). */
 SG_API void sg_threads(sg_ctx *c) {
 #ifdef _OPENMP
     if (!c->adaptive || c->nthreads_max <= 1) return;
     double t0 = omp_get_wtime();
-    if (t0 - c->probe_t < 0.05) return;
+    if (t0 - c->probe_t < (c->par_scale > 1.0 ? 0.5 : 0.05)) return;
     #pragma omp parallel num_threads(c->nthreads_max)
     { __asm__ __volatile__("" ::: "memory"); }
     double t1 = omp_get_wtime();
-    c->probe_t = t1;
-    c->par_scale = t1 - t0 < 2.5e-4 ? 1.0 : SG_PAR_BUSY;
+    #pragma omp parallel num_threads(c->nthreads_max)
+    { __asm__ __volatile__("" ::: "memory"); }
+    double t2 = omp_get_wtime();
+    double fastest = t1 - t0 < t2 - t1 ? t1 - t0 : t2 - t1;
+    c->probe_t = t2;
+    c->par_scale = fastest < 2.5e-4 ? 1.0 : SG_PAR_BUSY;
 #else
     (void)c;
 #endif
