@@ -92,6 +92,38 @@ def test_conv2d_forward_and_both_gradients(dtype):
     check([x, w], outs, [xv.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2)[:, :, ::-1], wv[:, :, ::-1]])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv2d_batches_split_into_chunks_over_threads(dtype):
+    """Batches large enough that the C kernels split images into cache-sized chunks taken by
+    threads (more chunks than the 8 partial sums of the weights gradient, a ragged last chunk),
+    for every border mode, stride, dilation and flip: forward and both gradients agree with the
+    reference, with threads (idle thresholds) and without (as when the cores are contended)."""
+    x = T.tensor4("x", dtype=dtype)
+    w = T.tensor4("w", dtype=dtype)
+    outs = []
+    for kw in CONV_CASES:
+        y = conv.conv2d(x, w, **kw)
+        gx, gw = symgraph.grad(T.sum(y * y), [x, w])
+        outs += [y, gx, gw]
+    rng = np.random.RandomState(8)
+    xv = rng.randn(75, 8, 20, 19).astype(dtype)
+    wv = rng.randn(6, 8, 3, 2).astype(dtype)
+    ref = symgraph.function([x, w], outs, mode=PY)(xv, wv)
+    f = symgraph.function([x, w], outs, mode=C)
+    assert_all_c(f)
+    ctx = f._run.runtime.ctx
+    ctx.adaptive = 0
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    runs = []
+    for scale in (1.0, 1e30):
+        ctx.par_scale = scale
+        runs.append(f(xv, wv))
+        for k, (a, b) in enumerate(zip(runs[-1], ref)):
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 10, err_msg=f"{outs[k]} scale {scale}")
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_conv2d_lenet_sizes_and_errors():
     x = T.ftensor4("x")
     w = T.ftensor4("w")
