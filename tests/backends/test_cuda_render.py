@@ -8,13 +8,13 @@ commit included, run on the CPU.
 """
 from __future__ import annotations
 
-import ctypes
-import hashlib
 import importlib.util
 import inspect
+import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -26,20 +26,23 @@ from symgraph.backends.cuda.lowering import KernelHandle, render_module
 from symgraph.opt.fgraph import FunctionGraph
 
 
-def _load_cases():
-    """The sibling module of graphs (tests are imported with --import-mode=importlib)."""
-    import pathlib
-    path = pathlib.Path(__file__).with_name("test_cuda_cases.py")
-    spec = importlib.util.spec_from_file_location("symgraph_test_cuda_cases", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def _sibling(name):
+    """A helper module next to this file, imported once per process whatever pytest's
+    import mode (by file, as test_cuda_gpu.py loads test_cuda_cases)."""
+    mod = sys.modules.get(name)
+    if mod is None:
+        path = pathlib.Path(__file__).with_name(name + ".py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
     return mod
 
 
-all_cases = _load_cases().all_cases
+all_cases = _sibling("test_cuda_cases").all_cases
+cpu_cuda = _sibling("cuda_emulator").cpu_cuda
 
 NVCC = shutil.which("nvcc")
-CXX = shutil.which("g++") or shutil.which("c++")
 
 
 def _extra_kernels():
@@ -144,217 +147,7 @@ def test_index_reading_kernels_check_their_indices():
 
 
 # ---------------------------------------------------------------- the CUDA backend on the CPU
-
-_SHIM = r"""
-#include <stdint.h>
-#include <math.h>
-struct sg_dim3 { unsigned int x, y, z; };
-extern "C" { sg_dim3 threadIdx, blockIdx, blockDim, gridDim; }
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __shared__ static
-#define __syncthreads()
-static inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long c,
-                                           unsigned long long v)
-{ unsigned long long o = *p; if (o == c) *p = v; return o; }
-static inline float atomicAdd(float* p, float v) { float o = *p; *p = o + v; return o; }
-static inline double atomicAdd(double* p, double v) { double o = *p; *p = o + v; return o; }
-static inline int min(int a, int b) { return a < b ? a : b; }
-static inline int max(int a, int b) { return a > b ? a : b; }
-static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline double __dmul_rn(double a, double b) { return a * b; }
-"""
-
-_CTYPES = {"b": ctypes.c_int8, "B": ctypes.c_uint8, "h": ctypes.c_int16, "H": ctypes.c_uint16,
-           "i": ctypes.c_int32, "I": ctypes.c_uint32, "l": ctypes.c_long, "L": ctypes.c_ulong,
-           "q": ctypes.c_int64, "Q": ctypes.c_uint64, "f": ctypes.c_float, "d": ctypes.c_double,
-           "P": ctypes.c_void_p}
-
-
-class _HostBlock:
-    """A "device" allocation: host memory filled with 0xCD (garbage if a kernel forgets a write)."""
-
-    def __init__(self, size):
-        self.mem = np.full(size, 0xCD, dtype=np.uint8)
-
-    def __int__(self):
-        return self.mem.ctypes.data
-
-    __index__ = __int__
-
-
-def _host_view(a):
-    """The numpy array over the memory of DeviceArray ``a`` (host memory under CpuCuda)."""
-    if not a.size:
-        return np.empty(a.shape, a.dtype)
-    lo = sum(min(0, st * (n - 1)) for n, st in zip(a.shape, a.strides))
-    hi = sum(max(0, st * (n - 1)) for n, st in zip(a.shape, a.strides)) + a.itemsize
-    buf = (ctypes.c_char * (hi - lo)).from_address(a.ptr + lo)
-    return np.ndarray(a.shape, a.dtype, buffer=buf, offset=-lo, strides=a.strides)
-
-
-class _CpuKernel:
-    """A compiled kernel: ``prepared_call(grid, block, *args)`` runs its blocks and threads one
-    after the other. A kernel with barriers runs one thread per block instead (every symgraph
-    kernel strides over its work by blockDim and gridDim, so any launch shape is correct)."""
-
-    def __init__(self, cpu, module, name, arg_format):
-        lib, self.barrier = module.lib, module.barriers[name]
-        self.fn = getattr(lib, name)
-        self.fn.restype = None
-        self.types = [_CTYPES[c] for c in arg_format]
-        self.fn.argtypes = self.types
-        self.dims = {k: (ctypes.c_uint * 3).in_dll(lib, k)
-                     for k in ("threadIdx", "blockIdx", "blockDim", "gridDim")}
-        self.cpu, self.name = cpu, name
-
-    def prepared_call(self, grid, block, *args, shared_size=0):
-        assert len(args) == len(self.types), (self.name, args)
-        args = [t(int(a)) if t is not ctypes.c_float and t is not ctypes.c_double else t(float(a))
-                for t, a in zip(self.types, args)]
-        self.cpu.submit(lambda: self._run(tuple(grid) + (1,) * (3 - len(grid)),
-                                          (1, 1, 1) if self.barrier else
-                                          tuple(block) + (1,) * (3 - len(block)), args))
-
-    def _run(self, grid, block, args):
-        d = self.dims
-        d["gridDim"][:], d["blockDim"][:] = grid, block
-        for bz in range(grid[2]):
-            for by in range(grid[1]):
-                for bx in range(grid[0]):
-                    d["blockIdx"][:] = (bx, by, bz)
-                    for tz in range(block[2]):
-                        for ty in range(block[1]):
-                            for tx in range(block[0]):
-                                d["threadIdx"][:] = (tx, ty, tz)
-                                self.fn(*args)
-        self.cpu.n_launches += 1
-
-
-class _CpuModule:
-    def __init__(self, lib, source):
-        self.lib = lib
-        self.barriers = {}
-        for m in re.finditer(r'extern "C" void (\w+)\(', source.replace("__global__ ", "")):
-            name = m.group(1)
-            start = source.index(name)              # its helpers (name_rmax ...) come first
-            end = source.find('extern "C"', source.index(f"void {name}("))
-            self.barriers[name] = "__syncthreads" in source[start:end if end > 0 else None]
-
-
-class _CpuGraph:
-    def __init__(self, ops):
-        self.ops = ops
-
-    def launch(self):
-        for op in self.ops:
-            op()
-
-
-class CpuCuda:
-    """Stands in for ``pycuda.driver``, cuBLAS's gemm and the CUDA graph API.
-
-    Device memory is host memory; kernels are the generated CUDA C built with ``g++`` and a
-    few macros (:data:`_SHIM`); launches, device-to-device copies and gemms run in order,
-    or are recorded while a graph is captured and run again at each ``launch()``, with the
-    arguments of the capture, like a CUDA graph. A synchronous copy while capturing fails,
-    as it does on a GPU. Not emulated: concurrency (atomics are plain read-modify-writes).
-    """
-
-    MemoryError = MemoryError
-
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.recording = None
-        self.n_launches = 0
-
-    def submit(self, op):
-        if self.recording is not None:
-            self.recording.append(op)
-        else:
-            op()
-
-    # -------------------------------------------------- pycuda.driver
-    def mem_alloc(self, size):
-        return _HostBlock(size)
-
-    def _sync_copy(self):
-        if self.recording is not None:
-            raise RuntimeError("synchronous copy while a graph is captured")
-
-    def memcpy_htod(self, ptr, host):
-        self._sync_copy()
-        host = np.ascontiguousarray(host)
-        ctypes.memmove(int(ptr), host.ctypes.data, host.nbytes)
-
-    def memcpy_dtoh(self, host, ptr):
-        self._sync_copy()
-        ctypes.memmove(host.ctypes.data, int(ptr), host.nbytes)
-
-    def memcpy_dtod_async(self, dst, src, nbytes, stream=None):
-        dst, src, nbytes = int(dst), int(src), int(nbytes)
-        self.submit(lambda: ctypes.memmove(dst, src, nbytes))
-
-    # -------------------------------------------------- driver.py, graphs.py, cublas.py
-    def compile_module(self, source):
-        text = _SHIM + source
-        path = self.workdir / f"m_{hashlib.sha1(text.encode()).hexdigest()[:16]}"
-        src = path.with_suffix(".cpp")
-        src.write_text(text)
-        out = subprocess.run([CXX, "-O1", "-w", "-shared", "-fPIC", str(src), "-o",
-                              str(path.with_suffix(".so"))], capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr[-4000:]
-        return _CpuModule(ctypes.CDLL(str(path.with_suffix(".so"))), source)
-
-    def kernel(self, module, name, arg_format):
-        return _CpuKernel(self, module, name, arg_format)
-
-    def capture(self, record):
-        self.recording = []
-        try:
-            record()
-        finally:
-            ops, self.recording = self.recording, None
-        return _CpuGraph(ops)
-
-    def gemm(self, a, b, out, alpha=1.0, beta=0.0):
-        def op():
-            o = _host_view(out)
-            o[...] = alpha * (_host_view(a) @ _host_view(b)) + (beta * o if beta else 0)
-        self.submit(op)
-        return out
-
-
-@pytest.fixture
-def cpu_cuda(monkeypatch, tmp_path):
-    """``device=cuda`` with :class:`CpuCuda` in place of pycuda (the driver state, memory pool
-    and kernel caches of the real backend are set aside and restored afterwards)."""
-    if CXX is None:
-        pytest.skip("no host C++ compiler")
-    from symgraph.backends import cuda as cuda_pkg
-    from symgraph.backends.cuda import cublas, driver, elemwise, graphs, lowering, memory
-    cpu = CpuCuda(tmp_path)
-    monkeypatch.setattr(cuda_pkg, "check_available", lambda: None)
-    for mod in (driver, memory):
-        monkeypatch.setattr(mod, "cuda", lambda: cpu)
-    monkeypatch.setattr(driver, "compile_module", cpu.compile_module)
-    monkeypatch.setattr(driver, "kernel", cpu.kernel)
-    monkeypatch.setattr(driver, "multiprocessor_count", lambda: 1)
-    monkeypatch.setattr(driver, "synchronize", lambda: None)
-    monkeypatch.setattr(driver, "stream", lambda: None)
-    monkeypatch.setattr(graphs, "capture", cpu.capture)
-    monkeypatch.setattr(cublas, "gemm", cpu.gemm)
-    monkeypatch.setattr(memory, "_pool", None)
-    monkeypatch.setattr(lowering, "_compiled", {})
-    monkeypatch.setattr(elemwise, "_COPIES", {})
-    monkeypatch.setattr(elemwise, "_FILLS", {})
-    old = symgraph.config.device
-    symgraph.config.device = "cuda"
-    try:
-        yield cpu
-    finally:
-        symgraph.config.device = old
+# (the emulator, CpuCuda and its fixture cpu_cuda, lives in cuda_emulator.py)
 
 
 def _here():
