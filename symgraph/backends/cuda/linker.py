@@ -228,7 +228,9 @@ class CudaLinker:
                           if isinstance(sv, CudaSharedVariable) and sv in storage]
             copy = _guarded_copy(ctx.guarded_copies, errors) if errors.sites else None
             runner = GraphRunner(program, [not step.launches for _, step in steps], stable,
-                                 writebacks, copy)
+                                 writebacks, copy,
+                                 output_cells=[storage[v] for k, v in enumerate(fgraph.outputs)
+                                               if k not in updates])
 
         def run(values):
             for cell, val, place in zip(in_cells, values, input_places):
@@ -254,8 +256,9 @@ class CudaLinker:
             if errors.sites:
                 errors.check(values_of)     # after the GPU work, before outputs leave
             result = []
+            snaps = runner.snapshots if runner is not None else {}
             for cell, want in out_plan:
-                v = cell[0]
+                v = snaps.get(id(cell), cell[0]) if snaps else cell[0]
                 if want == HOST:
                     v = _to_host(v)
                 elif not isinstance(v, DeviceArray):

@@ -20,7 +20,10 @@ graph always reads the same addresses; each call of ``train_model(index)``
 therefore replays the same graph whatever the index.
 
 Updates of GPU shared variables are written back into the variables' own
-buffers at the end of the graph, so their addresses never change. For a
+buffers at the end of the graph, so their addresses never change; a function
+output that is (a view of) such a variable is copied inside the graph before
+the write-backs, so it holds the value from before the update, as when the
+nodes run one by one. For a
 function whose kernels check indices, the linker passes a write-back ``copy``
 that does nothing when the function's error word is set: a replay that met a
 bad index leaves every shared variable as it was (the linker reads the word
@@ -38,7 +41,7 @@ MAX_GRAPHS = 4          # per function: graphs pin their buffers
 class GraphRunner:
     """Prologue/body partition of a thunk's program and its captured graphs."""
 
-    def __init__(self, program, launch_free, stable_cells, update_writebacks, copy=None):
+    def __init__(self, program, launch_free, stable_cells, update_writebacks, copy=None, output_cells=()):
         produced, prologue, body = set(), [], []
         for entry, free in zip(program, launch_free):
             _, _, ins, outs, convs = entry
@@ -61,6 +64,8 @@ class GraphRunner:
         self.stable_cells = stable_cells          # cells of GPU shared variables, device constants
         self.writebacks = [(out, sv) for out, sv in update_writebacks if id(out) in produced]
         self.copy = copy          # copy(dst, src) of the write-backs; None: copy_into
+        self.output_cells = list(output_cells)    # the function's outputs (not its updates)
+        self.snapshots = {}       # id(output cell) -> its value copied before the write-backs
         self.graphs = {}
         self.seen = set()
         self.n_replays = 0
@@ -97,6 +102,7 @@ class GraphRunner:
 
     def run(self, run_nodes):
         """Run the prologue, then the body: replayed, captured, or node by node."""
+        self.snapshots = {}
         run_nodes(self.prologue)
         sig, rel = self.signature() if self.ok else (None, None)
         entry = self.graphs.get(sig) if sig is not None else None
@@ -140,6 +146,7 @@ class GraphRunner:
         entry.graph.launch()
         for cell, v in entry.values:
             cell[0] = v
+        self.snapshots = {id(cell): snap for cell, snap in entry.snapshots}
         self.n_replays += 1
 
     def _capture(self, run_nodes):
@@ -158,9 +165,17 @@ class GraphRunner:
         pool = memory.pool()
         blocks = pool.capture = []
         copy = self.copy or copy_into
+        snapshots = []
 
         def record():
             run_nodes(self.body)
+            # an output that is (a view of) a variable written back below must keep the value
+            # it had before the update, as node by node: copy it first, inside the graph
+            targets = [_extent(sv[0]) for _, sv in self.writebacks if isinstance(sv[0], DeviceArray)]
+            for cell in self.output_cells:
+                v = cell[0]
+                if isinstance(v, DeviceArray) and v.size and any(_overlap(_extent(v), t) for t in targets):
+                    snapshots.append((cell, v.copy()))
             for out, sv_cell in self.writebacks:
                 new, cur = out[0], sv_cell[0]
                 if new is cur or new.ptr == cur.ptr:
@@ -176,13 +191,25 @@ class GraphRunner:
             pool.capture = None
             for c, v in originals:
                 c[0] = v
-        entry = _Entry(graph, staging, [(c, c[0]) for c in self.body_cells], blocks)
+        entry = _Entry(graph, staging, [(c, c[0]) for c in self.body_cells], blocks, snapshots)
         self._replay(entry)
         return entry
 
 
 class _Entry:
-    __slots__ = ("graph", "staging", "values", "blocks")
+    __slots__ = ("graph", "staging", "values", "blocks", "snapshots")
 
-    def __init__(self, graph, staging, values, blocks):
+    def __init__(self, graph, staging, values, blocks, snapshots):
         self.graph, self.staging, self.values, self.blocks = graph, staging, values, blocks
+        self.snapshots = snapshots
+
+
+def _extent(v):
+    """[first, last) byte addresses a device array's elements occupy."""
+    lo = v.ptr + sum(min(0, st * (n - 1)) for n, st in zip(v.shape, v.strides))
+    hi = v.ptr + sum(max(0, st * (n - 1)) for n, st in zip(v.shape, v.strides)) + v.itemsize
+    return lo, hi
+
+
+def _overlap(a, b):
+    return a[0] < b[1] and b[0] < a[1]
