@@ -299,3 +299,24 @@ def test_default_cache_is_per_directory_singleton(tmp_path, monkeypatch):
     two = default_cache()
     assert two is not one and two.directory == str(tmp_path / "two")
     assert stat.S_IMODE((tmp_path / "two").stat().st_mode) == 0o700
+
+
+def test_blas_kernel_choice_follows_cpu_and_respects_the_user(tmp_path):
+    """OpenBLAS files AMD's AVX-512 CPUs under Haswell (AVX2); symgraph asks for its AVX-512
+    (SkylakeX) kernels there, only there, and never over a user's OPENBLAS_CORETYPE."""
+    def cpuinfo(vendor, flags):
+        p = tmp_path / f"cpuinfo-{vendor}-{len(flags)}"
+        p.write_text(f"processor\t: 0\nvendor_id\t: {vendor}\nmodel name\t: X\nflags\t\t: {' '.join(flags)}\n\n"
+                     f"processor\t: 1\nvendor_id\t: {vendor}\nflags\t\t: fpu\n")
+        return str(p)
+    avx512 = ["fpu", "sse2", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"]
+    env = {}
+    assert build.select_blas_kernels(cpuinfo("AuthenticAMD", avx512), env) == "SkylakeX"
+    assert env == {"OPENBLAS_CORETYPE": "SkylakeX"}
+    env = {}
+    assert build.select_blas_kernels(cpuinfo("AuthenticAMD", avx512[:-1]), env) is None and env == {}
+    assert build.select_blas_kernels(cpuinfo("GenuineIntel", avx512), env) is None and env == {}
+    env = {"OPENBLAS_CORETYPE": "Haswell"}
+    assert build.select_blas_kernels(cpuinfo("AuthenticAMD", avx512), env) == "Haswell"
+    assert env == {"OPENBLAS_CORETYPE": "Haswell"}
+    assert build.select_blas_kernels(str(tmp_path / "missing"), {}) is None

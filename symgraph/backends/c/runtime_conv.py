@@ -127,6 +127,11 @@ static void sg_im2col_$S(int par, const sg_val *img, const sg_conv_t *A, const s
                         $T *dst = col + ((ch * g->kh + i) * g->kw + j) * NP + bb * g->P;
                         const $T *sr = src + i * A->dh * s2 + j * A->dw;
                         if (rs == ow) { memcpy(dst, sr, g->P * sizeof($T)); continue; }
+                        if ((ow & 7) == 0) {             /* rows of whole 8-element blocks */
+                            for (int64_t oy = 0; oy < g->oh; oy++, dst += ow, sr += rs)
+                                for (int64_t ox = 0; ox < ow; ox += 8) memcpy(dst + ox, sr + ox, 8 * sizeof($T));
+                            continue;
+                        }
                         for (int64_t oy = 0; oy < g->oh; oy++, dst += ow, sr += rs) {
                             #pragma omp simd
                             for (int64_t ox = 0; ox < ow; ox++) dst[ox] = sr[ox];
@@ -158,6 +163,16 @@ static void sg_im2col_$S(int par, const sg_val *img, const sg_conv_t *A, const s
         }
 }
 
+/* d[0..8) += s[0..8): one or two vector adds (unaligned, through memcpy) */
+static inline void sg_add8_$S($T *d, const $T *s) {
+    typedef $T v8 __attribute__((vector_size(8 * sizeof($T))));
+    v8 a, b;
+    memcpy(&a, d, sizeof a);
+    memcpy(&b, s, sizeof b);
+    a += b;
+    memcpy(d, &a, sizeof a);
+}
+
 /* out images b0..b0+B-1 (contiguous) = col2im(gcol), gcol (K, B*P) as im2col lays it out: each
    (tap, output row) run is added to one image row, a vector loop; each image is zeroed first */
 static void sg_col2im_$S(int par, const $T *gcol, const sg_conv_t *A, const sg_geom_$S *g, int64_t b0,
@@ -179,7 +194,9 @@ static void sg_col2im_$S(int par, const $T *gcol, const sg_conv_t *A, const sg_g
                         if (y < 0 || y >= g->H) continue;
                         $T *restrict d = plane + y * g->W + x0;
                         const $T *restrict sr = src + oy * g->ow;
-                        if (A->sw == 1) {
+                        if (A->sw == 1 && lo == 0 && hi == g->ow && (hi & 7) == 0) {
+                            for (int64_t ox = 0; ox < hi; ox += 8) sg_add8_$S(d + ox, sr + ox);
+                        } else if (A->sw == 1) {
                             #pragma omp simd
                             for (int64_t ox = lo; ox < hi; ox++) d[ox] += sr[ox];
                         } else {
@@ -304,6 +321,8 @@ SG_API int sg_conv2d_gw_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
         sg_getbuf(c, A->node, wc, g.nt * ncol * sizeof($T), &col) ||
         sg_getbuf(c, A->node, wt, g.nt * ntg * sizeof($T), &tg)) return c->err_code;
     $T *acc = ($T *)gw;                            /* partial sum j: chunks j, j + G, j + 2G, ... in order */
+    /* the sums as (K, O) when K is much larger than O: OpenBLAS is faster with the long side as M */
+    int tr = g.K >= 4 * g.O;
     memset(acc, 0, G * OK * sizeof($T));
     if (g.K > 0 && g.O > 0) {
         #pragma omp parallel for num_threads(g.nt) if (g.nt > 1) schedule(static)
@@ -314,18 +333,23 @@ SG_API int sg_conv2d_gw_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
                 int64_t b0 = q * g.chunk, B = g.N - b0 < g.chunk ? g.N - b0 : g.chunk, NP = B * g.P;
                 sg_im2col_$S(g.par && g.nt == 1, img, A, &g, b0, B, cl);
                 sg_regroup_$S(top, &g, b0, B, tgt);
-                sg_conv_gemm_$S(0, 1, g.O, g.K, NP, tgt, NP, cl, NP, 1, acc + j * OK, g.K);
+                if (tr) sg_conv_gemm_$S(0, 1, g.K, g.O, NP, cl, NP, tgt, NP, 1, acc + j * OK, g.O);
+                else sg_conv_gemm_$S(0, 1, g.O, g.K, NP, tgt, NP, cl, NP, 1, acc + j * OK, g.K);
             }
         }
     }
     for (int64_t j = 1; j < G; j++)
         for (int64_t q = 0; q < OK; q++) acc[q] += acc[j * OK + q];
     $T *o = ($T *)out->data;
-    for (int64_t q = 0; q < g.O * g.C; q++)
-        for (int64_t i = 0; i < kh; i++)
-            for (int64_t j = 0; j < kw; j++)
-                o[(q * kh + i) * kw + j] = A->flip ? acc[(q * kh + kh - 1 - i) * kw + kw - 1 - j]
-                                                   : acc[(q * kh + i) * kw + j];
+    int64_t CK = g.C * kh * kw;
+    for (int64_t f = 0; f < g.O; f++)
+        for (int64_t ch = 0; ch < g.C; ch++)
+            for (int64_t i = 0; i < kh; i++)
+                for (int64_t j = 0; j < kw; j++) {
+                    int64_t si = A->flip ? kh - 1 - i : i, sj = A->flip ? kw - 1 - j : j;
+                    int64_t k = (ch * kh + si) * kw + sj;          /* the tap's row of col */
+                    o[((f * g.C + ch) * kh + i) * kw + j] = tr ? acc[k * g.O + f] : acc[f * CK + k];
+                }
     return 0;
 }
 """
