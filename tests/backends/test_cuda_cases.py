@@ -149,3 +149,33 @@ def blas_shape_cases(rng):
 def all_cases(rng):
     return (elemwise_cases(rng) + reduce_cases(rng) + nnet_cases(rng) + index_cases(rng)
             + conv_pool_cases(rng) + rng_cases(rng) + blas_shape_cases(rng))
+
+
+def check_bad_labels_commit_nothing(f, ref, shared, ref_shared, built_at):
+    """Train logistic regression ``f`` (x, labels) -> cost beside the reference ``ref`` on a
+    sequence of label vectors, some with a label 10 or -1 for 10 classes: good calls match the
+    reference and update the weights; a bad call raises IndexError naming the fused op, the
+    bad label and ``built_at`` (the user's line), and leaves every shared variable as it was."""
+    import pytest
+    rng = np.random.RandomState(6)
+    X = rng.rand(8, 6).astype("float32")
+    good = rng.randint(0, 10, 8).astype("int32")
+    bad_high, bad_negative = good.copy(), good.copy()
+    bad_high[5], bad_negative[2] = 10, -1
+    for labels in [good, good, good, bad_high, good, bad_negative, good]:
+        before = [v.get_value() for v in shared]
+        wrong = labels[(labels < 0) | (labels >= 10)]
+        if not wrong.size:
+            np.testing.assert_allclose(f(X, labels), ref(X, labels), rtol=1e-5)
+            for v, r in zip(shared, ref_shared):
+                np.testing.assert_allclose(v.get_value(), r.get_value(), rtol=1e-5, atol=1e-6)
+            assert not np.array_equal(shared[0].get_value(), before[0])
+            continue
+        with pytest.raises(IndexError) as info:
+            f(X, labels)
+        msg = str(info.value)
+        for fragment in ("SoftmaxCrossEntropy", built_at,
+                         f"class index {wrong[0]} is out of range for 10 classes"):
+            assert fragment in msg, (fragment, msg)
+        for v, old in zip(shared, before):
+            np.testing.assert_array_equal(v.get_value(), old)
