@@ -63,8 +63,10 @@ static int sg_conv_geom_$S(sg_ctx *c, const sg_conv_t *A, int64_t N, int64_t C, 
     /* the chunking depends on the shapes only (not on threads), so every output element is summed
        in the same order however the chunks are spread over threads */
     int64_t nch = N > 0 ? (N + B - 1) / B : 0;
-    if (nch >= SG_CONV_GROUPS) {                    /* a whole number of chunks per group */
-        nch = (nch + SG_CONV_GROUPS - 1) / SG_CONV_GROUPS * SG_CONV_GROUPS;
+    if (nch > 1) {          /* a power of two below 8, else a multiple of 8: even shares for threads */
+        int64_t m = 1;
+        while (m < nch && m < SG_CONV_GROUPS) m *= 2;
+        nch = (nch + m - 1) / m * m;
         if (nch > N) nch = N;
         B = (N + nch - 1) / nch;
     }
