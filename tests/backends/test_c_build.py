@@ -320,3 +320,34 @@ def test_blas_kernel_choice_follows_cpu_and_respects_the_user(tmp_path):
     assert build.select_blas_kernels(cpuinfo("AuthenticAMD", avx512), env) == "Haswell"
     assert env == {"OPENBLAS_CORETYPE": "Haswell"}
     assert build.select_blas_kernels(str(tmp_path / "missing"), {}) is None
+
+
+def test_library_of_several_translation_units(tmp_path):
+    """A source whose parts are joined by TU_MARKER is compiled as separate translation units
+    (in parallel) and linked into one library: a static helper stays private to its part, the
+    parts call each other, and an error names the failing part's line."""
+    first = "static int twice(int x) { return 2 * x; }\nint f(int x) { return twice(x) + 1; }\n"
+    second = "int f(int x);\nstatic int twice(int x) { return 20 * x; }\nint g(int x) { return f(x) * twice(1); }\n"
+    cache = CompileCache(tmp_path / "cache")
+    ffi, lib = cache.get_library(first + build.TU_MARKER + second, "int f(int); int g(int);")
+    assert lib.f(3) == 7 and lib.g(3) == 140
+    bad = second.replace("return f(x)", "return f(x) +")
+    with pytest.raises(CompileError) as info:
+        cache.get_library(first + build.TU_MARKER + bad, "int g(int);")
+    assert "line 3" in str(info.value) or ":3:" in str(info.value), str(info.value)
+
+
+def test_runtime_library_is_two_units_that_compile_cleanly(tmp_path):
+    """The runtime library's two parts each compile alone without implicit declarations
+    (a helper one part uses must come from the shared header, not from the other part)."""
+    from symgraph.backends.c.runtime import library_source
+    parts = library_source(True).split(build.TU_MARKER)
+    assert len(parts) == 2
+    cc = compiler_command(blas_flags())
+    flags = [f for f in cc[1:] if not f.startswith(("-l", "-L", "-Wl,")) and f != "-shared"]
+    for k, part in enumerate(parts):
+        src = tmp_path / f"part{k}.c"
+        src.write_text(part)
+        proc = subprocess.run([cc[0], "-c", str(src), "-o", str(tmp_path / f"part{k}.o"), *flags,
+                               "-Werror=implicit-function-declaration"], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]

@@ -329,17 +329,70 @@ def blas_flags() -> tuple:
     return (f"-I{inc}", f"-L{lib}", f"-l{scipy_openblas32.get_library()}", f"-Wl,-rpath,{lib}")
 
 
+# Separates translation units in one library source: each part is compiled by its own compiler
+# process, at the same time, and the objects are linked into one library (the runtime library
+# is split so its cold build takes the time of its largest part, not of the whole).
+TU_MARKER = "\n/* symgraph: next translation unit */\n"
+
+
 def compile_shared(source: str, out_path: str, extra_flags=()) -> None:
     """Compile C ``source`` into the shared library ``out_path``.
 
     The source is written to a private temporary directory first. On failure
     raises :class:`CompileError` with the compiler's stderr and the numbered
-    source lines around the first error. Example::
+    source lines around the first error. A source made of parts joined by
+    :data:`TU_MARKER` is built as that many translation units, compiled in
+    parallel. Example::
 
         compile_shared("int one(void) { return 1; }", "/tmp/one.so")
     """
     command = compiler_command(extra_flags)
-    _run_compiler(command[:1], command[1:], source, out_path)
+    parts = source.split(TU_MARKER)
+    if len(parts) == 1:
+        _run_compiler(command[:1], command[1:], source, out_path)
+    else:
+        _run_compiler_parts(command[:1], command[1:], parts, out_path)
+
+
+def _is_link_flag(flag):
+    return flag == "-shared" or flag.startswith(("-l", "-L", "-Wl,"))
+
+
+def _run_compiler_parts(argv0, flags, parts, out_path):
+    """Compile each part to an object file (all at once), then link them into ``out_path``."""
+    compile_flags = [f for f in flags if not _is_link_flag(f)]
+    with tempfile.TemporaryDirectory(prefix="symgraph-build-") as tmp:
+        jobs = []
+        for k, part in enumerate(parts):
+            d = os.path.join(tmp, f"part{k}")
+            os.mkdir(d)
+            src_path = os.path.join(d, "symgraph_module.c")      # the name error reports look for
+            with open(src_path, "w") as f:
+                f.write(part)
+            obj = os.path.join(d, "part.o")
+            command = list(argv0) + ["-c", src_path, "-o", obj] + compile_flags
+            try:
+                proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, cwd=d)
+            except OSError as exc:
+                for _, p, _, _, _ in jobs:
+                    p.kill()
+                raise CompileError(f"could not run the C compiler {argv0[0]!r}: {exc}", command) from exc
+            jobs.append((command, proc, part, src_path, obj))
+        failure = None
+        for command, proc, part, src_path, _ in jobs:
+            _, stderr = proc.communicate()
+            if proc.returncode != 0 and failure is None:
+                failure = _compile_error(command, proc.returncode, stderr, part, src_path)
+        if failure is not None:
+            raise failure
+        command = list(argv0) + [obj for *_, obj in jobs] + ["-o", os.fspath(out_path)] + list(flags)
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+        except OSError as exc:
+            raise CompileError(f"could not run the C compiler {argv0[0]!r}: {exc}", command) from exc
+        if proc.returncode != 0:
+            raise CompileError(f"linking failed (exit {proc.returncode}):\n{proc.stderr}", command)
 
 
 def _run_compiler(argv0, flags, source, out_path):

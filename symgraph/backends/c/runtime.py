@@ -28,12 +28,19 @@ MODULE_HEADER = "".join(_DECLS) + "\n" + "\n".join(_prototypes(p) for p in _IMPL
 
 
 def library_source(simd):
-    """Source of the runtime library; ``simd`` declares exp/log SIMD (libmvec) for the softmax loops."""
+    """Source of the runtime library; ``simd`` declares exp/log SIMD (libmvec) for the softmax loops.
+
+    Two translation units of about equal compile time (the neural-network kernels, and the
+    rest), joined by ``build.TU_MARKER``: the cold build compiles them at the same time.
+    """
+    from .build import TU_MARKER
     decls = ""
     if simd:
         from .render import simd_declarations
         decls = simd_declarations({(fn, dt) for fn in ("exp", "log") for dt in ("float32", "float64")}) + "\n"
-    return MODULE_HEADER + decls + "".join(_IMPLS)
+    core, index, blas, nnet, conv = _IMPLS
+    return TU_MARKER.join(MODULE_HEADER + decls + "".join(unit)
+                          for unit in ((core, index, blas, conv), (nnet,)))
 
 
 _lock = threading.Lock()

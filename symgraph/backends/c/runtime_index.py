@@ -18,6 +18,16 @@ typedef struct {
     int64_t start[SG_MAXD], step[SG_MAXD];   /* per x dim, for slices */
     sg_val ib[SG_MAXD];           /* per x dim, for index arrays: broadcast to the index shape */
 } sg_adv_plan;
+/* an integer index of type code itype (bytes; negative: unsigned) */
+static inline int64_t sg_read_index(const char *p, int itype) {
+    switch (itype) {
+    case 1: return *(const int8_t *)p;   case 2: return *(const int16_t *)p;
+    case 4: return *(const int32_t *)p;  case 8: return *(const int64_t *)p;
+    case -1: return *(const uint8_t *)p; case -2: return *(const uint16_t *)p;
+    case -4: return *(const uint32_t *)p; default: return (int64_t)*(const uint64_t *)p;
+    }
+}
+#define SG_ITSZ(t) ((t) < 0 ? -(t) : (t))
 """
 
 IMPL = r"""
@@ -167,15 +177,6 @@ SG_API int sg_join(sg_ctx *c, int node, int b, sg_val *out, int nd, int axis, in
 /* Per indexed dim of x: kind 0 slice (a:b:s as in sg_idx_t), 1 integer array (value ix[k]),
    2 integer scalar (value ix[k], a 0-d index). Dims past nidx are full slices. */
 
-static inline int64_t sg_read_index(const char *p, int itype) {
-    switch (itype) {
-    case 1: return *(const int8_t *)p;   case 2: return *(const int16_t *)p;
-    case 4: return *(const int32_t *)p;  case 8: return *(const int64_t *)p;
-    case -1: return *(const uint8_t *)p; case -2: return *(const uint16_t *)p;
-    case -4: return *(const uint32_t *)p; default: return (int64_t)*(const uint64_t *)p;
-    }
-}
-#define SG_ITSZ(t) ((t) < 0 ? -(t) : (t))
 
 
 SG_API int sg_adv_prepare(sg_ctx *c, int node, const sg_val *x, int nd, const sg_adv_t *spec, int nidx,

@@ -11,6 +11,8 @@ typedef struct {
     int node, mode, ignore_border;            /* mode: 0 max, 1 sum, 2 average_inc_pad, 3 average_exc_pad */
     int64_t wh, ww, sh, sw, ph, pw;
 } sg_pool_t;
+/* floor division of integers (Python's //) */
+static inline int64_t sg_floordiv_i(int64_t a, int64_t b) { int64_t q = a / b; return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q; }
 """
 
 TEMPLATE = r"""
@@ -387,7 +389,6 @@ static int64_t sg_pool_max22_f64(int64_t OW, const double *a, const double *b, d
     (void)OW; (void)a; (void)b; (void)o;
     return 0;
 }
-static inline int64_t sg_floordiv_i(int64_t a, int64_t b) { int64_t q = a / b; return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q; }
 
 /* windows do not overlap and need no padding (stride == window); the last may be partial */
 static int sg_pool_disjoint(const sg_pool_t *P) {
