@@ -14,6 +14,7 @@ once per process by ``linker._check_object_layout``.
 DECLS_TYPES = r"""
 #include <stdint.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdarg.h>
