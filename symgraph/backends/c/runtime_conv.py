@@ -231,6 +231,20 @@ static void sg_conv_gemm_$S(int ta, int tb, int64_t M, int64_t N, int64_t K, con
     sg_gemm_1(sizeof($T) == 8, ta, tb, M, N, K, a, lda, b, ldb, beta, cc, ldc);
 }
 
+/* The forward pass's and the inputs gradient's workspaces: Wf (O, K) built from the filters in
+   wk, and one slice per thread of col (K x chunk*P) in wc and of the regrouped output or output
+   gradient (O x chunk*P) in wt. */
+static int sg_conv_workspaces_$S(sg_ctx *c, const sg_conv_t *A, const sg_geom_$S *g, const sg_val *kern, int wk,
+                                 int wc, int wt, $T **wf, $T **col, $T **grp) {
+    char *a, *b, *d;
+    if (sg_getbuf(c, A->node, wk, g->O * g->K * sizeof($T), &a) ||
+        sg_getbuf(c, A->node, wc, g->nt * g->K * g->chunk * g->P * sizeof($T), &b) ||
+        sg_getbuf(c, A->node, wt, g->nt * g->O * g->chunk * g->P * sizeof($T), &d)) return c->err_code;
+    *wf = ($T *)a; *col = ($T *)b; *grp = ($T *)d;
+    sg_conv_filters_$S(kern, g, A->flip, *wf);
+    return 0;
+}
+
 /* the chunks of the batch, split over g.nt threads (each with its own slice of the workspaces) */
 #define SG_CONV_CHUNKS(g, ...)                                                                     \
     _Pragma("omp parallel for num_threads((g).nt) if ((g).nt > 1) schedule(static)")                \
@@ -255,18 +269,15 @@ SG_API int sg_conv2d_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, in
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof($T))) return c->err_code;
     if (g.N == 0 || g.O == 0) return 0;
     if (g.K == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof($T)); return 0; }
-    char *wf, *col, *tmp;
+    $T *wf, *col, *tmp;
     int64_t ncol = g.K * g.chunk * g.P, ntmp = g.O * g.chunk * g.P;
-    if (sg_getbuf(c, A->node, wk, g.O * g.K * sizeof($T), &wf) ||
-        sg_getbuf(c, A->node, wc, g.nt * ncol * sizeof($T), &col) ||
-        sg_getbuf(c, A->node, wt, g.nt * ntmp * sizeof($T), &tmp)) return c->err_code;
-    sg_conv_filters_$S(kern, &g, A->flip, ($T *)wf);
+    if (sg_conv_workspaces_$S(c, A, &g, kern, wk, wc, wt, &wf, &col, &tmp)) return c->err_code;
     $T *O_ = ($T *)out->data;
     SG_CONV_CHUNKS(g, {
-        $T *cl = ($T *)col + t * ncol, *tp = ($T *)tmp + t * ntmp;
+        $T *cl = col + t * ncol, *tp = tmp + t * ntmp;
         sg_im2col_$S(g.par && g.nt == 1, img, A, &g, b0, B, cl);
         $T *dst = B == 1 ? O_ + b0 * g.O * g.P : tp;
-        sg_conv_gemm_$S(0, 0, g.O, NP, g.K, ($T *)wf, g.K, cl, NP, 0, dst, NP);
+        sg_conv_gemm_$S(0, 0, g.O, NP, g.K, wf, g.K, cl, NP, 0, dst, NP);
         if (B > 1)
             for (int64_t bb = 0; bb < B; bb++)
                 for (int64_t o = 0; o < g.O; o++)
@@ -288,16 +299,13 @@ SG_API int sg_conv2d_gi_$S(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc,
     int64_t osh[4] = {g.N, g.C, H, W};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof($T))) return c->err_code;
     if (g.N == 0 || g.K == 0 || g.O == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof($T)); return 0; }
-    char *wf, *col, *tg;
+    $T *wf, *col, *tg;
     int64_t ncol = g.K * g.chunk * g.P, ntg = g.O * g.chunk * g.P;
-    if (sg_getbuf(c, A->node, wk, g.O * g.K * sizeof($T), &wf) ||
-        sg_getbuf(c, A->node, wc, g.nt * ncol * sizeof($T), &col) ||
-        sg_getbuf(c, A->node, wt, g.nt * ntg * sizeof($T), &tg)) return c->err_code;
-    sg_conv_filters_$S(kern, &g, A->flip, ($T *)wf);
+    if (sg_conv_workspaces_$S(c, A, &g, kern, wk, wc, wt, &wf, &col, &tg)) return c->err_code;
     SG_CONV_CHUNKS(g, {
-        $T *cl = ($T *)col + t * ncol, *tgt = ($T *)tg + t * ntg;
+        $T *cl = col + t * ncol, *tgt = tg + t * ntg;
         sg_regroup_$S(top, &g, b0, B, tgt);
-        sg_conv_gemm_$S(1, 0, g.K, NP, g.O, ($T *)wf, g.K, tgt, NP, 0, cl, NP);   /* gcol */
+        sg_conv_gemm_$S(1, 0, g.K, NP, g.O, wf, g.K, tgt, NP, 0, cl, NP);   /* gcol */
         sg_col2im_$S(g.par && g.nt == 1, cl, A, &g, b0, B, ($T *)out->data);
     })
     return 0;
