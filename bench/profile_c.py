@@ -29,25 +29,26 @@ def profile_function(fn, args, repeats=10):
     """(node, seconds) per node of ``fn``'s graph, median over ``repeats`` calls."""
     fg = fn.maker.fgraph
     rt = CLinker().compile(fg, per_node=True)
-    run = rt.make_run()
     values = list(args) + [sv.get_value(borrow=True) for sv in fn.maker.shared_inputs]
     plan = rt.plan
     times = defaultdict(list)
-    for rep in range(repeats + 2):
-        rt.storage = {}
-        rt.fresh.clear()
-        rt.set_inputs(values)
-        for step in plan.steps:
-            t0 = time.perf_counter()
-            if step[0] == "c":
-                rt.run_segment(step[1], values)
-                key = tuple(step[2])
-            else:
-                rt.run_python_node(step[1], values)
-                key = (step[1],)
-            if rep >= 2:
-                times[key].append(time.perf_counter() - t0)
-        rt.run_segment(-1, values, 1)
+    timing = [False]
+
+    def timed(key, work):
+        t0 = time.perf_counter()
+        result = work()
+        if timing[0]:
+            times[key].append(time.perf_counter() - t0)
+        return result
+
+    def c_step(step, values):
+        timed(tuple(step[2]), lambda: rt.run_segment(step[1], values))
+
+    run_python_node = rt.run_python_node        # Python nodes are timed by wrapping this runtime's
+    rt.run_python_node = lambda i, values: timed((i,), lambda: run_python_node(i, values))
+    for rep in range(repeats + 2):              # the first two calls warm up (buffers, caches)
+        timing[0] = rep >= 2
+        rt.run_stepwise(values, c_step)
     rows = []
     for key, ts in times.items():
         rows.append(([plan.nodes[i] for i in key], float(np.median(ts))))
@@ -58,9 +59,7 @@ def report(rows, top=30):
     total = sum(t for _, t in rows)
     print(f"total {total * 1e3:.2f} ms over {len(rows)} segments")
     for nodes, t in sorted(rows, key=lambda r: -r[1])[:top]:
-        n = nodes[0]
-        shapes = getattr(n, "_prof_shapes", "")
-        print(f"{t * 1e3:8.3f} ms  {100 * t / total:5.1f}%  {n.op}  {shapes}")
+        print(f"{t * 1e3:8.3f} ms  {100 * t / total:5.1f}%  {nodes[0].op}")
     by = defaultdict(float)
     for nodes, t in rows:
         by[type(nodes[0].op).__name__] += t

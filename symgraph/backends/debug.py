@@ -87,22 +87,13 @@ class DebugLinker:
             run = PythonLinker(nan_guard=self.nan_guard).make_thunk(fgraph)
             run.internal_outputs = ()
             return run
-        plan = rt.plan
+
+        def c_step(step, values):
+            (i,) = step[2]
+            _check_node(rt, i, step[1], values)
 
         def run(values):
-            rt.storage = {}
-            rt.fresh.clear()
-            rt.set_inputs(values)
-            for step in plan.steps:
-                if step[0] == "py":
-                    rt.run_python_node(step[1], values)
-                    continue
-                (i,) = step[2]
-                _check_node(rt, i, step[1], values)
-            rc = rt.run_segment(-1, values, 1)
-            result = rt.collect_outputs(values, rc)
-            rt.storage = {}
-            return result
+            return rt.run_stepwise(values, c_step)
 
         run.internal_outputs = rt.internal
         run.runtime = rt

@@ -436,6 +436,31 @@ class Runtime:
                 result[j] = self.value(spec[1], values)
         return result
 
+    def run_stepwise(self, values, c_step=None, py_step=None):
+        """One call segment by segment, the Python nodes in between; returns the outputs.
+
+        ``c_step(step, values)`` runs a C step (default: :meth:`run_segment`);
+        ``py_step(step, outs)``, if given, sees each Python node's outputs after it ran.
+        NaN guards, DebugMode and ``bench/profile_c.py`` hook in here.
+        """
+        self.storage = {}
+        self.fresh.clear()
+        self.set_inputs(values)
+        for step in self.plan.steps:
+            if step[0] == "c":
+                if c_step is None:
+                    self.run_segment(step[1], values)
+                else:
+                    c_step(step, values)
+            else:
+                outs = self.run_python_node(step[1], values)
+                if py_step is not None:
+                    py_step(step, outs)
+        rc = self.run_segment(-1, values, 1)
+        result = self.collect_outputs(values, rc)
+        self.storage = {}
+        return result
+
     def make_run(self, nan_guard=False):
         """The thunk ``run(values) -> outputs``."""
         if self.fast and not nan_guard:
@@ -470,28 +495,19 @@ class Runtime:
                     if fresh:
                         return self.take_outputs()
                     return [v.copy() for v in cached]
-        else:
-            plan = self.plan
+        elif nan_guard:
+            nodes = self.plan.nodes
+
+            def c_step(step, values):
+                self.run_segment(step[1], values)
+                for i in step[2]:
+                    check_finite(nodes[i], [[self.export(o)] for o in nodes[i].outputs])
 
             def run(values):
-                self.storage = {}
-                self.fresh.clear()
-                self.set_inputs(values)
-                for step in plan.steps:
-                    if step[0] == "c":
-                        self.run_segment(step[1], values)
-                        if nan_guard:
-                            for i in step[2]:
-                                node = plan.nodes[i]
-                                check_finite(node, [[self.export(o)] for o in node.outputs])
-                    else:
-                        outs = self.run_python_node(step[1], values)
-                        if nan_guard:
-                            check_finite(plan.nodes[step[1]], outs)
-                rc = self.run_segment(-1, values, 1)
-                result = self.collect_outputs(values, rc)
-                self.storage = {}
-                return result
+                return self.run_stepwise(values, c_step, lambda step, outs: check_finite(nodes[step[1]], outs))
+        else:
+            def run(values):
+                return self.run_stepwise(values)
         run.internal_outputs = self.internal
         run.runtime = self
         return run
