@@ -75,8 +75,8 @@ CONV_CASES = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_conv2d_forward_and_both_gradients(dtype):
+def conv_cases_graph(dtype):
+    """Inputs x, w and, for every CONV_CASES entry, conv2d and its two gradients."""
     x = T.tensor4("x", dtype=dtype)
     w = T.tensor4("w", dtype=dtype)
     outs = []
@@ -84,6 +84,12 @@ def test_conv2d_forward_and_both_gradients(dtype):
         y = conv.conv2d(x, w, **kw)
         gx, gw = symgraph.grad(T.sum(y * y), [x, w])
         outs += [y, gx, gw]
+    return x, w, outs
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv2d_forward_and_both_gradients(dtype):
+    x, w, outs = conv_cases_graph(dtype)
     rng = np.random.RandomState(3)
     xv = rng.randn(3, 2, 9, 8).astype(dtype)
     wv = rng.randn(4, 2, 3, 2).astype(dtype)
@@ -98,13 +104,7 @@ def test_conv2d_batches_split_into_chunks_over_threads(dtype):
     threads (more chunks than the 8 partial sums of the weights gradient, a ragged last chunk),
     for every border mode, stride, dilation and flip: forward and both gradients agree with the
     reference, with threads (idle thresholds) and without (as when the cores are contended)."""
-    x = T.tensor4("x", dtype=dtype)
-    w = T.tensor4("w", dtype=dtype)
-    outs = []
-    for kw in CONV_CASES:
-        y = conv.conv2d(x, w, **kw)
-        gx, gw = symgraph.grad(T.sum(y * y), [x, w])
-        outs += [y, gx, gw]
+    x, w, outs = conv_cases_graph(dtype)
     rng = np.random.RandomState(8)
     xv = rng.randn(75, 8, 20, 19).astype(dtype)
     wv = rng.randn(6, 8, 3, 2).astype(dtype)

@@ -151,6 +151,26 @@ def all_cases(rng):
             + conv_pool_cases(rng) + rng_cases(rng) + blas_shape_cases(rng))
 
 
+def logistic_regression(mode):
+    """One SGD step of a softmax regression with the fused softmax cross-entropy on shared
+    weights, plus a shared vector that only its own update reads (the inplace pass makes
+    that update write into the variable's buffer). Returns the function, the three shared
+    variables and where the loss was built (``File "...", line N``, as errors name it)."""
+    import inspect
+    import symgraph
+    rng = np.random.RandomState(5)
+    W = symgraph.shared(rng.rand(6, 10).astype("float32"), name="W")
+    b = symgraph.shared(np.zeros(10, dtype="float32"), name="b")
+    steps = symgraph.shared(np.zeros(3, dtype="float32"), name="steps")
+    x, y = T.fmatrix("x"), T.ivector("y")
+    loss, _ = softmax_cross_entropy(T.dot(x, W) + b, y); line = inspect.currentframe().f_lineno  # noqa: E702
+    cost = loss.mean()
+    gW, gb = T.grad(cost, [W, b])
+    f = symgraph.function([x, y], cost, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb),
+                                                 (steps, steps + 1)], mode=mode)
+    return f, [W, b, steps], f'File "{__file__}", line {line}'
+
+
 def check_bad_labels_commit_nothing(f, ref, shared, ref_shared, built_at):
     """Train logistic regression ``f`` (x, labels) -> cost beside the reference ``ref`` on a
     sequence of label vectors, some with a label 10 or -1 for 10 classes: good calls match the

@@ -256,36 +256,18 @@ def test_bad_label_in_advanced_index_raises_index_error(graphs):
         np.testing.assert_allclose(f(P, good), expect, rtol=1e-6)      # the word was reset
 
 
-def _logistic_regression(mode):
-    """One SGD step of a softmax regression with the fused softmax cross-entropy on shared
-    weights, plus a shared vector that only its own update reads (the inplace pass makes
-    that update write into the variable's buffer)."""
-    from symgraph.ops.nnet import softmax_cross_entropy
-    rng = np.random.RandomState(5)
-    W = symgraph.shared(rng.rand(6, 10).astype("float32"), name="W")
-    b = symgraph.shared(np.zeros(10, dtype="float32"), name="b")
-    steps = symgraph.shared(np.zeros(3, dtype="float32"), name="steps")
-    x, y = T.fmatrix("x"), T.ivector("y")
-    loss, _ = softmax_cross_entropy(T.dot(x, W) + b, y); line = _line()  # noqa: E702
-    cost = loss.mean()
-    gW, gb = T.grad(cost, [W, b])
-    f = symgraph.function([x, y], cost, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb),
-                                                 (steps, steps + 1)], mode=mode)
-    return f, [W, b, steps], line
-
-
 @pytest.mark.parametrize("graphs", [False, True])
 def test_bad_class_label_leaves_shared_weights_unchanged(on_cuda, graphs):
     """A bad label in a training step raises IndexError and commits no update (the weights
     stay as they were, the in-place-able one too); good steps before and after match the
     reference, so the function keeps working."""
     from symgraph.backends.cuda.shared import CudaSharedVariable
-    f, shared, line = _logistic_regression(_cuda_mode("fast_run", graphs))
+    f, shared, built_at = _CASES_MODULE.logistic_regression(_cuda_mode("fast_run", graphs))
     assert all(isinstance(v, CudaSharedVariable) for v in shared)
     symgraph.config.device = "cpu"
-    ref, ref_shared, _ = _logistic_regression(PY)
+    ref, ref_shared, _ = _CASES_MODULE.logistic_regression(PY)
     symgraph.config.device = "cuda"
-    _CASES_MODULE.check_bad_labels_commit_nothing(f, ref, shared, ref_shared, _built_at(line))
+    _CASES_MODULE.check_bad_labels_commit_nothing(f, ref, shared, ref_shared, built_at)
     if graphs:
         runner = f.maker.thunk.graph_runner
         assert len(runner.graphs) == 1 and runner.n_replays >= 4     # the bad calls replayed

@@ -243,28 +243,14 @@ def test_cpu_index_checked_when_nothing_is_moved(cpu_cuda):
 
 
 def _logreg(graphs, mode=None, **kw):
-    """A softmax regression step with the fused cross-entropy, shared weights and an extra
-    shared vector only its own update reads (the inplace pass writes it in place)."""
-    from symgraph.ops.nnet import softmax_cross_entropy
-    T = symgraph.tensor
-    rng = np.random.RandomState(5)
-    W = symgraph.shared(rng.rand(6, 10).astype("float32"), name="W")
-    b = symgraph.shared(np.zeros(10, dtype="float32"), name="b")
-    steps = symgraph.shared(np.zeros(3, dtype="float32"), name="steps")
-    x, y = T.fmatrix("x"), T.ivector("y")
-    loss, _ = softmax_cross_entropy(T.dot(x, W) + b, y); line = _here()  # noqa: E702
-    cost = loss.mean()
-    gW, gb = T.grad(cost, [W, b])
-    f = symgraph.function([x, y], cost, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb),
-                                                 (steps, steps + 1)],
-                          mode=mode or _cuda(graphs=graphs, **kw))
-    return f, (W, b, steps), line
+    """test_cuda_cases' softmax regression step, on the emulated CUDA backend unless ``mode``."""
+    return _sibling("test_cuda_cases").logistic_regression(mode or _cuda(graphs=graphs, **kw))
 
 
 @pytest.mark.parametrize("graphs", [False, True])
 def test_cpu_bad_class_label_leaves_shared_variables_unchanged(cpu_cuda, graphs):
     from symgraph.backends.cuda.shared import CudaSharedVariable
-    f, shared, line = _logreg(graphs)
+    f, shared, built_at = _logreg(graphs)
     ref, ref_shared, _ = _logreg(graphs, mode=PY)
     assert all(isinstance(v, CudaSharedVariable) for v in shared)
     fg = f.maker.fgraph
@@ -272,14 +258,14 @@ def test_cpu_bad_class_label_leaves_shared_variables_unchanged(cpu_cuda, graphs)
                  for i in ins}
     assert shared[2] in destroyed, \
         "the test wants an update the inplace pass writes into the shared variable's buffer"
-    _sibling("test_cuda_cases").check_bad_labels_commit_nothing(f, ref, shared, ref_shared, _built_at(line))
+    _sibling("test_cuda_cases").check_bad_labels_commit_nothing(f, ref, shared, ref_shared, built_at)
     if graphs:
         runner = f.maker.thunk.graph_runner
         assert len(runner.graphs) == 1 and runner.n_replays >= 4, (runner.graphs, runner.n_replays)
 
 
 def test_cpu_index_error_wins_over_the_nan_it_causes(cpu_cuda):
-    f, shared, line = _logreg(False, nan_guard=True)
+    f, shared, _ = _logreg(False, nan_guard=True)
     X = np.ones((2, 6), "float32")
     with pytest.raises(IndexError, match="class index 12 is out of range for 10 classes"):
         f(X, np.array([0, 12], "int32"))
