@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import shlex
@@ -313,12 +314,14 @@ def select_blas_kernels(cpuinfo="/proc/cpuinfo", environ=None):
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def blas_flags() -> tuple:
     """Flags that compile and link against OpenBLAS from the ``scipy-openblas32`` wheel.
 
     Sources then ``#include <cblas.h>`` and call ``scipy_cblas_sgemm(CblasRowMajor, ...)``
     (every symbol carries the ``scipy_`` prefix). The rpath lets the library load
-    without LD_LIBRARY_PATH. Also picks OpenBLAS's kernels (:func:`select_blas_kernels`).
+    without LD_LIBRARY_PATH. The first call also picks OpenBLAS's kernels
+    (:func:`select_blas_kernels`); the result is computed once per process.
     """
     import scipy_openblas32
 
