@@ -6,6 +6,7 @@ import http.server
 import importlib.metadata
 import os
 import pickle
+import struct
 import threading
 from pathlib import Path
 
@@ -254,12 +255,41 @@ def test_truncated_gzip(tmp_path):
     assert str(bad) in str(info.value)
 
 
-def test_gzip_of_garbage(tmp_path):
+@pytest.mark.parametrize("seed", range(40))
+def test_gzip_of_garbage(tmp_path, seed):
+    # Random bytes reach every unpickler error path, including opcodes whose
+    # length field asks for exabytes (a MemoryError inside pickle).
     bad = tmp_path / "garbage.pkl.gz"
-    bad.write_bytes(gzip.compress(os.urandom(4096)))
+    garbage = np.random.default_rng(seed).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    bad.write_bytes(gzip.compress(garbage))
     with pytest.raises(DatasetError) as info:
         load_mnist(bad, download_if_missing=False)
     assert str(bad) in str(info.value)
+
+
+def huge_length_pickle():
+    # protocol 4, then BINBYTES8 declaring 2**40 bytes followed by three
+    return b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 40) + b"abc"
+
+
+def test_huge_declared_length_is_a_corrupt_file(tmp_path):
+    bad = tmp_path / "huge.pkl.gz"
+    bad.write_bytes(gzip.compress(huge_length_pickle()))
+    with pytest.raises(DatasetError, match="corrupt pickle") as info:
+        load_mnist(bad, download_if_missing=False)
+    assert str(bad) in str(info.value)
+    assert isinstance(info.value.__cause__, MemoryError)
+
+
+def test_real_memory_shortage_is_not_called_corruption(tmp_path, monkeypatch):
+    # When the file could legitimately decompress to more than the machine's
+    # memory, a MemoryError is the machine's, and it propagates unchanged.
+    bad = tmp_path / "huge.pkl.gz"
+    bad.write_bytes(gzip.compress(huge_length_pickle()))
+    real_sysconf = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda name: 1 if name == "SC_PHYS_PAGES" else real_sysconf(name))
+    with pytest.raises(MemoryError):
+        load_mnist(bad, download_if_missing=False)
 
 
 def test_not_gzip(tmp_path):

@@ -250,13 +250,40 @@ def _check_structure(data, path) -> list:
     return splits
 
 
+# deflate cannot expand data by more than about 1032:1 (RFC 1951's longest
+# match per two bits); a gzip member's decompressed size is bounded by that.
+_MAX_DEFLATE_RATIO = 1032
+
+
+def _claim_is_impossible(path: Path) -> bool:
+    """True when a MemoryError while unpickling ``path`` must come from a
+    corrupt length field rather than from the machine being short of memory.
+
+    The unpickler allocates a bytes object of the declared size before it reads
+    it; a garbage length (up to 2**64) fails that allocation.  A legitimate
+    object can never be larger than the decompressed stream, and that stream is
+    bounded by the compressed size times deflate's maximal ratio.  If that bound
+    is well under physical memory, the allocation failed because the claim is
+    bogus, not because memory is tight.
+    """
+    try:
+        bound = path.stat().st_size * _MAX_DEFLATE_RATIO
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bound * 4 < physical
+
+
 def _read(path: Path) -> list:
     try:
         with gzip.open(path, "rb") as f:
             data = _ArrayUnpickler(f, encoding="latin1").load()
             f.read()  # reach the gzip trailer so its CRC and length are checked
-    except MemoryError:
-        raise
+    except MemoryError as exc:
+        if not _claim_is_impossible(path):
+            raise
+        raise DatasetError(f"{path}: corrupt pickle (a length field asks for more memory than the whole "
+                           f"file could decompress to); delete it and download it again") from exc
     except EOFError as exc:
         raise DatasetError(f"{path}: file is truncated ({exc or 'unexpected end of data'}); "
                            "delete it and download it again") from exc
