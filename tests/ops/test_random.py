@@ -107,6 +107,30 @@ def test_perform_does_not_mutate_input_state():
     np.testing.assert_array_equal(before.get_state()[1], saved)
 
 
+def test_state_objects_reused_only_when_nobody_holds_them():
+    # The op copies the state into spare RandomState objects it keeps; over many calls the
+    # draws must still be numpy's (including the cached second gaussian of an odd-sized
+    # normal draw), and a state a caller holds must never change under them.
+    srng = RandomStreams(seed=11)
+    rv = srng.normal((3,))
+    ref = np.random.RandomState(np.random.RandomState(11).randint(2 ** 30))
+    f = function([], rv)
+    held = {}
+    for k in range(8):
+        np.testing.assert_array_equal(f(), fx(ref.normal(size=(3,))))
+        state = rv.rng.get_value(borrow=True)
+        if k in (2, 5):
+            held[k] = (state, state.get_state()[1].copy(), state.get_state()[4])
+    for state, key, gauss in held.values():
+        np.testing.assert_array_equal(state.get_state()[1], key)
+        assert state.get_state()[4] == gauss
+    assert len({id(s) for s, _, _ in held.values()}) == 2
+    nodes = [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, RandomFunction)]
+    spares = getattr(nodes[0].tag, "rng_spares", [])
+    assert any(s is rv.rng.get_value(borrow=True) for s in spares), \
+        "the state is not one of the node's reused spares (each call deep-copied)"
+
+
 def test_no_default_updates_list_and_explicit_update():
     srng = RandomStreams(seed=5)
     a, b = srng.uniform((3,)), srng.uniform((3,))
