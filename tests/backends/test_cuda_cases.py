@@ -80,7 +80,7 @@ def nnet_cases(rng):
 
 
 def index_cases(rng):
-    x, v = T.fmatrix("x"), T.fvector("v")
+    x, v, m = T.fmatrix("x"), T.fvector("v"), T.fmatrix("m")
     y = T.lvector("y")
     k = T.lscalar("k")
     X = _r(rng, 6, 5)
@@ -92,6 +92,9 @@ def index_cases(rng):
          [X, np.array([0, 3, 1, 4], dtype="int64")]),
         ("advanced_inc", [x, y, v], [T.inc_subtensor(x[y], v.dimshuffle("x", 0)[:, :5] + 0)],
          [X, np.array([0, 3, 0, 5], dtype="int64"), _r(rng, 5)]),
+        # repeated targets: the last position of each wins, as in NumPy
+        ("advanced_set_repeated", [x, y, m], [T.set_subtensor(x[y], m) * 1],
+         [X, np.array([0, 3, 0, -1, 3, 5, 3], dtype="int64"), _r(rng, 7, 5)]),
     ]
 
 

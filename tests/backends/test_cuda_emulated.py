@@ -12,6 +12,9 @@ of threads with real barriers) runs
   names the first bad node, a failing call commits no update, also with GPU shared
   variables and replayed graphs) and the bad-input table of ``tests/test_bad_input.py``
   (op or variable, shapes, the user's line), with its empty / read-only / NaN tables;
+- launches of more than 2**31 elements (their launch dimensions and 64-bit arguments, as
+  far as that can be checked without the memory), the elementwise kernels' 64-bit strided
+  branch, and ``set_subtensor`` with repeated indices with threads run in both orders;
 - the emulator's own checks (barriers, guard bytes, cuBLAS's argument checks).
 
 The test functions of those files are called as they are, on ``device=cuda``.
@@ -69,6 +72,129 @@ def _stacked(values, times=128):
 def test_op_matches_reference_beyond_one_grid(cpu_cuda, case):
     name, inputs, outputs, values = case
     gpu().test_op_matches_reference((name, inputs, outputs, _stacked(values)), "fast_run")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_op_matches_reference_on_the_64_bit_strided_path(cpu_cuda, monkeypatch, case):
+    """Strided elementwise launches of arrays larger than 2**31 elements (or spanning more)
+    take the kernels' 64-bit branch (``path`` 0); here every strided launch does, at small
+    sizes, with inputs stacked as above."""
+    from symgraph.backends.cuda import elemwise
+    monkeypatch.setattr(elemwise, "INDEX32_MAX", 0)
+    monkeypatch.setattr(elemwise, "_COPIES", {})        # their launch plans are cached
+    monkeypatch.setattr(elemwise, "_FILLS", {})
+    name, inputs, outputs, values = case
+    gpu().test_op_matches_reference((name, inputs, outputs, _stacked(values) if case in STACKED
+                                     else values), "fast_run")
+
+
+# ---------------------------------------------------------------- more than 2**31 elements
+# (too large for the emulator's memory: the launch arithmetic and arguments are checked)
+
+N_BIG = 3 * 2 ** 31
+
+
+def test_launch_dims_cover_more_than_2_31_items(monkeypatch):
+    """A grid-stride launch over any count: the grid is capped, its thread count (the
+    kernels' 32-bit ``blockDim.x * gridDim.x``) stays below 2**31, and its passes cover
+    every item once."""
+    from symgraph.backends.cuda import driver
+    monkeypatch.setattr(driver, "multiprocessor_count", lambda: 132)       # an H100
+    for n in (1, 255, 257, 2 ** 31 - 1, 2 ** 31, N_BIG, 2 ** 40):
+        for threads in (128, 256, 1024):
+            (gx, gy, gz), (bx, by, bz) = driver.launch_dims(n, threads)
+            stride = gx * bx
+            assert bx == threads and gy == gz == by == bz == 1
+            assert 1 <= gx <= 132 * driver.BLOCKS_PER_SM and stride < 2 ** 31
+            passes = -(-n // stride)      # thread t handles t, t + stride, ... below n
+            assert (passes - 1) * stride < n <= passes * stride
+            assert n + stride < 2 ** 63   # the 64-bit counter's last value
+    assert driver.launch_dims(0) == ((1, 1, 1), (256, 1, 1))
+    assert driver.launch_dims(10 ** 6, max_blocks=2 ** 40)[0][0] < 2 ** 31 // 256
+    with pytest.raises(ValueError):
+        driver.launch_dims(-1)
+
+
+class _Recorder:
+    """Stands in for a prepared kernel: packs the arguments as pycuda does."""
+
+    def __init__(self, fmt):
+        self.fmt, self.calls = fmt, []
+
+    def prepared_call(self, grid, block, *args, shared_size=0):
+        import struct
+        struct.pack(self.fmt, *args)          # struct.error when a value does not fit
+        self.calls.append((grid, block, args))
+
+
+def test_more_than_2_31_elements_are_launched_with_64_bit_arguments(cpu_cuda, monkeypatch):
+    """Elementwise launches (contiguous, and strided with an element stride of 2**31), and
+    the lowered gather ``x[idx]`` and scatter ``set_subtensor(x[idx], y)`` moving 3 * 2**31
+    elements, pack their counts, sizes and strides into 64-bit parameters as pycuda would.
+    Nothing that large is allocated: the arrays are views of a small buffer, the kernels
+    recorders."""
+    import types
+    from symgraph.backends.cuda import driver, memory
+    from symgraph.backends.cuda.elemwise import ElemwiseLaunch, arg_format
+    from symgraph.backends.cuda.linker import CudaLinker
+    from symgraph.backends.cuda.memory import DeviceArray
+    from symgraph.opt.fgraph import FunctionGraph
+    base = DeviceArray((4,), "float32")
+    fmt = arg_format(["float32", "float32"], ["array", "array"], 1, 2)
+    launch = ElemwiseLaunch(types.SimpleNamespace(fn=_Recorder(fmt)), 2, ["array", "array"])
+    big = base.view((N_BIG // 3, 3), (12, 4))
+    launch(big.shape, [big], [big, big])                                # contiguous
+    wide = base.view((3, 2 ** 31), (2 ** 31 * 4, 4))
+    launch((2 ** 31, 3), [wide.T], [wide.T, base.view((1, 3), (0, 4))])  # strided
+    small = base.view((2, 2), (4, 8))                        # strided, small: the int path
+    launch((2, 2), [small], [small, small])
+    far = base.view((2, 2), (4, 2 ** 31 * 4))                # 4 elements 2**31 apart: 64-bit
+    launch((2, 2), [far], [far, far])
+    (g1, _, a1), (g2, _, a2), (_, _, a3), (_, _, a4) = launch.handle.fn.calls
+    assert [a[:2] for a in (a1, a2, a3, a4)] == [(N_BIG, 1), (N_BIG, 0), (4, 2), (4, 0)]
+    assert 2 ** 31 in a2 and g1 == g2 == driver.launch_dims(N_BIG)[0]
+
+    pool = memory.pool()
+    small_alloc = pool.alloc
+    monkeypatch.setattr(pool, "alloc", lambda nbytes: types.SimpleNamespace(ptr=base.ptr)
+                        if nbytes > 2 ** 20 else small_alloc(nbytes))
+    T = symgraph.tensor
+    x, y, idx = T.fmatrix("x"), T.fmatrix("y"), T.lvector("idx")
+    _, _, steps, ctx = CudaLinker().plan(FunctionGraph([x, y, idx],
+                                                       [x[idx], T.set_subtensor(x[idx], y)]))
+    for h in ctx.handles.values():
+        h.fn = _Recorder(h.arg_format)
+    L, R = 2 ** 31, 3
+    xv = DeviceArray.from_host(np.zeros((5, R), "float32"))
+    yv = base.view((L, R), (0, 4))
+    iv = DeviceArray((1,), "int64").view((L,), (8,))     # C-contiguous: not copied
+    ran = set()
+    for node, step in steps:
+        kind = type(node.op).__name__
+        if kind in ("AdvancedSubtensor", "AdvancedIncSubtensor"):
+            step.run([xv, iv] if kind == "AdvancedSubtensor" else [xv, yv, iv])
+            ran.add(kind)
+    assert ran == {"AdvancedSubtensor", "AdvancedIncSubtensor"}
+    calls = {n.rsplit("_", 1)[0]: h.fn.calls for n, h in ctx.handles.items() if h.fn.calls}
+    ((grid, _, args),) = calls["gather_float32_1"]
+    assert args[:3] == (L, R, 5) and grid == driver.launch_dims(L * R)[0]
+    ((_, _, args),) = calls["scatter_set_float32_1"]
+    assert args[:3] == (L, R, 5) and args[4:7] == (yv.ptr, 0, 1)     # y's element strides
+    winner = calls["scatter_winner_1"]
+    assert [c[2][0] for c in winner] == [L, L] and [c[2][-1] for c in winner] == [0, 1]
+
+
+# ---------------------------------------------------------------- set_subtensor, repeated indices
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["threads_in_order", "threads_reversed"])
+def test_set_subtensor_with_repeated_indices_matches_numpy(cpu_cuda, monkeypatch, reverse):
+    """test_cuda_gpu's check of ``x[idx] = y`` with 1e5 positions into 10 rows, with the
+    emulated threads (and blocks) run in order and reversed: the last position of a target
+    wins either way. (A scatter without the winner pass fails both: in order, a thread's
+    later grid-stride passes come after the next threads' first ones; see also
+    test_emulator_reversed_threads_expose_a_racy_scatter.)"""
+    monkeypatch.setattr(_sibling("cuda_emulator"), "REVERSE_THREADS", reverse)
+    gpu().test_set_subtensor_with_repeated_indices_matches_numpy()
 
 
 # ---------------------------------------------------------------- test_cuda_gpu at small sizes
@@ -403,6 +529,35 @@ extern "C" __global__ void fill_n(const int n, float* out)
 def struct_error():
     import struct
     return struct.error
+
+
+def test_emulator_reversed_threads_expose_a_racy_scatter(cpu_cuda, monkeypatch):
+    """A scatter whose threads simply store ``x[idx[i]] = y[i]`` (set_subtensor's kernel
+    before its winner pass), in one pass of its grid, gives NumPy's "last position wins"
+    when the emulator runs threads in index order and the first position when it runs them
+    reversed: runs in both orders expose a result that depends on thread order."""
+    from symgraph.backends.cuda.memory import DeviceArray
+    k = _kernel(r'''
+extern "C" __global__ void racy_set(const long long n, const long long* idx, const float* y,
+                                    float* x)
+{
+  for (long long i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x)
+    x[idx[i]] = y[i];
+}
+''', "racy_set", "qPPP")
+    idx, y = np.array([1, 0, 1, 1, 0, 2]), np.arange(6, dtype="float32")
+    expect = np.zeros(3, "float32")
+    expect[idx] = y
+    emulator = _sibling("cuda_emulator")
+    idx_d, y_d = DeviceArray.from_host(idx), DeviceArray.from_host(y)
+    got = {}
+    for reverse in (False, True):
+        monkeypatch.setattr(emulator, "REVERSE_THREADS", reverse)
+        x = DeviceArray.from_host(np.zeros(3, "float32"))
+        k.prepared_call((2, 1, 1), (4, 1, 1), idx.size, idx_d.ptr, y_d.ptr, x.ptr)
+        got[reverse] = x.get()
+    np.testing.assert_array_equal(got[False], expect)
+    assert got[True].tolist() == [1, 0, 5] != expect.tolist()
 
 
 def test_emulated_cublas_checks_its_arguments(cpu_cuda):

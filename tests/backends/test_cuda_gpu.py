@@ -307,6 +307,38 @@ def test_negative_indices_follow_the_reference():
             g(np.zeros((2, 3), "float32"), np.array([0, -1], "int32"))
 
 
+def test_set_subtensor_with_repeated_indices_matches_numpy(n=100_000):
+    """``x[idx] = y`` where idx repeats its targets (``n`` positions into 10 rows, negative
+    ones among them): of the positions with one target, the last one wins, as in NumPy,
+    bit for bit, whatever order the GPU's threads run in; also with two index vectors
+    (``x[i, j] = v``, whose rows are single elements) and a row broadcast to every position."""
+    x, y, v = T.fmatrix("x"), T.fmatrix("y"), T.fvector("v")
+    i, j = T.lvector("i"), T.lvector("j")
+    outs = [T.set_subtensor(x[i], y), T.set_subtensor(x[i, j], v),
+            T.set_subtensor(x[i], y[-1])]
+    rng = np.random.RandomState(11)
+    X = rng.rand(10, 33).astype("float32")
+    Y = rng.rand(n, 33).astype("float32")        # distinct values: the winner shows
+    V = rng.rand(n).astype("float32")
+    I, J = rng.randint(-10, 10, n), rng.randint(0, 33, n)
+    expect = [X.copy() for _ in outs]
+    expect[0][I] = Y
+    expect[1][I, J] = V
+    expect[2][I] = Y[-1]
+    f = symgraph.function([x, y, v, i, j], outs, mode=_cuda_mode("fast_run"))
+    for _ in range(3):          # node by node, capture, replay
+        for got, want in zip(f(X, Y, V, I, J), expect):
+            np.testing.assert_array_equal(got, want)
+    # the positions reversed: other winners (C-contiguous copies: NumPy assigns in memory
+    # order, so "last wins" is NumPy's rule for contiguous index arrays only)
+    Y, V, I, J = (np.ascontiguousarray(a[::-1]) for a in (Y, V, I, J))
+    expect = [X.copy(), X.copy()]
+    expect[0][I] = Y
+    expect[1][I, J] = V
+    for got, want in zip(f(X, Y, V, I, J)[:2], expect):
+        np.testing.assert_array_equal(got, want)
+
+
 def _lenet(x, y, batch_size, mode=None):
     import sys
     repo = str(pathlib.Path(__file__).resolve().parents[2])

@@ -1,5 +1,7 @@
-"""The CUDA backend without a GPU: generated sources compile with ``nvcc -ptx``, the CUDA
-dialect shares the C renderer, and ``device=cuda`` fails clearly when CUDA is missing.
+"""The CUDA backend without a GPU: generated sources compile with ``nvcc -ptx``, their
+parameters (64-bit for every count, size, stride and offset) match their launch formats,
+the CUDA dialect shares the C renderer, and ``device=cuda`` fails clearly when CUDA is
+missing.
 
 The bounds checks of device indices are also run for real: :class:`CpuCuda` stands in for
 pycuda (device memory is host memory, the generated CUDA C is built by the host C++
@@ -13,6 +15,7 @@ import inspect
 import pathlib
 import re
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -79,7 +82,8 @@ def test_every_op_kind_has_a_kernel():
                    "softmax_grad", "softmax_xent_", "softmax_xent_grad", "gather_", "scatter_inc",
                    "inc_subtensor", "set_subtensor", "im2col", "col2im", "pool_max", "pool_sum",
                    "pool_average_inc_pad", "max_pool_grad", "avg_pool_grad", "mrg_uniform_float32",
-                   "mrg_uniform_float64", "copy_", "scatter_set", "guarded_copy_4"):
+                   "mrg_uniform_float64", "copy_", "scatter_set", "scatter_winner",
+                   "guarded_copy_4"):
         assert any(s.startswith(prefix) for s in stems), (prefix, sorted(stems))
 
 
@@ -92,8 +96,88 @@ def test_generated_module_compiles_with_nvcc(tmp_path):
                           str(tmp_path / "all.ptx")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-4000:]
     ptx = (tmp_path / "all.ptx").read_text()
-    for name in handles:           # every kernel is an extern "C" entry point
-        assert f".entry {name}(" in ptx
+    for name, h in handles.items():     # every kernel is an extern "C" entry point ...
+        entry = re.search(r"\.entry %s\(([^)]*)\)" % name, ptx)
+        assert entry, name
+        # ... whose parameters have the sizes its launch format packs (a 64-bit count
+        # passed as "i", or an int as "q", would be read wrongly by the GPU)
+        widths = [int(w) // 8 for w in re.findall(r"\.param \.[a-z]+?(\d+)", entry.group(1))]
+        assert widths == [struct.calcsize(c) for c in h.arg_format], (name, h.arg_format)
+
+
+# launch-format letter of each C parameter type of a kernel
+_FORMAT_OF = {"long long": "q", "unsigned long long": "Q", "int": "i", "unsigned int": "I",
+              "short": "h", "unsigned short": "H", "signed char": "b", "unsigned char": "B",
+              "float": "f", "double": "d"}
+# int parameters allowed: flags, the error site, dimension counts, and one image's sides
+# (convolution, pooling); every element count, size, stride or offset is 64-bit
+_INT_PARAMS = {"site", "path", "phase", "nk", "nr", "C", "H", "W", "kh", "kw", "oh", "ow",
+               "ph_", "pw_"}
+
+
+def _kernel_params(source, name):
+    """[(C type, name)] of the parameters of kernel ``name`` in ``source``."""
+    m = re.search(r'extern "C" __global__ void %s\(([^)]*)\)' % name, source)
+    out = []
+    for p in m.group(1).split(","):
+        p = p.replace("__restrict__", "").replace("const ", "").strip()
+        if "*" in p:
+            out.append(("pointer", p.split("*")[-1].strip()))
+        else:
+            ctype, pname = p.rsplit(" ", 1)
+            out.append((ctype.strip(), pname))
+    return out
+
+
+def test_kernel_parameters_are_64_bit_and_match_their_launch_formats():
+    _, handles = _module_source()
+    for name, h in handles.items():
+        params = _kernel_params(h.source, name)
+        fmt = "".join("P" if t == "pointer" else _FORMAT_OF[t] for t, _ in params)
+        assert fmt == h.arg_format, (name, fmt, h.arg_format)
+        narrow = [p for t, p in params if t == "int" and p not in _INT_PARAMS]
+        assert not narrow, (name, narrow)
+
+
+def test_grid_stride_loops_count_in_64_bits():
+    """Every loop over a launch's threads (started at the thread's global index) counts in
+    ``long long``, and no ``int`` takes the flat index or a quotient of it (coordinates
+    computed as ints are remainders below one image's side), except in the elementwise
+    kernels' ``path == 2`` branch, which launches take only when everything fits."""
+    _, handles = _module_source()
+    n_int_path = 0
+    for name, h in handles.items():
+        loops = re.findall(r"for \(([\w ]+?) (\w+) = (?:\(long long\))?\(?blockIdx", h.source)
+        assert loops and {t for t, _ in loops} == {"long long"}, (name, loops)
+        lines = h.source.splitlines()
+        for k, line in enumerate(lines):
+            for _, var in loops:
+                if re.search(r"\bint \w+ = \(?(?:int\))?\(?%s\b(?! - )" % var, line):
+                    assert lines[k - 1].strip() == "if (path == 2) {", (name, lines[k - 1:k + 1])
+                    n_int_path += 1
+            assert not re.search(r"\bint (r|row) = (?!\(int\)i,)", line), (name, line)
+    assert n_int_path > 0
+
+
+def test_launch_formats_of_each_kernel_family():
+    """The prepared formats: element counts, sizes and strides are ``q`` (64-bit)."""
+    from symgraph.backends.cuda.conv import GEOM_FORMAT as CONV
+    from symgraph.backends.cuda.elemwise import arg_format
+    from symgraph.backends.cuda.pool import GEOM_FORMAT as POOL
+    from symgraph.backends.cuda.reduce import arg_format as reduce_format
+    assert arg_format(["float32", "float32"], ["array", "scalar"], 1, 2) == "qiqqPqqPqqf"
+    assert reduce_format(2) == "qqii" + "q" * 8 + "PP"
+    assert CONV == "qiiiiiiiii" and POOL == "qiiii"
+    _, handles = _module_source()
+    by_stem = {re.sub(r"_[0-9a-f]{10}$", "", n): h.arg_format for n, h in handles.items()}
+    assert by_stem["gather_float32_2"] == "qqqqPPPPPi"
+    assert by_stem["scatter_inc_float32_1"] == "qqqPPqqPPi"
+    assert by_stem["scatter_set_float32_1"] == "qqqPPqqPPPi"
+    assert by_stem["scatter_winner_1"] == "qqPPi"
+    for stem in ("softmax_float32", "logsoftmax_float32", "softmax_grad_float32",
+                 "softmax_xent_float32_int32", "softmax_xent_grad_float32_int32",
+                 "mrg_uniform_float32"):
+        assert by_stem[stem].startswith("qq"), (stem, by_stem[stem])
 
 
 def test_kernel_names_say_what_they_compute():
@@ -137,7 +221,8 @@ def test_index_reading_kernels_check_their_indices():
             (render_gather("float32", ["int64", "int32"]), ["v < 0 || v >= d0", "v < 0 || v >= d1",
                                                             "out[i] = ok ? x[off]"]),
             (render_gather("float32", ["int64"], "inc"), ["v < 0 || v >= d0", "if (ok) atomicAdd"]),
-            (render_gather("float64", ["uint8"], "set"), ["v < 0 || v >= d0", "if (ok) x[off]"]),
+            (render_gather("float64", ["uint8"], "set"), ["v < 0 || v >= d0", "if (ok) x[off]",
+                                                          "win[off] != row"]),
             (render_xent("float32", "int32"), ["c >= 0 && c < K"]),
             (render_xent_grad("float32", "int64"), ["c < 0 || c >= K"])]:
         assert "long long* err, const int site)" in src, src

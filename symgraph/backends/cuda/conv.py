@@ -21,13 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, pads_for
-from .dialect import DIALECT
+from .dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import register_copy
 from .lowering import DEVICE, HOST, Step, register
 
-_GEOM = ["const int N", "const int C", "const int H", "const int W", "const int kh",
+# the batch N is 64-bit (a batch's pixels may be more than 2**31); one image's sizes are ints
+_GEOM = ["const long long N", "const int C", "const int H", "const int W", "const int kh",
          "const int kw", "const int oh", "const int ow", "const int ph_", "const int pw_"]
-GEOM_FORMAT = "i" * len(_GEOM)
+GEOM_FORMAT = "q" + "i" * (len(_GEOM) - 1)
 
 
 def _statics(op):
@@ -42,51 +43,46 @@ def _statics(op):
             f"  const int ph = {ph}, pw = {pw};")
 
 
-def render_im2col(dtype, op):
-    """``KERNEL(geometry..., img, colT)``: one thread per (c, n, y, x) writes its kh*kw taps."""
+def _kernel(dtype, op, src, dst, body, total):
+    """A kernel of one thread per element of the (N, C, ...) product ``total`` (its four
+    factors, from the parameters) reading ``src`` and writing ``dst``; ``body`` runs with
+    the flat index ``i``."""
     d = DIALECT
     t = d.ctype(dtype)
-    return "\n".join([
-        f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, const {t}* {d.restrict} img, {t}* {d.restrict} col)",
-        "{",
-        _statics(op),
-        "  const int P = oh * ow;",
-        "  const long long NP = (long long)N * P;",
-        "  const int total = C * N * P;",
-        f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
-        "    const int x = i % ow; int r = i / ow;",
-        "    const int y = r % oh; r /= oh;",
-        "    const int n = r % N; const int c = r / N;",
-        f"    const {t}* src = img + ((long long)n * C + c) * H * W;",
-        "    long long dst = (long long)c * kh * kw * NP + (long long)n * P + y * ow + x;",
+    params = _GEOM + [f"const {t}* {d.restrict} {src}", f"{t}* {d.restrict} {dst}"]
+    lines = [_statics(op),
+             "  const long long P = (long long)oh * ow, NP = N * P;",
+             f"  const long long total = {' * '.join(total)};",
+             grid_loop("i", "total")] + body + ["  }"]
+    return render_kernel(params, lines)
+
+
+def render_im2col(dtype, op):
+    """``KERNEL(geometry..., img, colT)``: one thread per (c, n, y, x) writes its kh*kw taps."""
+    t = DIALECT.ctype(dtype)
+    return _kernel(dtype, op, "img", "col", [
+        "    const long long r0 = i / ow, r1 = r0 / oh, n = r1 % N;",
+        "    const int x = (int)(i - r0 * ow), y = (int)(r0 - r1 * oh), c = (int)(r1 / N);",
+        f"    const {t}* src = img + (n * C + c) * H * W;",
+        "    long long dst = (long long)c * kh * kw * NP + n * P + (long long)y * ow + x;",
         "    for (int a = 0; a < kh; ++a) {",
         "      const int h = y * sh + (flip ? kh - 1 - a : a) * dh - ph;",
+        f"      const {t}* row = src + (long long)h * W;",
         "      for (int b = 0; b < kw; ++b, dst += NP) {",
         "        const int w = x * sw + (flip ? kw - 1 - b : b) * dw - pw;",
-        f"        col[dst] = (h >= 0 && h < H && w >= 0 && w < W) ? src[h * W + w] : ({t})0;",
+        f"        col[dst] = (h >= 0 && h < H && w >= 0 && w < W) ? row[w] : ({t})0;",
         "      }",
-        "    }",
-        "  }",
-        "}", ""])
+        "    }"], ("N", "C", "oh", "ow"))
 
 
 def render_col2im(dtype, op):
     """``KERNEL(geometry..., colT, img)``: img pixel = sum of the colT entries of the taps
     that read it (a gather: one thread per pixel)."""
-    d = DIALECT
-    t = d.ctype(dtype)
-    return "\n".join([
-        f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, const {t}* {d.restrict} col, {t}* {d.restrict} img)",
-        "{",
-        _statics(op),
-        "  const int P = oh * ow;",
-        "  const long long NP = (long long)N * P;",
-        "  const int total = N * C * H * W;",
-        f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
-        "    const int w = i % W; int r = i / W;",
-        "    const int h = r % H; r /= H;",
-        "    const int c = r % C; const int n = r / C;",
-        f"    const {t}* cn = col + (long long)c * kh * kw * NP + (long long)n * P;",
+    t = DIALECT.ctype(dtype)
+    return _kernel(dtype, op, "col", "img", [
+        "    const long long r0 = i / W, r1 = r0 / H, n = r1 / C;",
+        "    const int w = (int)(i - r0 * W), h = (int)(r0 - r1 * H), c = (int)(r1 - n * C);",
+        f"    const {t}* cn = col + (long long)c * kh * kw * NP + n * P;",
         f"    {t} acc = 0;",
         "    for (int a = 0; a < kh; ++a) {",
         "      const int yy = h + ph - (flip ? kh - 1 - a : a) * dh;",
@@ -98,12 +94,10 @@ def render_col2im(dtype, op):
         "        if (xx < 0 || xx % sw) continue;",
         "        const int x = xx / sw;",
         "        if (x >= ow) continue;",
-        "        acc += cn[(long long)(a * kw + b) * NP + y * ow + x];",
+        "        acc += cn[(long long)(a * kw + b) * NP + (long long)y * ow + x];",
         "      }",
         "    }",
-        "    img[i] = acc;",
-        "  }",
-        "}", ""])
+        "    img[i] = acc;"], ("N", "C", "H", "W"))
 
 
 class _Geometry:
@@ -128,15 +122,33 @@ class _Geometry:
                      self.ph, self.pw)
 
 
-def _launch(h, total, g, *ptrs):
-    from . import driver
-    if total:
-        grid, block = driver.launch_dims(total)
-        h.fn.prepared_call(grid, block, *g.args, *ptrs)
-
-
 def _contig(v):
     return v if v.is_c_contiguous else v.copy()
+
+
+def _memo(plan):
+    """``get(key, *args)``: ``plan(*args)``, computed on the first call with ``key``."""
+    cache = {}
+
+    def get(key, *args):
+        p = cache.get(key)
+        if p is None:
+            p = cache[key] = plan(*args)
+        return p
+    return get
+
+
+def _im2col_kernel(ctx, op, dtype):
+    return ctx.kernel(f"im2col_{dtype}", render_im2col(dtype, op), GEOM_FORMAT + "PP")
+
+
+def _im2col(h, g, img, npd):
+    """colT (CK x N*P) of the C-contiguous images ``img`` with geometry ``g``."""
+    from . import driver
+    from .memory import empty
+    col = empty((g.CK, g.N * g.P), npd)
+    driver.launch(h.fn, g.C * g.N * g.P, *g.args, img.ptr, col.ptr)
+    return col
 
 
 def _ok(node, ctx, tensors):
@@ -163,9 +175,9 @@ def lower_conv2d(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype
     npd = np.dtype(dtype)
-    h = ctx.kernel(f"im2col_{dtype}", render_im2col(dtype, op), GEOM_FORMAT + "PP")
-    plans = {}
+    h = _im2col_kernel(ctx, op, dtype)
 
+    @_memo
     def plan(img, kern):
         _shape_checked("input", op.imshp, img.shape, "input_shape (image_shape)")
         _shape_checked("filters", op.kshp, kern.shape, "filter_shape")
@@ -177,16 +189,11 @@ def lower_conv2d(node, ctx):
 
     def run(ins):
         img, kern = _contig(ins[0]), _contig(ins[1])
-        key = (img.shape, kern.shape)
-        p = plans.get(key)
-        if p is None:
-            p = plans[key] = plan(img, kern)
-        g, O = p
+        g, O = plan((img.shape, kern.shape), img, kern)
         out = empty((g.N, O, g.oh, g.ow), npd)
         if not out.size:
             return [out]
-        col = empty((g.CK, g.N * g.P), npd)
-        _launch(h, g.C * g.N * g.P, g, img.ptr, col.ptr)
+        col = _im2col(h, g, img, npd)
         _batched_gemm(dtype, kern.ptr, g.CK, 0, col.ptr, g.N * g.P, g.P, out.ptr, g.P, O * g.P,
                       O, g.P, g.CK, g.N)
         return [out]
@@ -203,10 +210,10 @@ def lower_conv2d_grad_weights(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype
     npd = np.dtype(dtype)
-    h = ctx.kernel(f"im2col_{dtype}", render_im2col(dtype, op), GEOM_FORMAT + "PP")
+    h = _im2col_kernel(ctx, op, dtype)
     register_copy(ctx, dtype, 3)
-    plans = {}
 
+    @_memo
     def plan(img, top, shape):
         if len(shape) != 2:
             raise ValueError(f"{op}: the filter shape must have 2 entries, got {tuple(shape)}")
@@ -222,16 +229,11 @@ def lower_conv2d_grad_weights(node, ctx):
 
     def run(ins):
         img, top, shape = _contig(ins[0]), _contig(ins[1]), ins[2]
-        key = (img.shape, top.shape, shape.tobytes())
-        p = plans.get(key)
-        if p is None:
-            p = plans[key] = plan(img, top, shape)
-        g, O, khw = p
+        g, O, khw = plan((img.shape, top.shape, shape.tobytes()), img, top, shape)
         gk = empty((O, g.C) + khw, npd)
         if not gk.size:
             return [gk]
-        col = empty((g.CK, g.N * g.P), npd)
-        _launch(h, g.C * g.N * g.P, g, img.ptr, col.ptr)
+        col = _im2col(h, g, img, npd)
         topT = empty((O, g.N * g.P), npd)
         isz = npd.itemsize
         copy_into(topT.view((O, g.N, g.P), (g.N * g.P * isz, g.P * isz, isz)),
@@ -251,8 +253,8 @@ def lower_conv2d_grad_inputs(node, ctx):
     op, dtype = node.op, node.outputs[0].dtype
     npd = np.dtype(dtype)
     h = ctx.kernel(f"col2im_{dtype}", render_col2im(dtype, op), GEOM_FORMAT + "PP")
-    plans = {}
 
+    @_memo
     def plan(kern, top, shape):
         if len(shape) != 2:
             raise ValueError(f"{op}: the image shape must have 2 entries, got {tuple(shape)}")
@@ -268,13 +270,9 @@ def lower_conv2d_grad_inputs(node, ctx):
         return g, O, C, hw
 
     def run(ins):
-        from . import cublas
+        from . import cublas, driver
         kern, top, shape = _contig(ins[0]), _contig(ins[1]), ins[2]
-        key = (kern.shape, top.shape, shape.tobytes())
-        p = plans.get(key)
-        if p is None:
-            p = plans[key] = plan(kern, top, shape)
-        g, O, C, hw = p
+        g, O, C, hw = plan((kern.shape, top.shape, shape.tobytes()), kern, top, shape)
         gx = empty((g.N, C) + hw, npd)
         if not gx.size:
             return [gx]
@@ -282,7 +280,7 @@ def lower_conv2d_grad_inputs(node, ctx):
         # row-major gcol_n (CK x P) = W^T (CK x O) @ top_n (O x P); W^T read transposed
         cublas.gemm_strided_batched(cublas.OP_N, cublas.OP_T, g.P, g.CK, O, top.ptr, g.P, O * g.P,
                                     kern.ptr, g.CK, 0, gcol.ptr, g.N * g.P, g.P, g.N, dtype)
-        _launch(h, g.N * C * hw[0] * hw[1], g, gcol.ptr, gx.ptr)
+        driver.launch(h.fn, gx.size, *g.args, gcol.ptr, gx.ptr)
         return [gx]
 
     return Step(run, [DEVICE, DEVICE, HOST], [DEVICE])

@@ -11,6 +11,17 @@ own definitions, re-declared ``__device__``.
 
 The kernels (``elemwise.py``, ``reduce.py``, ``nnet.py`` ...) are written
 against ``DIALECT``; ``SYMGRAPH_FLAGS=print_c=True`` prints each module compiled.
+
+Index arithmetic. A GPU holds arrays of more than 2**31 elements, so every element
+count, flat index and offset a kernel computes is 64-bit: ``long long`` parameters
+(``"q"`` in the launch formats) and grid-stride loops counting in ``long long``
+(:func:`grid_loop`). Only one image's sides (convolution, pooling) and flags stay ``int``.
+Splitting a flat index into coordinates divides in 64 bits; nvcc (LLVM's NVPTX backend)
+already runs such a division as a 32-bit one when both operands fit, and on an H100 kernels
+with explicit ``int`` coordinates measured no faster (gather, scatter, pooling, im2col,
+reductions), so those have one 64-bit version. Strided elementwise launches were slower
+with 64-bit offsets and choose an ``int`` path at launch when everything fits
+(``elemwise.py``).
 """
 from __future__ import annotations
 
@@ -83,4 +94,18 @@ class CudaDialect(Dialect):
 
 DIALECT = CudaDialect()
 
-__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render"]
+
+def grid_loop(var, bound, indent="  "):
+    """``for`` header of a grid-stride loop over ``[0, bound)`` with a 64-bit counter."""
+    d = DIALECT
+    return (f"{indent}for (long long {var} = {d.global_index}; {var} < {bound}; "
+            f"{var} += {d.grid_stride}) {{")
+
+
+def render_kernel(params, body):
+    """Source of ``KERNEL(params)`` (C declarations) with ``body`` (lines)."""
+    return "\n".join([f"{DIALECT.kernel_prefix} KERNEL({', '.join(params)})", "{"] + list(body)
+                     + ["}", ""])
+
+
+__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render", "grid_loop", "render_kernel"]

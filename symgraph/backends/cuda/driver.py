@@ -166,9 +166,30 @@ def kernel(module, name, arg_format):
     return StreamKernel(fn, name)
 
 
+#: the most blocks a grid-stride launch uses: a few waves of blocks per multiprocessor
+BLOCKS_PER_SM = 16
+
+
 def launch_dims(n, threads=256, max_blocks=None):
-    """(grid, block) for a grid-stride loop over ``n`` items."""
+    """(grid, block) for a grid-stride loop over ``n`` items (any count, > 2**31 included).
+
+    The grid is capped (``max_blocks``, default :data:`BLOCKS_PER_SM` blocks per
+    multiprocessor), so a large ``n`` takes several passes of the loop; kernels count
+    ``n`` and the loop index in 64 bits. The grid's thread count, which kernels compute in
+    32-bit ``blockDim.x * gridDim.x``, stays below 2**31."""
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"launch_dims: negative item count {n}")
     if max_blocks is None:
-        max_blocks = multiprocessor_count() * 16
+        max_blocks = multiprocessor_count() * BLOCKS_PER_SM
+    max_blocks = min(int(max_blocks), (2 ** 31 - 1) // threads)
     blocks = max(1, min((n + threads - 1) // threads, max_blocks))
     return (blocks, 1, 1), (threads, 1, 1)
+
+
+def launch(kernel, n, *args, threads=256):
+    """Run the grid-stride ``kernel`` (a prepared kernel) over ``n`` items with ``args``;
+    nothing when ``n`` is 0."""
+    if n:
+        grid, block = launch_dims(n, threads)
+        kernel.prepared_call(grid, block, *args)

@@ -5,8 +5,10 @@ x (unless inplace) and adds or copies y into a view of the region with one
 elementwise kernel; their indices are host scalars, checked in Python. Advanced
 indexing runs on the GPU for the form the tutorials use, integer vectors on the
 leading axes (``p[T.arange(n), y]``, ``W[idx]``): a gather, and for its
-gradient a scatter with ``atomicAdd``. Other advanced forms run on the host
-(``perform``, which checks).
+gradient a scatter with ``atomicAdd``. ``set_subtensor`` on such an index is a scatter
+too; where the index repeats a target, the last position wins as in NumPy (a first pass
+finds the winner of each target with ``atomicMax``, so the result does not depend on the
+order threads run in). Other advanced forms run on the host (``perform``, which checks).
 
 Indices read on the device (the gather and scatter here, the class labels of
 the fused softmax cross-entropy in ``nnet.py``) are checked like the reference:
@@ -43,7 +45,7 @@ from ...ops import scalar as ps
 from ...ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
                               build_index)
 from ..errors import reraise_with_node
-from .dialect import DIALECT
+from .dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import (ElemwiseLaunch, arg_format, register_copy, render_elemwise, scalar_kind,
                        supported_dtype)
 from .lowering import DEVICE, HOST, Step, register
@@ -145,6 +147,7 @@ def _leading_vectors(node, n_sym_start):
     return k
 
 
+_INT64 = np.dtype("int64")
 ERROR_WORDS = 4         # long longs in the error word: code, value, size, position
 SITE_SHIFT = 256        # code = site * SITE_SHIFT + axis
 
@@ -168,10 +171,31 @@ def render_error_helper(name="KERNEL"):
 ERROR_PARAMS = ["long long* err", "const int site"]     # the last two arguments ("Pi")
 
 
+def _target_lines(k, report):
+    """Statements computing ``off``, the flat index of the target row ``(v0, .., v{k-1})`` of
+    index position ``row`` over the indexed sizes ``d0..``, and ``ok``, false when an index
+    is outside ``[-d, d)`` (recorded in the error word by the thread where ``report`` holds)."""
+    lines = ["    long long off = 0; bool ok = true;"]
+    for j in range(k):
+        lines += [f"    {{ const long long v0 = (long long)idx{j}[row];",
+                  f"      const long long v = v0 < 0 ? v0 + d{j} : v0;",
+                  f"      if (v < 0 || v >= d{j}) {{",
+                  "        ok = false;"]
+        if report:
+            lines.append(f"        if ({report}) KERNEL_bad_index(err, site, {j}, row, v0, d{j});")
+        lines += ["      }",
+                  f"      off = off * d{j} + v; }}"]
+    return lines
+
+
 def render_gather(dtype, idx_dtypes, scatter=None):
     """``KERNEL(L, R, d0..dk-1 (indexed sizes), x, out, idx0.., err, site)``: out[i, r] =
-    x[idx0[i], .., r] (x C-contiguous, R = trailing size). ``scatter='inc'|'set'``:
-    ``KERNEL(L, R, d.., x, y, ys_i, ys_r, idx.., err, site)``, x[...] (+)= y[i, r] instead.
+    x[idx0[i], .., r] (x C-contiguous, R = trailing size). ``scatter='inc'``:
+    ``KERNEL(L, R, d.., x, y, ys_i, ys_r, idx.., err, site)``, x[...] += y[i, r] instead
+    (``atomicAdd``: repeated targets sum). ``scatter='set'``: ``KERNEL(L, R, d.., x, y, ys_i,
+    ys_r, win, idx.., err, site)``, x[...] = y[i, r] where ``win`` (one entry per row of x's
+    indexed dims, from :func:`render_scatter_winner`) names this position ``i`` as the last
+    one with that target: NumPy's "last occurrence wins", whatever order threads run in.
 
     An index outside ``[-d, d)`` is recorded in the error word (by the thread with r == 0)
     and its element skipped: a gather writes 0 there, a scatter nothing. With R == 0 (no
@@ -180,37 +204,53 @@ def render_gather(dtype, idx_dtypes, scatter=None):
     d = DIALECT
     t = d.ctype(dtype)
     k = len(idx_dtypes)
-    params = ["const int L", "const int R"] + [f"const int d{j}" for j in range(k)]
+    params = ["const long long L", "const long long R"]
+    params += [f"const long long d{j}" for j in range(k)]
     if scatter:
-        params += [f"{t}* x", f"const {t}* {d.restrict} y", "const int ys_i", "const int ys_r"]
+        params += [f"{t}* x", f"const {t}* {d.restrict} y", "const long long ys_i",
+                   "const long long ys_r"]
+        if scatter == "set":
+            params.append(f"const long long* {d.restrict} win")
     else:
         params += [f"const {t}* {d.restrict} x", f"{t}* {d.restrict} out"]
     params += [f"const {d.ctype(it)}* {d.restrict} idx{j}" for j, it in enumerate(idx_dtypes)]
     params += ERROR_PARAMS
-    lines = [render_error_helper(),
-             f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
-             "  const int RR = R > 0 ? R : 1;",
-             f"  for (int i = {d.global_index}; i < L * RR; i += {d.grid_stride}) {{",
-             "    const int row = i / RR, r = i - row * RR;",
-             "    long long off = 0; bool ok = true;"]
-    for j in range(k):
-        lines += [f"    {{ const long long v0 = (long long)idx{j}[row];",
-                  f"      const long long v = v0 < 0 ? v0 + d{j} : v0;",
-                  f"      if (v < 0 || v >= d{j}) {{",
-                  "        ok = false;",
-                  f"        if (r == 0) KERNEL_bad_index(err, site, {j}, row, v0, d{j});",
-                  "      }",
-                  f"      off = off * d{j} + v; }}"]
-    lines += ["    if (R == 0) continue;",
-              "    off = off * R + r;"]
+    body = ["  const long long RR = R > 0 ? R : 1;",
+            grid_loop("i", "L * RR"),
+            "    const long long row = i / RR, r = i - row * RR;"]
+    body += _target_lines(k, "r == 0")
+    body += ["    if (R == 0) continue;"]
+    if scatter == "set":
+        body.append("    if (ok && win[off] != row) continue;      // a later position wins")
+    body.append("    off = off * R + r;")
+    y_at = "y[row * ys_i + r * ys_r]"
     if scatter == "inc":
-        lines.append("    if (ok) atomicAdd(x + off, y[(long long)row * ys_i + (long long)r * ys_r]);")
+        body.append(f"    if (ok) atomicAdd(x + off, {y_at});")
     elif scatter == "set":
-        lines.append("    if (ok) x[off] = y[(long long)row * ys_i + (long long)r * ys_r];")
+        body.append(f"    if (ok) x[off] = {y_at};")
     else:
-        lines.append(f"    out[i] = ok ? x[off] : ({t})0;")
-    lines += ["  }", "}", ""]
-    return "\n".join(lines)
+        body.append(f"    out[i] = ok ? x[off] : ({t})0;")
+    body.append("  }")
+    return render_error_helper() + render_kernel(params, body)
+
+
+def render_scatter_winner(idx_dtypes):
+    """``KERNEL(L, d0..dk-1, win, idx0.., phase)``, run with phase 0 then 1 before a
+    ``set`` scatter: phase 0 sets ``win`` to -1 at every target row, phase 1 leaves there the
+    largest index position ``i`` with that target (``atomicMax``). Out-of-range indices are
+    skipped (the scatter reports them)."""
+    d = DIALECT
+    k = len(idx_dtypes)
+    params = ["const long long L"] + [f"const long long d{j}" for j in range(k)]
+    params += [f"long long* {d.restrict} win"]
+    params += [f"const {d.ctype(it)}* {d.restrict} idx{j}" for j, it in enumerate(idx_dtypes)]
+    params += ["const int phase"]
+    body = [grid_loop("row", "L")] + _target_lines(k, None) + [
+        "    if (!ok) continue;",
+        "    if (phase == 0) win[off] = -1;",
+        "    else atomicMax(win + off, row);",
+        "  }"]
+    return render_kernel(params, body)
 
 
 def render_guarded_copy(itemsize):
@@ -312,7 +352,7 @@ def lower_advanced_subtensor(node, ctx):
         return None
     idx_dtypes = [v.dtype for v in node.inputs[1:]]
     h = ctx.kernel(f"gather_{x.dtype}_{k}", render_gather(x.dtype, idx_dtypes),
-                   "ii" + "i" * k + "PP" + "P" * k + "Pi")
+                   "qq" + "q" * k + "PP" + "P" * k + "Pi")
     errors = ctx.index_errors
     site = errors.site(node, _adv_message(node.op))
 
@@ -326,10 +366,9 @@ def lower_advanced_subtensor(node, ctx):
         rest = xv.shape[k:]
         R = int(np.prod(rest, dtype=np.int64))
         out = DeviceArray((L,) + rest, xv.dtype)
-        if L:       # (R == 0 too: the indices are checked)
-            grid, block = driver.launch_dims(L * max(R, 1))
-            h.fn.prepared_call(grid, block, L, R, *xv.shape[:k], xv.ptr, out.ptr,
-                               *[v.ptr for v in idx], errors.ptr, site)
+        # (with R == 0 too: the indices are checked)
+        driver.launch(h.fn, L * max(R, 1), L, R, *xv.shape[:k], xv.ptr, out.ptr,
+                      *[v.ptr for v in idx], errors.ptr, site)
         return [out]
 
     return Step(run, [DEVICE] * len(node.inputs), [DEVICE])
@@ -338,7 +377,7 @@ def lower_advanced_subtensor(node, ctx):
 @register(AdvancedIncSubtensor)
 def lower_advanced_inc_subtensor(node, ctx):
     from . import driver
-    from .memory import DeviceArray
+    from .memory import DeviceArray, empty
     x, y = node.inputs[:2]
     k = _leading_vectors(node, 2)
     op = node.op
@@ -347,7 +386,10 @@ def lower_advanced_inc_subtensor(node, ctx):
     idx_dtypes = [v.dtype for v in node.inputs[2:]]
     mode = "set" if op.set_instead_of_inc else "inc"
     h = ctx.kernel(f"scatter_{mode}_{x.dtype}_{k}", render_gather(x.dtype, idx_dtypes, mode),
-                   "ii" + "i" * k + "PPii" + "P" * k + "Pi")
+                   "qq" + "q" * k + "PPqq" + "P" * (mode == "set") + "P" * k + "Pi")
+    if mode == "set":
+        h_win = ctx.kernel(f"scatter_winner_{k}", render_scatter_winner(idx_dtypes),
+                           "q" + "q" * k + "P" + "P" * k + "i")
     y_host = scalar_kind(y, ctx) == "scalar"
     errors = ctx.index_errors
     site = errors.site(node, _adv_message(op))
@@ -370,11 +412,20 @@ def lower_advanced_inc_subtensor(node, ctx):
             if yv.ndim > 2 and not _collapsible(yv):
                 yv = yv.copy()
             yv = yv.view((L, R), (yv.strides[0], yv.strides[-1] if yv.ndim > 1 else 0))
-        if L:       # (R == 0 too: the indices are checked)
-            grid, block = driver.launch_dims(L * max(R, 1))
-            es = yv.elem_strides()
-            h.fn.prepared_call(grid, block, L, R, *xv.shape[:k], out.ptr, yv.ptr, es[0], es[1],
-                               *[v.ptr for v in idx], errors.ptr, site)
+        if not L:
+            return [out]
+        dims, idx_ptrs = xv.shape[:k], [v.ptr for v in idx]
+        win = []
+        if mode == "set":       # the position that writes each target row: the last one
+            rows = empty((int(np.prod(dims, dtype=np.int64)) if R else 0,), _INT64)
+            if R:
+                for phase in (0, 1):
+                    driver.launch(h_win.fn, L, L, *dims, rows.ptr, *idx_ptrs, phase)
+            win = [rows.ptr]
+        es = yv.elem_strides()
+        # (with R == 0 too: the indices are checked)
+        driver.launch(h.fn, L * max(R, 1), L, R, *dims, out.ptr, yv.ptr, es[0], es[1], *win,
+                      *idx_ptrs, errors.ptr, site)
         return [out]
 
     return Step(run, [DEVICE, HOST if y_host else DEVICE] + [DEVICE] * (len(node.inputs) - 2),

@@ -302,9 +302,7 @@ def _guarded_copy(handles, errors):
         if not src.is_c_contiguous:
             src = src.copy()
         h = handles[dst.dtype.itemsize]
-        if dst.size:
-            grid, block = driver.launch_dims(dst.size)
-            h.fn.prepared_call(grid, block, dst.size, src.ptr, dst.ptr, errors.ptr)
+        driver.launch(h.fn, dst.size, dst.size, src.ptr, dst.ptr, errors.ptr)
 
     return copy
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ...ops import scalar as ps
 from ...ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad,
                          SoftmaxGrad)
-from .dialect import DIALECT
+from .dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import supported_dtype
 from .indexing import ERROR_PARAMS, render_error_helper
 from .lowering import DEVICE, Step, register
@@ -63,8 +63,9 @@ def _row_loop_head(d, params):
     return [f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
             f"  {d.shared_prefix} ACC buf[{THREADS}];",
             "  const int tk = threadIdx.x, TK = blockDim.x, TR = blockDim.y;",
-            "  for (int row0 = blockIdx.x * TR; row0 < M; row0 += gridDim.x * TR) {",
-            "    const int row = row0 + threadIdx.y;",
+            "  for (long long row0 = (long long)blockIdx.x * TR; row0 < M; "
+            "row0 += (long long)gridDim.x * TR) {",
+            "    const long long row = row0 + threadIdx.y;",
             "    const bool ok = row < M;"]
 
 
@@ -72,10 +73,10 @@ def _max_and_sum(dtype, xr):
     """Statements computing ``mx`` (row max) and ``s`` (sum of exp(x - mx)) of row ``xr``."""
     f, mx = _math(dtype)
     return [f"    ACC mx = {DIALECT.literal(float('-inf'), dtype)};",
-            f"    if (ok) for (int k = tk; k < K; k += TK) {{ const ACC a = mx, b = {xr}[k]; mx = {mx}; }}",
+            f"    if (ok) for (long long k = tk; k < K; k += TK) {{ const ACC a = mx, b = {xr}[k]; mx = {mx}; }}",
             "    mx = KERNEL_rmax(mx, buf);",
             "    ACC s = 0;",
-            f"    if (ok) for (int k = tk; k < K; k += TK) s += exp{f}({xr}[k] - mx);",
+            f"    if (ok) for (long long k = tk; k < K; k += TK) s += exp{f}({xr}[k] - mx);",
             "    s = KERNEL_rsum(s, buf);"]
 
 
@@ -89,15 +90,15 @@ def render_softmax(dtype, log=False):
     d = DIALECT
     f, _ = _math(dtype)
     t = d.ctype(dtype)
-    lines = _row_loop_head(d, ["const int M", "const int K", f"const {t}* {d.restrict} x",
-                               f"{t}* {d.restrict} out"])
-    lines += ["    const ACC* xr = x + (long long)row * K;", "    ACC* outr = out + (long long)row * K;"]
+    lines = _row_loop_head(d, ["const long long M", "const long long K",
+                               f"const {t}* {d.restrict} x", f"{t}* {d.restrict} out"])
+    lines += ["    const ACC* xr = x + row * K;", "    ACC* outr = out + row * K;"]
     lines += _max_and_sum(dtype, "xr")
     if log:
         lines += [f"    const ACC ls = log{f}(s);",
-                  "    if (ok) for (int k = tk; k < K; k += TK) outr[k] = xr[k] - mx - ls;"]
+                  "    if (ok) for (long long k = tk; k < K; k += TK) outr[k] = xr[k] - mx - ls;"]
     else:
-        lines += ["    if (ok) for (int k = tk; k < K; k += TK) outr[k] = "
+        lines += ["    if (ok) for (long long k = tk; k < K; k += TK) outr[k] = "
                   f"exp{f}(xr[k] - mx) / s;"]
     return _finish(lines, dtype)
 
@@ -106,13 +107,15 @@ def render_softmax_grad(dtype):
     """``KERNEL(M, K, dy, sm, out)``: out = dy * sm - sum(dy * sm) * sm per row."""
     d = DIALECT
     t = d.ctype(dtype)
-    lines = _row_loop_head(d, ["const int M", "const int K", f"const {t}* {d.restrict} dy",
-                               f"const {t}* {d.restrict} sm", f"{t}* {d.restrict} out"])
-    lines += ["    const long long o = (long long)row * K;",
+    lines = _row_loop_head(d, ["const long long M", "const long long K",
+                               f"const {t}* {d.restrict} dy", f"const {t}* {d.restrict} sm",
+                               f"{t}* {d.restrict} out"])
+    lines += ["    const long long o = row * K;",
               "    ACC s = 0;",
-              "    if (ok) for (int k = tk; k < K; k += TK) s += dy[o + k] * sm[o + k];",
+              "    if (ok) for (long long k = tk; k < K; k += TK) s += dy[o + k] * sm[o + k];",
               "    s = KERNEL_rsum(s, buf);",
-              "    if (ok) for (int k = tk; k < K; k += TK) out[o + k] = dy[o + k] * sm[o + k] - s * sm[o + k];"]
+              "    if (ok) for (long long k = tk; k < K; k += TK) "
+              "out[o + k] = dy[o + k] * sm[o + k] - s * sm[o + k];"]
     return _finish(lines, dtype)
 
 
@@ -122,12 +125,12 @@ def render_xent(dtype, ydtype):
     d = DIALECT
     f, _ = _math(dtype)
     t, yt = d.ctype(dtype), d.ctype(ydtype)
-    lines = _row_loop_head(d, ["const int M", "const int K", f"const {t}* {d.restrict} z",
-                               f"const {yt}* {d.restrict} y", f"{t}* {d.restrict} loss",
-                               f"{t}* {d.restrict} sm"] + ERROR_PARAMS)
-    lines += ["    const ACC* zr = z + (long long)row * K;", "    ACC* smr = sm + (long long)row * K;"]
+    lines = _row_loop_head(d, ["const long long M", "const long long K",
+                               f"const {t}* {d.restrict} z", f"const {yt}* {d.restrict} y",
+                               f"{t}* {d.restrict} loss", f"{t}* {d.restrict} sm"] + ERROR_PARAMS)
+    lines += ["    const ACC* zr = z + row * K;", "    ACC* smr = sm + row * K;"]
     lines += _max_and_sum(dtype, "zr")
-    lines += ["    if (ok) for (int k = tk; k < K; k += TK) smr[k] = "
+    lines += ["    if (ok) for (long long k = tk; k < K; k += TK) smr[k] = "
               f"exp{f}(zr[k] - mx) / s;",
               "    if (ok && tk == 0) {",
               "      const long long c = (long long)y[row];",
@@ -146,19 +149,17 @@ def render_xent_grad(dtype, ydtype):
     A label outside [0, K) subtracts nothing and is recorded in the error word."""
     d = DIALECT
     t, yt = d.ctype(dtype), d.ctype(ydtype)
-    return render_error_helper() + "\n".join([
-        f"{d.kernel_prefix} KERNEL(const int n, const int K, const {t}* {d.restrict} g, "
-        f"const {t}* {d.restrict} sm, const {yt}* {d.restrict} y, {t}* {d.restrict} out, "
-        f"{', '.join(ERROR_PARAMS)})",
-        "{",
-        f"  for (int i = {d.global_index}; i < n; i += {d.grid_stride}) {{",
-        "    const int row = i / K, col = i - row * K;",
-        f"    const {t} gr = g[row];",
-        "    const long long c = (long long)y[row];",
-        "    if (col == 0 && (c < 0 || c >= K)) KERNEL_bad_index(err, site, 1, row, c, K);",
-        f"    out[i] = sm[i] * gr - (c == col ? gr : ({t})0);",
-        "  }",
-        "}", ""])
+    params = ["const long long n", "const long long K", f"const {t}* {d.restrict} g",
+              f"const {t}* {d.restrict} sm", f"const {yt}* {d.restrict} y",
+              f"{t}* {d.restrict} out"] + ERROR_PARAMS
+    body = [grid_loop("i", "n"),
+            "    const long long row = i / K, col = i - row * K;",
+            f"    const {t} gr = g[row];",
+            "    const long long c = (long long)y[row];",
+            "    if (col == 0 && (c < 0 || c >= K)) KERNEL_bad_index(err, site, 1, row, c, K);",
+            f"    out[i] = sm[i] * gr - (c == col ? gr : ({t})0);",
+            "  }"]
+    return render_error_helper() + render_kernel(params, body)
 
 
 def row_launch(M, K):
@@ -188,7 +189,7 @@ def lower_softmax(node, ctx):
         return None
     dtype = node.outputs[0].dtype
     log = isinstance(node.op, LogSoftmax)
-    h = ctx.kernel(f"{'log' if log else ''}softmax_{dtype}", render_softmax(dtype, log), "iiPP")
+    h = ctx.kernel(f"{'log' if log else ''}softmax_{dtype}", render_softmax(dtype, log), "qqPP")
 
     def run(ins):
         x = _contig(ins[0])
@@ -209,7 +210,7 @@ def lower_softmax_grad(node, ctx):
     if not _float_ok(ctx, node) or node.inputs[0].dtype != node.inputs[1].dtype:
         return None
     dtype = node.outputs[0].dtype
-    h = ctx.kernel(f"softmax_grad_{dtype}", render_softmax_grad(dtype), "iiPPP")
+    h = ctx.kernel(f"softmax_grad_{dtype}", render_softmax_grad(dtype), "qqPPP")
 
     def run(ins):
         dy, sm = _contig(ins[0]), _contig(ins[1])
@@ -247,7 +248,7 @@ def lower_xent(node, ctx):
     dtype = node.outputs[0].dtype
     if not _float_ok(ctx, node) or not supported_dtype(y.dtype):
         return None
-    h = ctx.kernel(f"softmax_xent_{dtype}_{y.dtype}", render_xent(dtype, y.dtype), "iiPPPPPi")
+    h = ctx.kernel(f"softmax_xent_{dtype}_{y.dtype}", render_xent(dtype, y.dtype), "qqPPPPPi")
     errors = ctx.index_errors
     site = errors.site(node, _class_message(node.op))
 
@@ -278,7 +279,7 @@ def lower_xent_grad(node, ctx):
     if not _float_ok(ctx, node) or not supported_dtype(y.dtype) or g.dtype != sm.dtype:
         return None
     h = ctx.kernel(f"softmax_xent_grad_{dtype}_{y.dtype}", render_xent_grad(dtype, y.dtype),
-                   "iiPPPPPi")
+                   "qqPPPPPi")
     errors = ctx.index_errors
     site = errors.site(node, _class_message(node.op))
 

@@ -13,11 +13,12 @@ import numpy as np
 
 from ...ops import scalar as ps
 from ...ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
-from .dialect import DIALECT
+from .dialect import DIALECT, grid_loop, render_kernel
 from .lowering import DEVICE, Step, register
 
-_GEOM = ["const int B", "const int H", "const int W", "const int oh", "const int ow"]
-GEOM_FORMAT = "i" * len(_GEOM)
+# the batch (all leading dims) may be huge, so it is 64-bit; a single image's sides are ints
+_GEOM = ["const long long B", "const int H", "const int W", "const int oh", "const int ow"]
+GEOM_FORMAT = "qiiii"
 
 
 def _statics(op):
@@ -35,6 +36,16 @@ def _count(d, mode):
     return (f"((min(hs + wh, {hi_h}) - max(hs, {lo_h})) * (min(ws + ww, {hi_w}) - max(ws, {lo_w})))")
 
 
+def _pixel_loop(names, inner, outer):
+    """Grid-stride loop over the pixels of B images of ``outer`` x ``inner``: the flat index
+    ``i`` and its image ``b`` (64-bit), its column and row (ints named ``names``)."""
+    return [f"  const long long total = B * {outer} * {inner};",
+            grid_loop("i", "total"),
+            f"    const long long r = i / {inner}, b = r / {outer};",
+            f"    const int {names[0]} = (int)(i - r * {inner}), "
+            f"{names[1]} = (int)(r - b * {outer});"]
+
+
 def render_pool(dtype, op):
     """``KERNEL(geometry..., x, out)``: pool windows (wh, ww) moved by (sh, sw) over x padded by (ph, pw)."""
     d = DIALECT
@@ -46,67 +57,50 @@ def render_pool(dtype, op):
         comb = d.scalar_expr(ps.maximum, ["acc", "v"], [dtype, dtype], dtype)
     else:
         init, comb = f"({t})0", "acc + v"
-    lines = [
-        f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, const {t}* {d.restrict} x, {t}* {d.restrict} out)",
-        "{",
-        _statics(op),
-        "  const int total = B * oh * ow;",
-        f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
-        "    const int ox = i % ow; int r = i / ow;",
-        "    const int oy = r % oh; const int b = r / oh;",
+    body = [_statics(op)] + _pixel_loop(("ox", "oy"), "ow", "oh") + [
         "    const int hs = oy * sh - ph, ws = ox * sw - pw;",
-        f"    const {t}* xb = x + (long long)b * H * W;",
+        f"    const {t}* xb = x + b * H * W;",
         f"    {t} acc = {init};",
-        "    for (int h = max(hs, 0); h < min(hs + wh, H); ++h)",
+        "    for (int h = max(hs, 0); h < min(hs + wh, H); ++h) {",
+        f"      const {t}* xr = xb + (long long)h * W;",
         "      for (int w = max(ws, 0); w < min(ws + ww, W); ++w) {",
-        f"        const {t} v = xb[h * W + w];",
+        f"        const {t} v = xr[w];",
         f"        acc = {comb};",
         "      }",
+        "    }",
     ]
     if mode.startswith("average"):
-        lines.append(f"    acc = acc / ({t}){_count(d, mode)};")
-    lines += ["    out[i] = acc;", "  }", "}", ""]
-    return "\n".join(lines)
+        body.append(f"    acc = acc / ({t}){_count(d, mode)};")
+    body += ["    out[i] = acc;", "  }"]
+    params = _GEOM + [f"const {t}* {d.restrict} x", f"{t}* {d.restrict} out"]
+    return render_kernel(params, body)
 
 
 def render_max_pool_grad(dtype, op):
     """``KERNEL(geometry..., x, maxout, gz, gx)``: gx = sum of gz over the windows whose
     maximum equals x at that position."""
-    d = DIALECT
-    t = d.ctype(dtype)
-    return "\n".join(_grad_head(d, t, ["maxout", "gz"], op) + [
-        "      if (xv == maxout[o]) acc += gz[o];",
-        "    }",
-        "    gx[i] = acc;",
-        "  }",
-        "}", ""])
+    return _render_grad(dtype, op, ["maxout", "gz"], [
+        "      if (xv == maxout[o]) acc += gz[o];"])
 
 
 def render_avg_pool_grad(dtype, op):
     """``KERNEL(geometry..., x, gz, gx)``: gx = sum over windows of gz / count (sum: no division)."""
     d = DIALECT
     t = d.ctype(dtype)
-    mode = op.mode
-    div = "" if mode == "sum" else f" / ({t}){_count(d, mode)}"
-    return "\n".join(_grad_head(d, t, ["gz"], op) + [
+    div = "" if op.mode == "sum" else f" / ({t}){_count(d, op.mode)}"
+    return _render_grad(dtype, op, ["gz"], [
         "      const int hs = oy * sh - ph, ws = ox * sw - pw;",
-        f"      acc += gz[o]{div};",
-        "    }",
-        "    gx[i] = acc;",
-        "  }",
-        "}", ""])
+        f"      acc += gz[o]{div};"])
 
 
-def _grad_head(d, t, ins, op):
-    params = ", ".join(f"const {t}* {d.restrict} {n}" for n in ["x"] + ins)
-    return [
-        f"{d.kernel_prefix} KERNEL({', '.join(_GEOM)}, {params}, {t}* {d.restrict} gx)",
-        "{",
-        _statics(op),
-        "  const int total = B * H * W;",
-        f"  for (int i = {d.global_index}; i < total; i += {d.grid_stride}) {{",
-        "    const int w = i % W; int r = i / W;",
-        "    const int h = r % H; const int b = r / H;",
+def _render_grad(dtype, op, ins, inner):
+    """A pooling gradient: one thread per input pixel sums ``inner`` (statements adding to
+    ``acc``) over the windows (oy, ox) that contain it (``o``: the window's output)."""
+    d = DIALECT
+    t = d.ctype(dtype)
+    params = _GEOM + [f"const {t}* {d.restrict} {n}" for n in ["x"] + ins] + \
+        [f"{t}* {d.restrict} gx"]
+    body = [_statics(op)] + _pixel_loop(("w", "h"), "W", "H") + [
         f"    const {t} xv = x[i];",
         f"    {t} acc = 0;",
         "    (void)xv;",
@@ -114,8 +108,9 @@ def _grad_head(d, t, ins, op):
         "    const int oy0 = hp >= wh ? (hp - wh) / sh + 1 : 0, oy1 = min(hp / sh, oh - 1);",
         "    const int ox0 = wp >= ww ? (wp - ww) / sw + 1 : 0, ox1 = min(wp / sw, ow - 1);",
         "    for (int oy = oy0; oy <= oy1; ++oy) for (int ox = ox0; ox <= ox1; ++ox) {",
-        "      const long long o = ((long long)b * oh + oy) * ow + ox;",
-    ]
+        "      const long long o = (b * oh + oy) * ow + ox;",
+    ] + inner + ["    }", "    gx[i] = acc;", "  }"]
+    return render_kernel(params, body)
 
 
 def _geometry(op, shape, cache):
@@ -137,9 +132,7 @@ def _contig(v):
 
 def _launch(h, total, geom, *ptrs):
     from . import driver
-    if total:
-        grid, block = driver.launch_dims(total)
-        h.fn.prepared_call(grid, block, *geom, *ptrs)
+    driver.launch(h.fn, total, *geom, *ptrs)
 
 
 def _ok(node, ctx):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...ops import scalar as ps
 from ...ops.reduce import Argmax, CAReduce
-from .dialect import DIALECT
+from .dialect import DIALECT, render_kernel
 from .elemwise import supported_dtype
 from .lowering import DEVICE, Step, register
 
@@ -59,15 +59,31 @@ def index_chain(r, off, sizes, strides, count, nd, q="q"):
     return chain(0)
 
 
-def _params(max_dims):
-    p = ["const int M", "const int K", "const int nk", "const int nr"]
+def _params(max_dims, extra):
+    """Parameters of a reduction kernel (counts, sizes and strides 64-bit)."""
+    p = ["const long long M", "const long long K", "const int nk", "const int nr"]
     for g in ("kd", "ks", "rd", "rs"):
-        p += [f"const int {g}{k}" for k in range(max_dims)]
-    return p
+        p += [f"const long long {g}{k}" for k in range(max_dims)]
+    return p + extra
 
 
-def _head(max_dims, extra):
-    return ", ".join(_params(max_dims) + extra)
+def _loop_head():
+    """The loop over the outputs of the block (``m``: this thread's output)."""
+    return ["  const int tx = threadIdx.x, ty = threadIdx.y, bx = blockDim.x;",
+            "  for (long long m0 = (long long)blockIdx.x * bx; m0 < M; "
+            "m0 += (long long)gridDim.x * bx) {",
+            "    const long long m = m0 + tx;"]
+
+
+def _inner_loop(max_dims):
+    """The loop of a thread over the reduced elements of output ``m`` (``off``: the
+    element's offset)."""
+    lines = ["      long long base = 0, r = m, q;"]
+    lines += ["      " + s for s in index_chain("r", "base", "kd", "ks", "nk", max_dims)]
+    lines += ["      for (long long k = ty; k < K; k += blockDim.y) {",
+              "        long long off = base, rr = k;"]
+    lines += ["        " + s for s in index_chain("rr", "off", "rd", "rs", "nr", max_dims)]
+    return lines
 
 
 def render_careduce(name, op, in_dtype, out_dtype, max_dims):
@@ -76,36 +92,25 @@ def render_careduce(name, op, in_dtype, out_dtype, max_dims):
     acc = acc_dtype(op, in_dtype, out_dtype)
     at, xt, ot = d.ctype(acc), d.ctype(in_dtype), d.ctype(out_dtype)
     combine_a_b = d.scalar_expr(_COMBINE[op], ["a", "b"], [acc, acc], acc)
-    lines = [
-        f"{d.helper_prefix} {at} {name}_combine({at} a, {at} b) {{ return {combine_a_b}; }}",
-        f"{d.kernel_prefix} {name}({_head(max_dims, [f'const {xt}* {d.restrict} x', f'{ot}* out'])})",
-        "{",
-        f"  {d.shared_prefix} {at} buf[{THREADS}];",
-        "  const int tx = threadIdx.x, ty = threadIdx.y, bx = blockDim.x;",
-        "  for (int m0 = blockIdx.x * bx; m0 < M; m0 += gridDim.x * bx) {",
-        "    const int m = m0 + tx;",
+    body = [f"  {d.shared_prefix} {at} buf[{THREADS}];"] + _loop_head() + [
         f"    {at} acc = {identity_literal(op, acc)};",
-        "    if (m < M) {",
-        "      int base = 0, r = m, q;",
-    ]
-    lines += ["      " + s for s in index_chain("r", "base", "kd", "ks", "nk", max_dims)]
-    lines += ["      for (int k = ty; k < K; k += blockDim.y) {",
-              "        int off = base, rr = k;"]
-    lines += ["        " + s for s in index_chain("rr", "off", "rd", "rs", "nr", max_dims)]
-    lines += [f"        acc = {name}_combine(acc, ({at})x[off]);",
-              "      }",
-              "    }",
-              "    buf[ty * bx + tx] = acc;",
-              f"    {d.barrier}",
-              "    for (int s = blockDim.y >> 1; s > 0; s >>= 1) {",
-              f"      if (ty < s) buf[ty * bx + tx] = {name}_combine(buf[ty * bx + tx], buf[(ty + s) * bx + tx]);",
-              f"      {d.barrier}",
-              "    }",
-              f"    if (ty == 0 && m < M) out[m] = ({ot})buf[tx];",
-              f"    {d.barrier}",
-              "  }",
-              "}", ""]
-    return "\n".join(lines)
+        "    if (m < M) {"] + _inner_loop(max_dims) + [
+        f"        acc = KERNEL_combine(acc, ({at})x[off]);",
+        "      }",
+        "    }",
+        "    buf[ty * bx + tx] = acc;",
+        f"    {d.barrier}",
+        "    for (int s = blockDim.y >> 1; s > 0; s >>= 1) {",
+        "      if (ty < s) buf[ty * bx + tx] = KERNEL_combine(buf[ty * bx + tx], "
+        "buf[(ty + s) * bx + tx]);",
+        f"      {d.barrier}",
+        "    }",
+        f"    if (ty == 0 && m < M) out[m] = ({ot})buf[tx];",
+        f"    {d.barrier}",
+        "  }"]
+    src = render_kernel(_params(max_dims, [f"const {xt}* {d.restrict} x", f"{ot}* out"]), body)
+    helper = f"{d.helper_prefix} {at} KERNEL_combine({at} a, {at} b) {{ return {combine_a_b}; }}\n"
+    return (helper + src).replace("KERNEL", name)
 
 
 def render_argmax(name, op, in_dtype, max_dims):
@@ -116,47 +121,35 @@ def render_argmax(name, op, in_dtype, max_dims):
     better = ">" if op == "max" else "<"
     isnan = "(v != v)" if np.dtype(in_dtype).kind == "f" else "false"
     bnan = "(bv != bv)" if np.dtype(in_dtype).kind == "f" else "false"
-    lines = [
-        f"{d.kernel_prefix} {name}({_head(max_dims, [f'const {xt}* {d.restrict} x', 'int64_t* out'])})",
-        "{",
-        f"  {d.shared_prefix} {xt} vbuf[{THREADS}];",
-        f"  {d.shared_prefix} int ibuf[{THREADS}];",
-        "  const int tx = threadIdx.x, ty = threadIdx.y, bx = blockDim.x;",
-        "  for (int m0 = blockIdx.x * bx; m0 < M; m0 += gridDim.x * bx) {",
-        "    const int m = m0 + tx;",
-        f"    {xt} bv = 0; int bi = -1;",
-        "    if (m < M) {",
-        "      int base = 0, r = m, q;",
-    ]
-    lines += ["      " + s for s in index_chain("r", "base", "kd", "ks", "nk", max_dims)]
-    lines += ["      for (int k = ty; k < K; k += blockDim.y) {",
-              "        int off = base, rr = k;"]
-    lines += ["        " + s for s in index_chain("rr", "off", "rd", "rs", "nr", max_dims)]
-    lines += [f"        const {xt} v = x[off];",
-              f"        if (bi < 0 || (!{bnan} && ({isnan} || v {better} bv))) {{ bv = v; bi = k; }}",
-              "      }",
-              "    }",
-              "    vbuf[ty * bx + tx] = bv; ibuf[ty * bx + tx] = bi;",
-              f"    {d.barrier}",
-              "    for (int s = blockDim.y >> 1; s > 0; s >>= 1) {",
-              "      if (ty < s) {",
-              "        const int a = ty * bx + tx, b = (ty + s) * bx + tx;",
-              f"        const {xt} v = vbuf[b], bv = vbuf[a]; const int vi = ibuf[b], ai = ibuf[a];",
-              f"        bool take = vi >= 0 && (ai < 0 || (!{bnan} && ({isnan} || v {better} bv)) ||"
-              f" (v == bv && vi < ai) || ({isnan} && {bnan} && vi < ai));",
-              "        if (take) { vbuf[a] = v; ibuf[a] = vi; }",
-              "      }",
-              f"      {d.barrier}",
-              "    }",
-              "    if (ty == 0 && m < M) out[m] = ibuf[tx];",
-              f"    {d.barrier}",
-              "  }",
-              "}", ""]
-    return "\n".join(lines)
+    body = [f"  {d.shared_prefix} {xt} vbuf[{THREADS}];",
+            f"  {d.shared_prefix} long long ibuf[{THREADS}];"] + _loop_head() + [
+        f"    {xt} bv = 0; long long bi = -1;",
+        "    if (m < M) {"] + _inner_loop(max_dims) + [
+        f"        const {xt} v = x[off];",
+        f"        if (bi < 0 || (!{bnan} && ({isnan} || v {better} bv))) {{ bv = v; bi = k; }}",
+        "      }",
+        "    }",
+        "    vbuf[ty * bx + tx] = bv; ibuf[ty * bx + tx] = bi;",
+        f"    {d.barrier}",
+        "    for (int s = blockDim.y >> 1; s > 0; s >>= 1) {",
+        "      if (ty < s) {",
+        "        const int a = ty * bx + tx, b = (ty + s) * bx + tx;",
+        f"        const {xt} v = vbuf[b], bv = vbuf[a]; const long long vi = ibuf[b], ai = ibuf[a];",
+        f"        bool take = vi >= 0 && (ai < 0 || (!{bnan} && ({isnan} || v {better} bv)) ||"
+        f" (v == bv && vi < ai) || ({isnan} && {bnan} && vi < ai));",
+        "        if (take) { vbuf[a] = v; ibuf[a] = vi; }",
+        "      }",
+        f"      {d.barrier}",
+        "    }",
+        "    if (ty == 0 && m < M) out[m] = ibuf[tx];",
+        f"    {d.barrier}",
+        "  }"]
+    src = render_kernel(_params(max_dims, [f"const {xt}* {d.restrict} x", "int64_t* out"]), body)
+    return src.replace("KERNEL", name)
 
 
 def arg_format(max_dims):
-    return "iiii" + "i" * (4 * max_dims) + "PP"
+    return "qqii" + "q" * (4 * max_dims) + "PP"
 
 
 def reduction_plan(x, axes, max_dims):

@@ -11,7 +11,7 @@ numpy's float32 multiply).
 from __future__ import annotations
 
 from ...ops.random import MRGUniform
-from .dialect import DIALECT
+from .dialect import DIALECT, grid_loop
 from .lowering import DEVICE, HOST, Step, register
 
 
@@ -24,16 +24,16 @@ def render_mrg_uniform(dtype):
     else:
         conv = "__dmul_rn((double)k, 4.656612873077392578125e-10)"
     return "\n".join([
-        f"{d.kernel_prefix} KERNEL(const int n_streams, const int n, const int* state,"
+        f"{d.kernel_prefix} KERNEL(const long long n_streams, const long long n, const int* state,"
         f" int* new_state, {t}* {d.restrict} out)",     # state == new_state when inplace
         "{",
         "  const long long M1 = 2147483647LL, M2 = 2147462579LL;",
-        "  const int used = n_streams < n ? n_streams : n;",
-        f"  for (int s = {d.global_index}; s < n_streams; s += {d.grid_stride}) {{",
+        "  const long long used = n_streams < n ? n_streams : n;",
+        grid_loop("s", "n_streams"),
         "    const int* st = state + 6LL * s;",
         "    long long x11 = st[0], x12 = st[1], x13 = st[2], x21 = st[3], x22 = st[4], x23 = st[5];",
         "    if (s < used) {",
-        "      for (int i = s; i < n; i += used) {",
+        "      for (long long i = s; i < n; i += used) {",
         "        long long y1 = ((x12 & 511) << 22) + (x12 >> 9) + ((x13 & 16777215) << 7) + (x13 >> 24);",
         "        if (y1 >= M1) y1 -= M1;",
         "        y1 += x13;",
@@ -65,7 +65,7 @@ def lower_mrg_uniform(node, ctx):
     from . import driver
     from .memory import DeviceArray
     op = node.op
-    h = ctx.kernel(f"mrg_uniform_{op.dtype}", render_mrg_uniform(op.dtype), "iiPPP")
+    h = ctx.kernel(f"mrg_uniform_{op.dtype}", render_mrg_uniform(op.dtype), "qqPPP")
 
     def run(ins):
         rstate, size = ins
@@ -84,9 +84,8 @@ def lower_mrg_uniform(node, ctx):
         new_state = rstate if op.inplace else DeviceArray(rstate.shape, "int32")
         if out.size and not n_streams:
             raise ValueError("MRG state has no streams")
-        if n_streams:
-            grid, block = driver.launch_dims(n_streams, threads=128)
-            h.fn.prepared_call(grid, block, n_streams, out.size, rstate.ptr, new_state.ptr, out.ptr)
+        driver.launch(h.fn, n_streams, n_streams, out.size, rstate.ptr, new_state.ptr, out.ptr,
+                      threads=128)
         return [new_state, out]
 
     return Step(run, [DEVICE, HOST], [DEVICE, DEVICE])
