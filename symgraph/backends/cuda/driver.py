@@ -1,7 +1,7 @@
 """The CUDA driver through pycuda: context, module compilation (cached), kernel launch.
 
-pycuda is imported here and only here, lazily: importing symgraph, or rendering
-CUDA source, never needs it. :func:`cuda` returns ``pycuda.driver`` once the
+pycuda is imported lazily, here (and by ``check_available`` in this package's
+``__init__``): importing symgraph, or rendering CUDA source, never needs it. :func:`cuda` returns ``pycuda.driver`` once the
 device's primary context is current (the context PyTorch and CuPy also use, so
 they can share one process with symgraph).
 

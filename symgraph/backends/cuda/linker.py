@@ -4,8 +4,8 @@
 
 Where values live is decided once, when the thunk is built:
 
-- explicit tensor inputs (ndim >= 1) are uploaded when the call starts, 0-d
-  inputs stay on the host (they become kernel arguments or slice bounds);
+- explicit tensor inputs (ndim >= 1, of a dtype the kernels support) are uploaded
+  when the call starts, 0-d inputs and other dtypes stay on the host (they become kernel arguments or slice bounds);
 - shared variables made under ``device=cuda`` (``CudaSharedVariable``) are
   already on the device and their updates stay there; other shared variables
   live on the host;

@@ -8,9 +8,9 @@ be (``HOST`` numpy arrays, ``DEVICE`` :class:`DeviceArray`, or ``ANY``: taken
 as they come). The linker inserts the transfers the places imply, once per
 call and variable.
 
-Ops without a lowering run their ``perform`` on the host (the linker warns once
-per op type with ``config.print_c``); the CUDA backend therefore runs every
-graph the reference backend runs.
+Ops without a lowering run their ``perform`` on the host (silently: the
+transfers around them are inserted like any other); the CUDA backend therefore
+runs every graph the reference backend runs.
 
 Kernel names say what they compute (``E_tanh_add_2d``, ``R_sum_f32``,
 ``softmax_f32``) followed by a hash of their source, so equal kernels of

@@ -4,8 +4,9 @@ Every allocation goes through one :class:`DevicePool`. A freed block (the last
 ``DeviceArray`` on it collected) goes back to a free list of its size class
 instead of to ``cuMemFree``, so a training step that allocates the same
 intermediates every call reuses the same blocks after its first call. All
-kernels run on the default stream, so a block freed on the host can be handed
-to the next kernel at once: the GPU runs them in order.
+kernels, copies and cuBLAS calls run on the backend's one stream
+(``driver.stream()``), so a block freed on the host can be handed to the next
+kernel at once: the GPU runs them in order.
 
 ``DeviceArray`` keeps numpy's conventions (shape, dtype, byte strides, views
 sharing a base) so indexing and transposition are pure metadata::
@@ -25,12 +26,13 @@ _SIZE_CLASS = {}
 
 
 def _size_class(nbytes):
-    """Round up to a multiple of 512 B below 1 MiB, else to a quarter of the power of two."""
+    """Round up to a multiple of 512 B below 1 MiB, else to a multiple of an eighth of the
+    next power of two (under 25 % slack)."""
     if nbytes <= 1 << 20:
         return max(512, (nbytes + 511) & ~511)
     top = 1 << (nbytes - 1).bit_length()
-    quarter = top >> 3
-    return (nbytes + quarter - 1) // quarter * quarter
+    eighth = top >> 3
+    return (nbytes + eighth - 1) // eighth * eighth
 
 
 class Block:
