@@ -49,6 +49,7 @@ typedef struct {
     int64_t fresh_min;
     int32_t nthreads_max, adaptive;
     double probe_t, par_scale;
+    int32_t probe_slow;
 } sg_ctx;
 int sg_init(sg_ctx *c);
 int sg_run(sg_ctx *c, int seg, int epi);

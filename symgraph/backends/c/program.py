@@ -68,7 +68,7 @@ def _entry_points(plan):
     lines.append(_epilogue(plan))
     lines.append("int sg_init(sg_ctx *c) {\n    sg_blas_init();\n#ifdef _OPENMP\n"
                  "    c->nthreads = c->nthreads_max = omp_get_max_threads();\n#else\n"
-                 "    c->nthreads = c->nthreads_max = 1;\n#endif\n    c->probe_t = -1.0;\n    c->par_scale = 1.0;\n    return 0;\n}")
+                 "    c->nthreads = c->nthreads_max = 1;\n#endif\n    c->probe_t = -1.0;\n    c->par_scale = 1.0;\n    c->probe_slow = 0;\n    return 0;\n}")
     cases = []
     for step in plan.steps:
         if step[0] != "c":

@@ -49,6 +49,7 @@ typedef struct {
     int32_t nthreads_max, adaptive;    /* the team size OpenMP offers; whether to probe it (sg_threads) */
     double probe_t;                /* when the team was last probed (omp_get_wtime) */
     double par_scale;              /* 1, or SG_PAR_BUSY while other processes keep the cores busy */
+    int32_t probe_slow;            /* consecutive probes that found the team slow */
 } sg_ctx;
 
 /* whether a region of `work` (elements, or flops for products) splits over threads; `min` is
@@ -182,25 +183,37 @@ SG_API int64_t sg_size(int nd, const int64_t *s) {
 /* Threads for this call. Waking the OpenMP team costs a few microseconds on an idle machine but
    up to a scheduler time slice (about a millisecond, per parallel region) when other processes
    keep the cores busy; a training step has dozens of regions, most of them small. So a call now
-   and then times two empty parallel regions back to back (the first also wakes sleeping threads,
-   which alone can take 100 us on a virtual machine): if both are slower than 250 us the cores
-   are contended, and until the next probe only regions SG_PAR_BUSY times larger than usual
-   (about a millisecond of work or more) use threads. Probes run every 50 ms of wall time, every
-   500 ms while contended (each then costs milliseconds). */
+   and then times up to SG_PROBE_REGIONS empty parallel regions back to back, stopping at the
+   first one faster than 250 us: if none is, the cores are contended, and until the next probe
+   only regions SG_PAR_BUSY times larger than usual (about a millisecond of work or more) use
+   threads. One slow region proves nothing: waking a sleeping thread, or the next one, can take a
+   host timer tick (4-8 ms) on an idle virtual machine (measured: two regions were both slow in
+   23 of 100 idle probes, four in 0 of 100; with a busy loop on one core, four were all slow in
+   99 of 100). One slow probe proves little more: the host sometimes stalls a virtual CPU for a
+   few milliseconds at a time (four regions of 1.1 ms each, seen mid-run on an idle machine), so
+   contended mode starts at the second slow probe in a row. Probes run every 50 ms of wall time,
+   every 500 ms while contended (each then costs milliseconds). */
+#define SG_PROBE_REGIONS 4
 SG_API void sg_threads(sg_ctx *c) {
 #ifdef _OPENMP
     if (!c->adaptive || c->nthreads_max <= 1) return;
-    double t0 = omp_get_wtime();
-    if (t0 - c->probe_t < (c->par_scale > 1.0 ? 0.5 : 0.05)) return;
-    #pragma omp parallel num_threads(c->nthreads_max)
-    { __asm__ __volatile__("" ::: "memory"); }
-    double t1 = omp_get_wtime();
-    #pragma omp parallel num_threads(c->nthreads_max)
-    { __asm__ __volatile__("" ::: "memory"); }
-    double t2 = omp_get_wtime();
-    double fastest = t1 - t0 < t2 - t1 ? t1 - t0 : t2 - t1;
-    c->probe_t = t2;
-    c->par_scale = fastest < 2.5e-4 ? 1.0 : SG_PAR_BUSY;
+    double prev = omp_get_wtime();
+    if (prev - c->probe_t < (c->par_scale > 1.0 ? 0.5 : 0.05)) return;
+    double fastest = 1e30;
+    for (int k = 0; k < SG_PROBE_REGIONS && fastest >= 2.5e-4; k++) {
+        #pragma omp parallel num_threads(c->nthreads_max)
+        { __asm__ __volatile__("" ::: "memory"); }
+        double now = omp_get_wtime();
+        if (now - prev < fastest) fastest = now - prev;
+        prev = now;
+    }
+    c->probe_t = prev;
+    if (fastest < 2.5e-4) {
+        c->probe_slow = 0;
+        c->par_scale = 1.0;
+    } else if (++c->probe_slow >= 2) {
+        c->par_scale = SG_PAR_BUSY;
+    }
 #else
     (void)c;
 #endif
