@@ -202,3 +202,43 @@ def check_bad_labels_commit_nothing(f, ref, shared, ref_shared, built_at):
             assert fragment in msg, (fragment, msg)
         for v, old in zip(shared, before):
             np.testing.assert_array_equal(v.get_value(), old)
+
+
+def check_negative_indices(cuda_mode, ref_mode):
+    """Advanced indices in [-n, n) count from the end as in NumPy (gather and its scatter
+    gradient), on the CUDA backend (``cuda_mode()`` makes a fresh mode) as in the reference;
+    -n - 1 and n raise the reference's IndexError, in a fresh function and in one that has
+    run before (which still agrees afterwards). Class labels have no negative form: -1 is out
+    of range for the fused softmax cross-entropy."""
+    import re
+    import pytest
+    import symgraph
+    W, idx, y = T.fmatrix("W"), T.lvector("idx"), T.ivector("y")
+    rows = W[idx]
+    picked = W[T.arange(y.shape[0]), y]
+    outs = [rows, picked, T.grad((rows ** 2).sum() + picked.sum(), W)]
+    Wv = np.random.RandomState(2).rand(5, 3).astype("float32")
+    args = (Wv, np.array([-1, 0, -5, 4, -1]), np.array([-3, 2, -1, 0, 1], dtype="int32"))
+    ref = symgraph.function([W, idx, y], outs, mode=ref_mode)
+    f = symgraph.function([W, idx, y], outs, mode=cuda_mode())
+    expected = ref(*args)
+    for _ in range(3):
+        for r, g in zip(expected, f(*args)):
+            np.testing.assert_allclose(g, r, rtol=1e-6)
+    for bad, fragment in [((Wv, np.array([0, -6]), args[2][:2]),
+                           "index -6 is out of bounds for axis 0 with size 5"),
+                          ((Wv, np.array([0, 5]), args[2][:2]),
+                           "index 5 is out of bounds for axis 0 with size 5"),
+                          ((Wv, args[1][:2], np.array([-4, 0], "int32")),
+                           "index -4 is out of bounds for axis 1 with size 3")]:
+        fresh = [symgraph.function([W, idx, y], outs, mode=m) for m in (ref_mode, cuda_mode())]
+        for fn in fresh + [ref, f]:
+            with pytest.raises(IndexError, match=re.escape(fragment)):
+                fn(*bad)
+    for r, g in zip(ref(*args), f(*args)):
+        np.testing.assert_allclose(g, r, rtol=1e-6)
+    z = T.fmatrix("z")
+    for mode in (ref_mode, cuda_mode()):
+        g = symgraph.function([z, y], softmax_cross_entropy(z, y)[0], mode=mode)
+        with pytest.raises(IndexError, match="class index -1 is out of range for 3 classes"):
+            g(np.zeros((2, 3), "float32"), np.array([0, -1], "int32"))

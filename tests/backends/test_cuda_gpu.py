@@ -274,37 +274,7 @@ def test_bad_class_label_leaves_shared_weights_unchanged(on_cuda, graphs):
 
 
 def test_negative_indices_follow_the_reference():
-    """Advanced indices in [-n, n) count from the end as in NumPy (gather and its scatter
-    gradient); -n - 1 and n raise the reference's IndexError."""
-    W, idx, y = T.fmatrix("W"), T.lvector("idx"), T.ivector("y")
-    rows = W[idx]
-    picked = W[T.arange(y.shape[0]), y]
-    outs = [rows, picked, T.grad((rows ** 2).sum() + picked.sum(), W)]
-    Wv = np.random.RandomState(2).rand(5, 3).astype("float32")
-    args = (Wv, np.array([-1, 0, -5, 4, -1]), np.array([-3, 2, -1, 0, 1], dtype="int32"))
-    ref = symgraph.function([W, idx, y], outs, mode=PY)
-    f = symgraph.function([W, idx, y], outs, mode=_cuda_mode("fast_run"))
-    for _ in range(3):
-        for r, g in zip(ref(*args), f(*args)):
-            np.testing.assert_allclose(g, r, rtol=1e-6)
-    for bad, fragment in [((Wv, np.array([0, -6]), args[2][:2]),
-                           "index -6 is out of bounds for axis 0 with size 5"),
-                          ((Wv, np.array([0, 5]), args[2][:2]),
-                           "index 5 is out of bounds for axis 0 with size 5"),
-                          ((Wv, args[1][:2], np.array([-4, 0], "int32")),
-                           "index -4 is out of bounds for axis 1 with size 3")]:
-        for fn in (ref, f):
-            with pytest.raises(IndexError, match=fragment):
-                fn(*bad)
-    for r, g in zip(ref(*args), f(*args)):
-        np.testing.assert_allclose(g, r, rtol=1e-6)
-    # class labels have no negative form: -1 is out of range, as in the reference
-    from symgraph.ops.nnet import softmax_cross_entropy
-    z = T.fmatrix("z")
-    for mode in (PY, _cuda_mode("fast_run")):
-        g = symgraph.function([z, y], softmax_cross_entropy(z, y)[0], mode=mode)
-        with pytest.raises(IndexError, match="class index -1 is out of range for 3 classes"):
-            g(np.zeros((2, 3), "float32"), np.array([0, -1], "int32"))
+    _CASES_MODULE.check_negative_indices(lambda: _cuda_mode("fast_run"), PY)
 
 
 def test_set_subtensor_with_repeated_indices_matches_numpy(n=100_000):

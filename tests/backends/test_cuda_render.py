@@ -289,33 +289,7 @@ def test_cpu_bad_label_in_advanced_index_raises(cpu_cuda, optimizer):
 
 
 def test_cpu_negative_indices_follow_the_reference(cpu_cuda):
-    T = symgraph.tensor
-    W, idx, y = T.fmatrix("W"), T.lvector("idx"), T.ivector("y")
-    rows = W[idx]
-    picked = W[T.arange(y.shape[0]), y]
-    cost = (rows ** 2).sum() + picked.sum()
-    outs = [rows, picked, T.grad(cost, W)]
-    Wv = np.random.RandomState(2).rand(5, 3).astype("float32")
-    args = (Wv, np.array([-1, 0, -5, 4, -1]), np.array([-3, 2, -1, 0, 1], dtype="int32"))
-    ref = symgraph.function([W, idx, y], outs, mode=PY)(*args)
-    f = symgraph.function([W, idx, y], outs, mode=_cuda())
-    for _ in range(3):
-        for r, g in zip(ref, f(*args)):
-            np.testing.assert_allclose(g, r, rtol=1e-6)
-    for bad, fragment in [((Wv, np.array([0, -6]), args[2][:2]),
-                           "index -6 is out of bounds for axis 0 with size 5"),
-                          ((Wv, np.array([0, 5]), args[2][:2]),
-                           "index 5 is out of bounds for axis 0 with size 5"),
-                          ((Wv, args[1][:2], np.array([-4, 0], "int32")),
-                           "index -4 is out of bounds for axis 1 with size 3")]:
-        for mode in (PY, _cuda()):
-            g = symgraph.function([W, idx, y], outs, mode=mode)
-            with pytest.raises(IndexError, match=re.escape(fragment)):
-                g(*bad)
-        with pytest.raises(IndexError, match=re.escape(fragment)):
-            f(*bad)
-    for r, g in zip(ref, f(*args)):
-        np.testing.assert_allclose(g, r, rtol=1e-6)
+    _sibling("test_cuda_cases").check_negative_indices(_cuda, PY)
 
 
 def test_cpu_index_checked_when_nothing_is_moved(cpu_cuda):
