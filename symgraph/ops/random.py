@@ -93,17 +93,17 @@ def _copy_state(node, rng):
     caller still holds (from ``get_value(borrow=True)``, a function output,
     ...) is never overwritten; it is dropped from the spares instead.
     """
+    if type(rng) is not np.random.RandomState:      # a subclass may carry more state
+        return copy.deepcopy(rng)
     spares = node.tag.__dict__.setdefault("rng_spares", [])
-    if type(rng) is np.random.RandomState:
-        for spare in spares:
-            # references: the list, this loop variable, getrefcount's argument
-            if spare is not rng and sys.getrefcount(spare) <= 3:
-                spare.set_state(rng.get_state())
-                return spare
+    for spare in spares:
+        # references: the list, this loop variable, getrefcount's argument
+        if spare is not rng and sys.getrefcount(spare) <= 3:
+            spare.set_state(rng.get_state())
+            return spare
     fresh = copy.deepcopy(rng)
-    if type(fresh) is np.random.RandomState:
-        # keep the newest objects: a spare someone holds on to is forgotten (not reused)
-        spares[:] = [s for s in spares if s is rng][-1:] + [fresh]
+    # keep the newest objects: a spare someone holds on to is forgotten (not reused)
+    spares[:] = [s for s in spares if s is rng][-1:] + [fresh]
     return fresh
 
 
