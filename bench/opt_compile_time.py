@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.join(REPO, "tests", "opt"))
 
 import symgraph  # noqa: E402
 from symgraph.compile.mode import Mode  # noqa: E402
-from symgraph.opt import optimize  # noqa: E402
-from symgraph.opt.fgraph import FunctionGraph  # noqa: E402
+from symgraph.rewrite import optimize  # noqa: E402
+from symgraph.graph.fgraph import FunctionGraph  # noqa: E402
 from opt_models import elementwise_chain, lenet_available, lenet_training  # noqa: E402
 
 

@@ -9,7 +9,7 @@
 __version__ = "0.1.0"
 
 from .config import config  # noqa: F401
-from .graph import Variable, Constant, Apply, Op, Type  # noqa: F401
+from .graph import Variable, Constant, Apply, Op, Type, clone_replace  # noqa: F401
 from . import tensor  # noqa: F401
 from .compile.sharedvalue import shared, SharedVariable  # noqa: F401
 from .compile.io import In, Out  # noqa: F401
@@ -22,7 +22,6 @@ from . import printing  # noqa: F401
 
 def clone(output, replace=None, strict=True, share_inputs=True):
     """Copy the graph of ``output`` (a variable or list), substituting per ``replace``."""
-    from .graph import clone_replace
     single = not isinstance(output, (list, tuple))
     outs = clone_replace([output] if single else list(output), replace, copy_inputs=True)
     return outs[0] if single else outs

@@ -5,10 +5,16 @@ this module walks the graph from the cost back to the requested variables.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from .graph import Apply, Op, Variable, toposort, format_trace
-from .tensor.type import TensorType, DISCRETE_DTYPES
+from .config import config
+from .graph import Apply, Op, Variable, clone_replace, compiler, format_trace, toposort
+from .ops import elemwise as elemwise_ops
+from .ops import reduce as reduce_ops
+from .ops.sharedvar import shared
+from .ops.type import TensorType, DISCRETE_DTYPES
 
 
 class DisconnectedInputError(ValueError):
@@ -25,16 +31,14 @@ class _ConsiderConstant(Op):
     view_map = {0: [0]}
 
     def make_node(self, x):
-        from .tensor.basic import as_tensor_variable
-        x = as_tensor_variable(x)
+        x = elemwise_ops.as_tensor_variable(x)
         return Apply(self, [x], [x.type()])
 
     def perform(self, node, inputs, output_storage):
         output_storage[0][0] = inputs[0]
 
     def grad(self, inputs, output_grads):
-        from .tensor.basic import zeros_like
-        return [zeros_like(inputs[0])]
+        return [elemwise_ops.zeros_like(inputs[0])]
 
     def infer_shape(self, node, shapes):
         return shapes
@@ -61,15 +65,14 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
     cost does not depend on raises DisconnectedInputError unless
     ``disconnected_inputs`` is 'warn' or 'ignore' (then its gradient is zero).
     """
-    from .tensor import basic as T
 
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
     if cost is not None:
-        cost = T.as_tensor_variable(cost)
+        cost = elemwise_ops.as_tensor_variable(cost)
         if cost.ndim != 0:
             raise TypeError(f"grad: cost must be a scalar, got {cost.type} "
-                            f"(built at {cost.where()}); use T.sum or T.mean first")
+                            f"(built at {cost.where()}); use reduce_ops.sum or reduce_ops.mean first")
         if cost.dtype in DISCRETE_DTYPES:
             raise TypeError(f"grad: cost must be a float, got {cost.type}")
     for w in wrt_list:
@@ -86,9 +89,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
 
     grads = {}
     if cost is not None:
-        grads[cost] = T.ones_like(cost)
+        grads[cost] = elemwise_ops.ones_like(cost)
     for v, g in (known_grads or {}).items():
-        grads[v] = _accumulate(grads.get(v), T.as_tensor_variable(g))
+        grads[v] = _accumulate(grads.get(v), elemwise_ops.as_tensor_variable(g))
 
     for node in reversed(toposort(outputs, inputs=[b for b in blockers])):
         if not any(o in grads for o in node.outputs):
@@ -99,7 +102,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
         for o in node.outputs:
             g = grads.get(o)
             if g is None:   # non-tensor outputs (a RandomState) get no gradient
-                g = T.zeros_like(o) if isinstance(o.type, TensorType) else None
+                g = elemwise_ops.zeros_like(o) if isinstance(o.type, TensorType) else None
             out_grads.append(g)
         try:
             in_grads = node.op.L_op(node.inputs, node.outputs, out_grads)
@@ -112,7 +115,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
         for inp, g in zip(node.inputs, in_grads):
             if g is None or inp not in on_path or inp in blockers:
                 continue
-            g = T.as_tensor_variable(g)
+            g = elemwise_ops.as_tensor_variable(g)
             if g.ndim != inp.ndim:
                 raise ValueError(f"{node.op}.grad returned a {g.ndim}-d gradient for a "
                                  f"{inp.ndim}-d input")
@@ -123,7 +126,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
     for w in wrt_list:
         g = grads.get(w)
         if w.type.dtype in DISCRETE_DTYPES:
-            g = T.zeros_like(w, dtype=_float_like(w))
+            g = elemwise_ops.zeros_like(w, dtype=_float_like(w))
         elif g is None:
             # on the path only through integer-valued steps (a cast to int): zero, as in Theano
             msg = (f"grad: the cost does not depend on {w} (built at {w.where()}); "
@@ -131,14 +134,13 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
             if disconnected_inputs == "raise" and w not in on_path:
                 raise DisconnectedInputError(msg)
             if disconnected_inputs == "warn" and w not in on_path:
-                import warnings
                 warnings.warn(msg, stacklevel=2)
-            g = T.zeros_like(w)
+            g = elemwise_ops.zeros_like(w)
         else:
             if g.dtype != w.dtype:
-                g = T.cast(g, w.dtype)
+                g = elemwise_ops.cast(g, w.dtype)
             if g.broadcastable != w.broadcastable:
-                g = T.patternbroadcast(g, w.broadcastable)
+                g = elemwise_ops.patternbroadcast(g, w.broadcastable)
         if add_names and w.name and cost is not None and g.name is None:
             g.name = f"(d{cost.name or 'cost'}/d{w.name})"
         result.append(g)
@@ -146,7 +148,6 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
 
 
 def _float_like(v):
-    from .config import config
     return config.floatX
 
 
@@ -185,17 +186,16 @@ def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"
 
     ``f`` and ``eval_points`` may be lists of the same length.
     """
-    from .tensor import basic as T
     fs = list(f) if isinstance(f, (list, tuple)) else [f]
     evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
     if len(fs) != len(evs):
         raise ValueError(f"Lop: {len(fs)} expressions but {len(evs)} eval_points")
     known = {}
     for fi, ev in zip(fs, evs):
-        ev = T.as_tensor_variable(ev)
+        ev = elemwise_ops.as_tensor_variable(ev)
         if ev.ndim != fi.ndim:
             raise ValueError(f"Lop: eval_point of type {ev.type} for an expression of type {fi.type}")
-        known[fi] = T.cast(ev, fi.dtype)
+        known[fi] = elemwise_ops.cast(ev, fi.dtype)
     return grad(None, wrt, consider_constant=consider_constant,
                 disconnected_inputs=disconnected_inputs, known_grads=known)
 
@@ -209,8 +209,6 @@ def Rop(f, wrt, eval_points):
     Computed as the gradient, with respect to a dummy ``u``, of ``Lop(f, wrt, u) . eval_points``
     (linear in ``u``, so ``u`` is then replaced by zeros). ``f`` may be a list.
     """
-    from .graph import clone_replace
-    from .tensor import basic as T
     single = not isinstance(f, (list, tuple))
     fs = [f] if single else list(f)
     ws = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
@@ -219,10 +217,10 @@ def Rop(f, wrt, eval_points):
         raise ValueError(f"Rop: {len(ws)} variables but {len(evs)} eval_points")
     dummies = [fi.type() for fi in fs]
     pulled = Lop(fs, ws, dummies, disconnected_inputs="ignore")
-    inner = T.sum([T.sum(p * T.cast(ev, p.dtype)) for p, ev in zip(pulled, evs)]) \
-        if len(ws) > 1 else T.sum(pulled[0] * T.cast(evs[0], pulled[0].dtype))
+    inner = reduce_ops.sum([reduce_ops.sum(p * elemwise_ops.cast(ev, p.dtype)) for p, ev in zip(pulled, evs)]) \
+        if len(ws) > 1 else reduce_ops.sum(pulled[0] * elemwise_ops.cast(evs[0], pulled[0].dtype))
     outs = grad(inner, dummies, disconnected_inputs="ignore")
-    outs = clone_replace(outs, {u: T.zeros_like(fi) for u, fi in zip(dummies, fs)})
+    outs = clone_replace(outs, {u: elemwise_ops.zeros_like(fi) for u, fi in zip(dummies, fs)})
     return outs[0] if single else outs
 
 
@@ -243,9 +241,6 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
     symbolic tensor; the check projects its output on a random direction.
     Raises :class:`GradientError` with the worst element on mismatch.
     """
-    from .tensor import basic as T
-    from .compile.function import function
-    from .compile.sharedvalue import shared
 
     if rng is None:
         rng = np.random.RandomState(42)
@@ -263,13 +258,14 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
 
     tensor_pt = [TensorType(p.dtype.name, (False,) * p.ndim)(f"input{i}")
                  for i, p in enumerate(pt)]
-    out = T.as_tensor_variable(fun(*tensor_pt))
+    out = elemwise_ops.as_tensor_variable(fun(*tensor_pt))
+    function = compiler()
     f_out = function(tensor_pt, out, mode=mode, on_unused_input="ignore")
     o_val = np.asarray(f_out(*pt))
     for _ in range(n_tests):
         proj = np.asarray(rng.rand(*o_val.shape) + 0.5, dtype=out.dtype)  # rand() is a float for 0-d
         t_proj = shared(proj, name="random_projection")
-        cost = T.sum(out * t_proj)
+        cost = reduce_ops.sum(out * t_proj)
         sym_grads = grad(cost, tensor_pt, disconnected_inputs="ignore")
         f_cost = function(tensor_pt, cost, mode=mode, on_unused_input="ignore")
         f_grad = function(tensor_pt, sym_grads, mode=mode, on_unused_input="ignore")

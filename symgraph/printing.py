@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import sys
 
+from .compile.function import Function
 from .graph import Constant, Variable, toposort
+from .ops.elemwise import DimShuffle, Elemwise
+from .ops.subtensor import AdvancedSubtensor, Subtensor
 
 
 def _precedence(sym):
@@ -41,8 +44,6 @@ def _pp_leaf(v, memo):
 
 
 def _pp_node(v, node, args):
-    from .ops.elemwise import Elemwise, DimShuffle
-    from .ops.subtensor import AdvancedSubtensor, Subtensor
     op = node.op
     if isinstance(op, Elemwise) and getattr(op.scalar_op, "symbol", None):
         sym = op.scalar_op.symbol
@@ -77,7 +78,6 @@ def debugprint(obj, file=None, print_type=True, ids="id", depth=-1):
     Shared sub-expressions are printed once and referred to by id afterwards.
     Returns the text (and writes it to ``file``, default stdout, unless file='str').
     """
-    from .compile.function import Function
     if isinstance(obj, Function):
         fgraph = obj.maker.fgraph
         outputs = fgraph.outputs
@@ -135,7 +135,6 @@ def pydotprint(fct, outfile="graph.png", format=None, **kwargs):
     except ImportError:
         raise ImportError("pydotprint needs the 'graphviz' Python package (pip install "
                           "graphviz) and the Graphviz 'dot' program") from None
-    from .compile.function import Function
     if isinstance(fct, Function):
         outputs, nodes = fct.maker.fgraph.outputs, fct.maker.fgraph.toposort()
     else:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor.type import TensorType
+from ..ops.type import TensorType
 
 
 class DebugModeError(Exception):

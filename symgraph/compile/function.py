@@ -7,11 +7,13 @@ from itertools import repeat
 
 import numpy as np
 
-from ..graph import Constant, Variable, ancestors, clone_replace, graph_inputs
-from ..opt.fgraph import FunctionGraph
+from ..graph import (Constant, FunctionGraph, SharedVariable, Variable, aliasing, ancestors,
+                     clone_replace, graph_inputs, register_compiler)
+from ..ops.elemwise import as_tensor_variable, patternbroadcast
+from ..ops.type import TensorType
+from ..rewrite import optimize
 from .io import In, Out
 from .mode import get_mode
-from .sharedvalue import SharedVariable
 
 
 class MissingInputError(ValueError):
@@ -37,8 +39,6 @@ def _pairs(obj, what):
 
 def _check_same_type(lhs, rhs, what):
     """Return ``rhs`` converted to lhs's type, or raise TypeError naming both."""
-    from ..tensor.basic import as_tensor_variable, patternbroadcast
-    from ..tensor.type import TensorType
     if not isinstance(lhs.type, TensorType):
         if not isinstance(rhs, Variable) or rhs.type != lhs.type:
             raise TypeError(f"{what}: {lhs} has type {lhs.type} but the expression has type "
@@ -66,14 +66,14 @@ class Function:
     def __init__(self, maker):
         self.maker = maker
         self.name = maker.name
-        self.trust_input = False
+        self.trust_input = maker.trust_input
         self._ins = maker.in_specs
         self._n_explicit = len(self._ins)
-        self._shared = maker.shared_inputs
+        self._shared_boxes = [aliasing.storage(sv) for sv in maker.shared_inputs]
         self._run = maker.thunk
         self._n_out = maker.n_outputs
         self._update_vars = maker.update_vars
-        self._update_boxes = [sv._box for sv in maker.update_vars]
+        self._update_boxes = [aliasing.storage(sv) for sv in maker.update_vars]
         self._single = maker.single_output
         self._copy_out = maker.copy_outputs
         self._copy_upd = maker.copy_updates
@@ -100,8 +100,8 @@ class Function:
                 values = [flt(a, strict, down, nm) for (flt, strict, down, nm), a in zip(self._filters, args)]
             except (TypeError, ValueError) as exc:
                 raise self._input_error(exc, args) from None
-        for sv in self._shared:
-            values.append(sv._box[0])
+        for box in self._shared_boxes:
+            values.append(box[0])
         outs = self._run(values)
         n_out = self._n_out
         result = outs[:n_out]
@@ -182,7 +182,165 @@ def _rebuild_function(spec):
 
 
 class FunctionMaker:
-    """Holds the optimized graph, the backend thunk and the call conventions."""
+    """The stages of ``function()``, in order, each a method:
+
+    1. ``_collect_inputs`` / ``_collect_outputs``: the In/Out specs, checked;
+    2. ``_collect_updates``: explicit updates and givens, type-checked, then the shared
+       variables' default updates (random-stream states) that the graph reaches;
+    3. ``_collect_shared``: the shared variables the graph reads (implicit inputs), and the
+       check that every free input was given (and, per ``on_unused_input``, used);
+    4. the FunctionGraph (explicit inputs + shared variables -> outputs + new shared values),
+       rewritten by the mode's pipeline, then linked by the mode's backend into a thunk;
+    5. which results must be copied before they reach the user (graph/aliasing.py);
+    6. ``create()`` wraps it all in a :class:`Function`.
+    """
+
+    def __init__(self, inputs, outputs=None, mode=None, updates=None, givens=None,
+                 no_default_updates=False, name=None, allow_input_downcast=None,
+                 on_unused_input=None, trust_input=False):
+        self.spec = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates,
+                         givens=givens, no_default_updates=no_default_updates, name=name,
+                         allow_input_downcast=allow_input_downcast,
+                         on_unused_input=on_unused_input, trust_input=trust_input)
+        self.name = name
+        self.trust_input = bool(trust_input)
+        self.allow_downcast = allow_input_downcast
+        self.mode = get_mode(mode)
+        self.in_specs = self._collect_inputs(inputs)
+        self.out_specs, self.single_output = self._collect_outputs(outputs)
+        upd, exprs = self._collect_updates(updates, givens, no_default_updates)
+        self.shared_inputs = self._collect_shared(exprs, upd)
+        self._check_unused(exprs, on_unused_input or "raise")
+        self.n_outputs = len(self.out_specs)
+        self.update_vars = [sv for sv, _ in upd]
+        explicit = [s.variable for s in self.in_specs]
+        self.fgraph = FunctionGraph(explicit + self.shared_inputs, exprs)
+        # output index -> shared variable it updates (the inplace pass may then reuse its buffer)
+        self.fgraph.update_mapping = {self.n_outputs + j: sv for j, sv in enumerate(self.update_vars)}
+        optimize(self.fgraph, self.mode)
+        self.linker = self.mode.make_linker()
+        self.thunk = self.linker.make_thunk(self.fgraph)
+        self.copy_outputs, self.copy_updates = aliasing.outputs_to_copy(
+            self.fgraph, self.n_outputs, [o.borrow for o in self.out_specs],
+            set(getattr(self.thunk, "internal_outputs", ())), self.update_vars)
+
+    def create(self):
+        return Function(self)
+
+    # ------------------------------------------------------------------ stages
+    @staticmethod
+    def _collect_inputs(inputs):
+        if not isinstance(inputs, (list, tuple)):
+            raise TypeError("function: inputs must be a list (e.g. [x, y]); got "
+                            f"{type(inputs).__name__}")
+        in_specs = [i if isinstance(i, In) else In(i) for i in inputs]
+        seen = set()
+        for spec_i in in_specs:
+            v = spec_i.variable
+            if not isinstance(v, Variable):
+                raise TypeError(f"function: inputs must be symbolic variables, got {v!r}")
+            if isinstance(v, Constant):
+                raise TypeError(f"function: constant {v} cannot be an input")
+            if isinstance(v, SharedVariable):
+                raise TypeError(f"function: cannot use shared variable {v} as an explicit input; "
+                                f"it is an implicit input of any function that uses it (use "
+                                f"givens to substitute it)")
+            if v.owner is not None:
+                raise TypeError(f"function: input {v} is computed by {v.owner.op}; inputs must "
+                                f"be free variables such as T.matrix() (use givens to "
+                                f"substitute an expression)")
+            if v in seen:
+                raise ValueError(f"function: input {v} is given more than once")
+            seen.add(v)
+            if spec_i.update is not None:
+                raise NotImplementedError("In(update=...) is not supported; use a shared variable")
+        return in_specs
+
+    @staticmethod
+    def _collect_outputs(outputs):
+        single = False
+        if outputs is None:
+            out_specs = []
+        elif isinstance(outputs, (list, tuple)):
+            out_specs = [o if isinstance(o, Out) else Out(o) for o in outputs]
+        else:
+            single = True
+            out_specs = [outputs if isinstance(outputs, Out) else Out(outputs)]
+        for o in out_specs:
+            if not isinstance(o.variable, Variable):
+                o.variable = as_tensor_variable(o.variable)
+        return out_specs, single
+
+    def _collect_updates(self, updates, givens, no_default_updates):
+        """(shared variable, new value) pairs and the expressions to compute (outputs first)."""
+        upd = []
+        upd_seen = set()
+        for lhs, rhs in _pairs(updates, "updates"):
+            if not isinstance(lhs, SharedVariable):
+                raise TypeError(f"updates: the left side {lhs} must be a shared variable")
+            if lhs in upd_seen:
+                raise ValueError(f"updates: shared variable {lhs} is updated more than once")
+            upd_seen.add(lhs)
+            upd.append((lhs, _check_same_type(lhs, rhs, "updates")))
+        giv = []
+        for lhs, rhs in _pairs(givens, "givens"):
+            if not isinstance(lhs, Variable):
+                raise TypeError(f"givens: keys must be symbolic variables, got {lhs!r}")
+            giv.append((lhs, _check_same_type(lhs, rhs, "givens")))
+        giv_map = dict(giv)
+
+        exprs = [o.variable for o in self.out_specs] + [r for _, r in upd]
+        exprs = clone_replace(exprs, giv_map) if giv_map else exprs
+        if no_default_updates is True:
+            return upd, exprs
+        # default updates (e.g. random-stream states), following new shared variables
+        excluded = (set(no_default_updates) if isinstance(no_default_updates, (list, tuple))
+                    else None)
+        for _ in range(100):
+            added = False
+            for v in graph_inputs(exprs):
+                if isinstance(v, SharedVariable) and v not in upd_seen \
+                        and getattr(v, "default_update", None) is not None \
+                        and (excluded is None or v not in excluded):
+                    rhs = _check_same_type(v, v.default_update, "default_update")
+                    rhs = clone_replace([rhs], giv_map)[0] if giv_map else rhs
+                    upd.append((v, rhs))
+                    upd_seen.add(v)
+                    exprs.append(rhs)
+                    added = True
+            if not added:
+                break
+        return upd, exprs
+
+    def _collect_shared(self, exprs, upd):
+        explicit = [s.variable for s in self.in_specs]
+        explicit_set = set(explicit)
+        shared_vars = []
+        for v in graph_inputs(exprs, blockers=explicit_set):
+            if v in explicit_set or isinstance(v, Constant):
+                continue
+            if isinstance(v, SharedVariable):
+                shared_vars.append(v)
+                continue
+            raise MissingInputError(
+                f"function: output depends on input variable {v} ({v.type}, built at "
+                f"{v.where()}) which is not in the inputs list {explicit}; add it to inputs or "
+                f"use givens")
+        for sv, _ in upd:
+            if sv not in shared_vars:
+                shared_vars.append(sv)
+        return shared_vars
+
+    def _check_unused(self, exprs, policy):
+        used = set(ancestors(exprs))
+        for k, spec_i in enumerate(self.in_specs):
+            if spec_i.variable not in used:
+                msg = (f"function: input {spec_i.variable} (argument {k}) is not used by any "
+                       f"output; pass on_unused_input='ignore' if this is intended")
+                if policy == "raise":
+                    raise UnusedInputError(msg)
+                if policy == "warn":
+                    warnings.warn(msg, stacklevel=4)
 
 
 def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
@@ -198,177 +356,12 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
     shared variable takes the expression's value after the outputs are
     computed (all updates read the old values). ``givens``: pairs
     (variable, expression) substituted in the graph before compiling.
+    ``trust_input=True`` skips the conversion and checking of arguments (kept on pickling).
     """
-    spec = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates, givens=givens,
-                no_default_updates=no_default_updates, name=name,
-                allow_input_downcast=allow_input_downcast, on_unused_input=on_unused_input)
-    if not isinstance(inputs, (list, tuple)):
-        raise TypeError("function: inputs must be a list (e.g. [x, y]); got "
-                        f"{type(inputs).__name__}")
-    mode = get_mode(mode)
-    in_specs = [i if isinstance(i, In) else In(i) for i in inputs]
-    seen = set()
-    for spec_i in in_specs:
-        v = spec_i.variable
-        if not isinstance(v, Variable):
-            raise TypeError(f"function: inputs must be symbolic variables, got {v!r}")
-        if isinstance(v, Constant):
-            raise TypeError(f"function: constant {v} cannot be an input")
-        if isinstance(v, SharedVariable):
-            raise TypeError(f"function: cannot use shared variable {v} as an explicit input; "
-                            f"it is an implicit input of any function that uses it (use givens "
-                            f"to substitute it)")
-        if v.owner is not None:
-            raise TypeError(f"function: input {v} is computed by {v.owner.op}; inputs must be "
-                            f"free variables such as T.matrix() (use givens to substitute an "
-                            f"expression)")
-        if v in seen:
-            raise ValueError(f"function: input {v} is given more than once")
-        seen.add(v)
-
-    single = False
-    if outputs is None:
-        out_specs = []
-    elif isinstance(outputs, (list, tuple)):
-        out_specs = [o if isinstance(o, Out) else Out(o) for o in outputs]
-    else:
-        single = True
-        out_specs = [outputs if isinstance(outputs, Out) else Out(outputs)]
-    from ..tensor.basic import as_tensor_variable
-    for o in out_specs:
-        if not isinstance(o.variable, Variable):
-            o.variable = as_tensor_variable(o.variable)
-
-    upd = []
-    upd_seen = set()
-    for lhs, rhs in _pairs(updates, "updates"):
-        if not isinstance(lhs, SharedVariable):
-            raise TypeError(f"updates: the left side {lhs} must be a shared variable")
-        if lhs in upd_seen:
-            raise ValueError(f"updates: shared variable {lhs} is updated more than once")
-        upd_seen.add(lhs)
-        upd.append((lhs, _check_same_type(lhs, rhs, "updates")))
-    for spec_i in in_specs:
-        if spec_i.update is not None:
-            raise NotImplementedError("In(update=...) is not supported; use a shared variable")
-
-    giv = []
-    for lhs, rhs in _pairs(givens, "givens"):
-        if not isinstance(lhs, Variable):
-            raise TypeError(f"givens: keys must be symbolic variables, got {lhs!r}")
-        giv.append((lhs, _check_same_type(lhs, rhs, "givens")))
-    giv_map = dict(giv)
-
-    # default updates (e.g. random-stream states), following new shared variables
-    exprs = [o.variable for o in out_specs] + [r for _, r in upd]
-    exprs = clone_replace(exprs, giv_map) if giv_map else exprs
-    excluded = (set(no_default_updates) if isinstance(no_default_updates, (list, tuple))
-                else None)
-    if no_default_updates is not True:
-        k = 0
-        while True:
-            added = False
-            for v in graph_inputs(exprs):
-                if isinstance(v, SharedVariable) and v not in upd_seen \
-                        and getattr(v, "default_update", None) is not None \
-                        and (excluded is None or v not in excluded):
-                    rhs = _check_same_type(v, v.default_update, "default_update")
-                    rhs = clone_replace([rhs], giv_map)[0] if giv_map else rhs
-                    upd.append((v, rhs))
-                    upd_seen.add(v)
-                    exprs.append(rhs)
-                    added = True
-            k += 1
-            if not added or k > 100:
-                break
-
-    explicit = [s.variable for s in in_specs]
-    explicit_set = set(explicit)
-    free = graph_inputs(exprs, blockers=explicit_set)
-    shared_vars = []
-    for v in free:
-        if v in explicit_set or isinstance(v, Constant):
-            continue
-        if isinstance(v, SharedVariable):
-            shared_vars.append(v)
-            continue
-        raise MissingInputError(
-            f"function: output depends on input variable {v} ({v.type}, built at {v.where()}) "
-            f"which is not in the inputs list {explicit}; add it to inputs or use givens")
-    for sv, _ in upd:
-        if sv not in shared_vars:
-            shared_vars.append(sv)
-
-    used = set(ancestors(exprs))
-    policy = on_unused_input or "raise"
-    for spec_i in in_specs:
-        if spec_i.variable not in used:
-            msg = (f"function: input {spec_i.variable} (argument {explicit.index(spec_i.variable)}) "
-                   f"is not used by any output; pass on_unused_input='ignore' if this is intended")
-            if policy == "raise":
-                raise UnusedInputError(msg)
-            if policy == "warn":
-                warnings.warn(msg, stacklevel=2)
-
-    fgraph = FunctionGraph(explicit + shared_vars, exprs)
-    # output index -> shared variable it updates (the inplace pass may then reuse its buffer)
-    fgraph.update_mapping = {len(out_specs) + j: sv for j, (sv, _) in enumerate(upd)}
-    from ..opt import optimize
-    optimize(fgraph, mode)
-    linker = mode.make_linker()
-    thunk = linker.make_thunk(fgraph)
-
-    maker = FunctionMaker()
-    maker.spec = spec
-    maker.name = name
-    maker.mode = mode
-    maker.fgraph = fgraph
-    maker.linker = linker
-    maker.thunk = thunk
-    maker.in_specs = in_specs
-    maker.shared_inputs = shared_vars
-    maker.n_outputs = len(out_specs)
-    maker.update_vars = [sv for sv, _ in upd]
-    maker.single_output = single
-    maker.allow_downcast = allow_input_downcast
-    internal = set(getattr(thunk, "internal_outputs", ()))
-    n_out = len(out_specs)
-    roots = [_alias_roots(fgraph, o) for o in fgraph.outputs]
-    graph_ins = set(fgraph.inputs)
-
-    def foreign(k, sv=None):
-        """Output k may share memory with an input (other than sv) or a constant."""
-        return any((r in graph_ins and r is not sv) or isinstance(r, Constant) for r in roots[k])
-
-    # a returned array must not be an input, a constant, another output, or the new value of a
-    # shared variable (the user could then change the shared value through it)
-    upd_roots = set().union(*roots[n_out:])
-    maker.copy_outputs = [i for i, o in enumerate(out_specs)
-                          if not o.borrow and (i in internal or foreign(i) or roots[i] & upd_roots
-                                               or any(roots[i] & r for r in roots[:i]))]
-    # a new shared value must not be an input, a constant or another shared variable's value
-    maker.copy_updates = [j for j, (sv, _) in enumerate(upd)
-                          if (n_out + j) in internal or foreign(n_out + j, sv)
-                          or any(roots[n_out + j] & r for r in roots[n_out:n_out + j])]
-    return Function(maker)
+    return FunctionMaker(inputs, outputs, mode=mode, updates=updates, givens=givens,
+                         no_default_updates=no_default_updates, name=name,
+                         allow_input_downcast=allow_input_downcast,
+                         on_unused_input=on_unused_input, trust_input=trust_input).create()
 
 
-def _alias_roots(fgraph, var):
-    """Variables whose memory ``var`` may be (following view/destroy maps back to a graph input
-    or to the output of a node that allocates its result)."""
-    roots, stack, seen = set(), [var], set()
-    while stack:
-        v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        if v.owner is None:
-            roots.add(v)
-            continue
-        op = v.owner.op
-        sources = [v.owner.inputs[i] for m in (op.view_map, op.destroy_map) for i in m.get(v.index, ())]
-        if sources:
-            stack.extend(sources)
-        else:
-            roots.add(v)
-    return roots
+register_compiler(function)

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+from ..backends import c_available, get_linker
 from ..config import config
 
 
@@ -52,16 +53,13 @@ class Mode:
         if linker == "auto":
             if config.device.startswith("cuda"):
                 return "cuda"
-            from ..backends import c_available
             return "c" if c_available() else "py"
         if linker == "c":
-            from ..backends import c_available
             if not c_available():
                 return "py"
         return linker
 
     def make_linker(self):
-        from ..backends import get_linker
         return get_linker(self.resolve_linker(), nan_guard=self.nan_guard or config.nan_guard)
 
     def __repr__(self):

@@ -25,9 +25,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..graph import Apply, Op, Variable
-from ..tensor.type import TensorType, upcast, INT_DTYPES
-from .elemwise import as_tensor
 from . import shape as sh
+from .elemwise import as_tensor, as_tensor_variable, patternbroadcast
+from .shape import reshape
+from .type import TensorType, upcast, INT_DTYPES
 
 _MODES = ("full", "half")
 
@@ -251,7 +252,6 @@ class Conv2d(_ConvBase):
                                       kern.astype(dtype, copy=False), self).astype(dtype, copy=False)
 
     def L_op(self, inputs, outputs, output_grads):
-        from ..tensor.basic import patternbroadcast
         img, kern = inputs
         (gz,) = output_grads
         _, grad_inputs, grad_weights = self._grad_ops()
@@ -393,6 +393,64 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     return op(input, filters)
 
 
-__all__ = ["Conv2d", "Conv2dGradInputs", "Conv2dGradWeights", "conv2d", "conv_out_len",
+# ---------------------------------------------------------------- legacy interfaces (theano.tensor.nnet.conv, theano.tensor.signal.conv)
+
+_SPEED_KNOBS = ("unroll_batch", "unroll_kern", "unroll_patch", "verbose", "version",
+                "direction_hint", "openmp")
+
+
+def conv2d_legacy(input, filters, filter_shape=None, image_shape=None, border_mode="valid",
+           subsample=(1, 1), **kargs):
+    """``conv2d(input, filters, filter_shape=None, image_shape=None, border_mode='valid',
+    subsample=(1, 1))``: the pre-1.0 ConvOp interface of ``T.nnet.conv2d`` (true
+    convolution of NCHW images with OIHW filters; the shapes are checked at run time).
+
+    >>> from symgraph.tensor.nnet import conv
+    >>> y = conv.conv2d(x, w, filter_shape=(20, 1, 5, 5), image_shape=(500, 1, 28, 28))
+    """
+    for knob in _SPEED_KNOBS:        # ConvOp's tuning options do not change the result
+        kargs.pop(knob, None)
+    return conv2d(input, filters, input_shape=image_shape, filter_shape=filter_shape,
+                   border_mode=border_mode, subsample=subsample, **kargs)
+
+
+def signal_conv2d(input, filters, image_shape=None, filter_shape=None, border_mode="valid",
+           subsample=(1, 1), **kargs):
+    """``conv2d(input, filters, image_shape=None, filter_shape=None, border_mode='valid',
+    subsample=(1, 1))``: true convolution of single-channel images.
+
+    ``input`` is (rows, cols) or (batch, rows, cols); ``filters`` is (rows, cols)
+    or (nkern, rows, cols). The result is (batch, nkern, out_rows, out_cols)
+    with the batch and kernel axes dropped where the argument was 2-d (a 3-d
+    result holds whichever of the two was given).
+
+    >>> from symgraph.tensor.signal import conv
+    >>> y = conv.conv2d(T.dmatrix('img'), T.dmatrix('kern'), border_mode='full')
+    """
+    input, filters = as_tensor_variable(input), as_tensor_variable(filters)
+    if input.ndim not in (2, 3) or filters.ndim not in (2, 3):
+        raise TypeError(f"signal.conv2d: input and filters must be 2-d or 3-d, got "
+                        f"{input.type} and {filters.type}")
+    batch = input.shape[0] if input.ndim == 3 else 1
+    nkern = filters.shape[0] if filters.ndim == 3 else 1
+    imshp = kshp = None
+    if image_shape is not None:
+        image_shape = tuple(image_shape)
+        imshp = (image_shape[0] if input.ndim == 3 else 1, 1) + image_shape[-2:]
+    if filter_shape is not None:
+        filter_shape = tuple(filter_shape)
+        kshp = (filter_shape[0] if filters.ndim == 3 else 1, 1) + filter_shape[-2:]
+    img4 = reshape(input, [batch, 1, input.shape[-2], input.shape[-1]], ndim=4)
+    kern4 = reshape(filters, [nkern, 1, filters.shape[-2], filters.shape[-1]], ndim=4)
+    out = conv2d(img4, kern4, input_shape=imshp, filter_shape=kshp, border_mode=border_mode,
+                  subsample=subsample, **kargs)
+    rows, cols = out.shape[2], out.shape[3]
+    if input.ndim == 2 and filters.ndim == 2:
+        return reshape(out, [rows, cols], ndim=2)
+    if input.ndim == 2 or filters.ndim == 2:
+        return reshape(out, [batch * nkern, rows, cols], ndim=3)
+    return out
+
+__all__ = ["conv2d_legacy", "signal_conv2d", "Conv2d", "Conv2dGradInputs", "Conv2dGradWeights", "conv2d", "conv_out_len",
            "normalize_border_mode", "pads_for", "corr2d", "corr2d_grad_inputs",
            "corr2d_grad_weights"]

@@ -1,18 +1,17 @@
-"""Elemwise (a scalar op mapped over broadcast tensors) and DimShuffle."""
+"""Elementwise ops: Elemwise (a scalar op mapped over broadcast tensors), DimShuffle and
+Rebroadcast, with their constructors: constants, ``T.exp``, ``T.add``, ``T.switch``,
+``T.cast``, ``T.dimshuffle``, ``T.patternbroadcast``...
+"""
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
+from ..config import config
 from ..graph import Apply, Op, Variable
-from ..tensor.type import TensorType
 from . import scalar as ps
-
-
-def as_tensor(x, name=None, dtype=None):
-    if isinstance(x, Variable) and isinstance(x.type, TensorType):
-        return x                # the common case, without the function-level import
-    from ..tensor.basic import as_tensor_variable
-    return as_tensor_variable(x, name=name, dtype=dtype)
+from .type import TensorType, upcast, normalize_dtype, FLOAT_DTYPES, INT_DTYPES
 
 
 class Elemwise(Op):
@@ -95,8 +94,17 @@ class Elemwise(Op):
                 res = target
             store[0] = res
 
+    def output_may_alias_input(self, index):
+        """``second``/``fill`` (alone or inside a fused Composite) may return an input as is."""
+        sop = self.scalar_op
+        if sop == ps.second:
+            return True
+        if isinstance(sop, ps.Composite):
+            r = sop.outputs[index]
+            return r < sop.nin or sop.nodes[r - sop.nin][0] == ps.second
+        return False
+
     def L_op(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         if self.scalar_op.nout != 1:
             raise NotImplementedError(f"gradient of multi-output {self}")
         gz = output_grads[0]
@@ -110,11 +118,11 @@ class Elemwise(Op):
             # sum over dimensions where this input was broadcast
             axes = [d for d in range(g.ndim) if inp.broadcastable[d] and not g.broadcastable[d]]
             if axes:
-                g = T.sum(g, axis=axes, keepdims=True)
+                g = g.sum(axis=axes, keepdims=True)       # reduce.py is above this module
             if g.ndim == inp.ndim and g.broadcastable != inp.broadcastable:
-                g = T.patternbroadcast(g, inp.broadcastable)
+                g = patternbroadcast(g, inp.broadcastable)
             if g.dtype != inp.dtype and inp.type.is_float:
-                g = T.cast(g, inp.dtype)
+                g = cast(g, inp.dtype)
             result.append(g)
         return result
 
@@ -188,7 +196,6 @@ class DimShuffle(Op):
         output_storage[0][0] = np.reshape(res, out_shape)
 
     def grad(self, inputs, output_grads):
-        from ..tensor import basic as T
         (x,), (gz,) = inputs, output_grads
         order = [None] * x.ndim
         kept = [d for d in self.new_order if d != "x"]
@@ -196,7 +203,7 @@ class DimShuffle(Op):
         gz_axes = [i for i, d in enumerate(self.new_order) if d != "x"]
         g = gz
         if self.augment:
-            g = T.sum(g, axis=list(self.augment), keepdims=True) if any(
+            g = g.sum(axis=list(self.augment), keepdims=True) if any(
                 not g.broadcastable[i] for i in self.augment) else g
             g = DimShuffle(g.broadcastable, [i for i in range(g.ndim) if i not in self.augment])(g)
         # now g has dims in order `kept`; add dropped dims and invert permutation
@@ -207,8 +214,287 @@ class DimShuffle(Op):
             new_order.append("x" if order[d] is None else order[d])
         del gz_axes
         g = DimShuffle(g.broadcastable, new_order)(g)
-        return [T.patternbroadcast(g, x.broadcastable) if g.broadcastable != x.broadcastable else g]
+        return [patternbroadcast(g, x.broadcastable) if g.broadcastable != x.broadcastable else g]
 
     def infer_shape(self, node, shapes):
         (sh,) = shapes
         return [tuple(1 if d == "x" else sh[d] for d in self.new_order)]
+
+
+class Rebroadcast(Op):
+    """Set broadcastable flags; marking a dim broadcastable checks it has length 1."""
+
+    __props__ = ("pattern",)
+    view_map = {0: [0]}
+
+    def __init__(self, pattern):
+        self.pattern = tuple(bool(b) for b in pattern)
+
+    def make_node(self, x):
+        x = as_tensor(x)
+        if x.ndim != len(self.pattern):
+            raise TypeError(f"{self}: expected a {len(self.pattern)}-d input, got {x.type}")
+        return Apply(self, [x], [TensorType(x.dtype, self.pattern)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        for d, b in enumerate(self.pattern):
+            if b and x.shape[d] != 1:
+                raise ValueError(f"{self}: dimension {d} should be broadcastable (length 1) "
+                                 f"but has shape {x.shape}")
+        output_storage[0][0] = x
+
+    def grad(self, inputs, output_grads):
+        (x,), (gz,) = inputs, output_grads
+        return [Rebroadcast(x.broadcastable)(gz) if gz.broadcastable != x.broadcastable else gz]
+
+    def infer_shape(self, node, shapes):
+        return [tuple(1 if b else s for b, s in zip(self.pattern, shapes[0]))]
+
+
+# ---------------------------------------------------------------- constructors
+
+def constant(x, name=None, ndim=None, dtype=None):
+    """A TensorConstant holding ``x``: ``T.constant(np.ones(3))``."""
+    if isinstance(x, Variable):
+        raise TypeError("T.constant expects a value, got a symbolic variable")
+    if dtype is None:
+        if isinstance(x, bool):
+            dtype = "bool"
+        elif isinstance(x, int):
+            dtype = "int64"
+        elif isinstance(x, float):
+            dtype = config.floatX
+    arr = np.asarray(x, dtype=normalize_dtype(dtype) if dtype else None)
+    if arr.dtype == object:
+        raise TypeError(f"cannot make a constant from {type(x).__name__}")
+    if ndim is not None and arr.ndim != ndim:
+        arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape) if arr.ndim < ndim else arr
+    ttype = TensorType(normalize_dtype(arr.dtype), tuple(s == 1 for s in arr.shape))
+    return ttype.make_constant(arr, name=name)
+
+
+def as_tensor_variable(x, name=None, ndim=None, dtype=None):
+    """Return ``x`` if it is a tensor variable, else wrap it as a constant."""
+    if isinstance(x, Variable):
+        if not isinstance(x.type, TensorType):
+            raise TypeError(f"expected a tensor variable, got {x.type}")
+        if ndim is not None and x.ndim != ndim:
+            raise TypeError(f"expected a {ndim}-d tensor, got {x.type}")
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(v, Variable) for v in x):
+        return _SEQUENCE_STACK[0]([as_tensor_variable(v) for v in x])
+    return constant(x, name=name, ndim=ndim, dtype=dtype)
+
+
+as_tensor = as_tensor_variable
+
+# A list holding variables becomes ``T.stack(list)``; stacking is a Join (ops/shape.py, the
+# module above this one), which registers it here when it is imported.
+_SEQUENCE_STACK = []
+
+
+def register_sequence_stack(stack):
+    _SEQUENCE_STACK[:] = [stack]
+
+
+def _is_python_number(x):
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
+
+
+def _weak_dtype(value, strong):
+    """dtype a Python number takes next to tensors of dtype ``strong`` (Theano autocast)."""
+    if isinstance(value, bool):
+        return strong if strong is not None else "bool"
+    if isinstance(value, int):
+        if strong is None or strong == "bool":
+            return "int64"
+        info = np.iinfo(strong) if strong in INT_DTYPES else None
+        if info is None or info.min <= value <= info.max:
+            return strong
+        return "int64"
+    # float
+    if strong in FLOAT_DTYPES:
+        return strong
+    return config.floatX
+
+
+def _elem(op, *args):
+    strong = [a for a in args if not _is_python_number(a)]
+    strong = [as_tensor_variable(a) for a in strong]
+    sdtype = upcast(*[s.dtype for s in strong]) if strong else None
+    it = iter(strong)
+    inputs = [constant(a, dtype=_weak_dtype(a, sdtype)) if _is_python_number(a) else next(it)
+              for a in args]
+    return Elemwise(op)(*inputs)
+
+
+def _unary(op, doc):
+    def f(x):
+        return _elem(op, x)
+    f.__name__ = op.name
+    f.__doc__ = doc
+    return f
+
+
+def _binary(op, doc):
+    def f(x, y):
+        return _elem(op, x, y)
+    f.__name__ = op.name
+    f.__doc__ = doc
+    return f
+
+
+neg = _unary(ps.neg, "-x")
+abs_ = _unary(ps.abs_, "|x|")
+exp = _unary(ps.exp, "e**x")
+log = _unary(ps.log, "natural logarithm")
+log1p = _unary(ps.log1p, "log(1 + x), accurate for small x")
+log2 = _unary(ps.log2, "base-2 logarithm")
+log10 = _unary(ps.log10, "base-10 logarithm")
+expm1 = _unary(ps.expm1, "exp(x) - 1, accurate for small x")
+sqrt = _unary(ps.sqrt, "square root")
+sqr = _unary(ps.sqr, "x * x")
+tanh = _unary(ps.tanh, "hyperbolic tangent")
+sinh = _unary(ps.sinh, "hyperbolic sine")
+cosh = _unary(ps.cosh, "hyperbolic cosine")
+sin = _unary(ps.sin, "sine")
+cos = _unary(ps.cos, "cosine")
+tan = _unary(ps.tan, "tangent")
+arctan = _unary(ps.arctan, "inverse tangent")
+inv = _unary(ps.inv, "1 / x")
+erf = _unary(ps.erf, "error function")
+sgn = _unary(ps.sgn, "sign of x (-1, 0, 1)")
+floor = _unary(ps.floor, "round down")
+ceil = _unary(ps.ceil, "round up")
+trunc = _unary(ps.trunc, "round toward zero")
+round_half_to_even = _unary(ps.round_half_to_even, "round half to even")
+isnan = _unary(ps.isnan, "x is NaN")
+isinf = _unary(ps.isinf, "x is +-inf")
+invert = _unary(ps.invert, "bitwise/logical not")
+bitwise_not = invert
+tensor_copy = _unary(ps.identity, "a copy of x")
+add = _binary(ps.add, "x + y")
+sub = _binary(ps.sub, "x - y")
+mul = _binary(ps.mul, "x * y")
+true_div = _binary(ps.true_div, "x / y (float result)")
+int_div = _binary(ps.int_div, "x // y")
+floor_div = int_div
+mod = _binary(ps.mod, "x % y")
+pow = _binary(ps.pow, "x ** y")
+maximum = _binary(ps.maximum, "elementwise max")
+minimum = _binary(ps.minimum, "elementwise min")
+arctan2 = _binary(ps.arctan2, "arctan(y / x) with quadrant")
+lt = _binary(ps.lt, "x < y")
+gt = _binary(ps.gt, "x > y")
+le = _binary(ps.le, "x <= y")
+ge = _binary(ps.ge, "x >= y")
+eq = _binary(ps.eq, "x == y (elementwise)")
+neq = _binary(ps.neq, "x != y (elementwise)")
+and_ = _binary(ps.and_, "x & y")
+or_ = _binary(ps.or_, "x | y")
+xor = _binary(ps.xor, "x ^ y")
+second = _binary(ps.second, "y broadcast to the shape of x")
+fill = second
+div_proxy = true_div
+round = round_half_to_even  # noqa: A001  (Theano name)
+
+
+def switch(cond, ift, iff):
+    """Elementwise ``ift if cond else iff``: ``T.switch(T.lt(a, b), a, b)``."""
+    return _elem(ps.switch, cond, ift, iff)
+
+
+where = switch
+
+
+def clip(x, min, max):  # noqa: A002  (Theano signature)
+    """Limit x to [min, max]: ``T.clip(x, 0, 1)``."""
+    return _elem(ps.clip, x, min, max)
+
+
+def cast(x, dtype):
+    """``T.cast(x, 'float32')``; a no-op when x already has that dtype."""
+    x = as_tensor_variable(x)
+    dtype = normalize_dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    return Elemwise(ps.cast_op(dtype))(x)
+
+
+def identity(x):
+    return x
+
+
+def ceil_intdiv(a, b):
+    """ceil(a / b) for integers."""
+    return int_div(a, b) + cast(neq(mod(a, b), 0), "int64")
+
+
+def zeros_like(x, dtype=None):
+    """Zeros with the shape (and dtype) of x."""
+    x = as_tensor_variable(x)
+    return fill(x, constant(0, dtype=dtype or x.dtype))
+
+
+def ones_like(x, dtype=None):
+    x = as_tensor_variable(x)
+    return fill(x, constant(1, dtype=dtype or x.dtype))
+
+
+def dimshuffle(x, pattern):
+    x = as_tensor_variable(x)
+    return DimShuffle(x.broadcastable, tuple(pattern))(x)
+
+
+def transpose(x, axes=None):
+    x = as_tensor_variable(x)
+    if axes is None:
+        axes = tuple(reversed(range(x.ndim)))
+    return dimshuffle(x, axes)
+
+
+def patternbroadcast(x, broadcastable):
+    x = as_tensor_variable(x)
+    broadcastable = tuple(bool(b) for b in broadcastable)
+    if x.broadcastable == broadcastable:
+        return x
+    return Rebroadcast(broadcastable)(x)
+
+
+def addbroadcast(x, *axes):
+    x = as_tensor_variable(x)
+    return patternbroadcast(x, [b or d in axes for d, b in enumerate(x.broadcastable)])
+
+
+def unbroadcast(x, *axes):
+    x = as_tensor_variable(x)
+    return patternbroadcast(x, [b and d not in axes for d, b in enumerate(x.broadcastable)])
+
+
+def shape_padleft(x, n_ones=1):
+    x = as_tensor_variable(x)
+    return dimshuffle(x, ["x"] * n_ones + list(range(x.ndim)))
+
+
+def shape_padright(x, n_ones=1):
+    x = as_tensor_variable(x)
+    return dimshuffle(x, list(range(x.ndim)) + ["x"] * n_ones)
+
+
+def shape_padaxis(x, axis):
+    x = as_tensor_variable(x)
+    pattern = list(range(x.ndim))
+    pattern.insert(axis % (x.ndim + 1), "x")
+    return dimshuffle(x, pattern)
+
+
+def squeeze(x):
+    x = as_tensor_variable(x)
+    return dimshuffle(x, [d for d in range(x.ndim) if not x.broadcastable[d]])
+
+
+# Gradients of scalar ops are tensor expressions built with this module's constructors
+# (T.switch, T.cast, ...); scalar.py is below this module, so it reaches them through this
+# registration.
+ps.register_tensor_constructors(sys.modules[__name__])

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Apply, Op
-from ..tensor.type import TensorType
-from .elemwise import as_tensor
+from .elemwise import as_tensor, maximum, zeros_like
+from .type import TensorType
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
@@ -46,7 +46,6 @@ def pool_out_len(size, ws, st, pad, ignore_border):
 def _max0(v):
     if isinstance(v, (int, np.integer)):
         return max(0, int(v))
-    from ..tensor.basic import maximum
     return maximum(v, 0)
 
 
@@ -224,7 +223,6 @@ class MaxPoolGrad(_PoolBase):
         output_storage[0][0] = self._crop(gbuf, x.shape[-2:])
 
     def grad(self, inputs, output_grads):
-        from ..tensor.basic import zeros_like
         x, maxout, _ = inputs
         (ggx,) = output_grads
         return [zeros_like(x), zeros_like(maxout), MaxPoolGradGrad(**self._params())(x, maxout, ggx)]
@@ -256,7 +254,6 @@ class MaxPoolGradGrad(_PoolBase):
         output_storage[0][0] = acc
 
     def grad(self, inputs, output_grads):
-        from ..tensor.basic import zeros_like
         x, maxout, _ = inputs
         (g,) = output_grads
         return [zeros_like(x), zeros_like(maxout), MaxPoolGrad(**self._params())(x, maxout, g)]
@@ -287,7 +284,6 @@ class AveragePoolGrad(_PoolBase):
         output_storage[0][0] = self._crop(gbuf, x.shape[-2:])
 
     def grad(self, inputs, output_grads):
-        from ..tensor.basic import zeros_like
         x, _ = inputs
         (ggx,) = output_grads
         return [zeros_like(x), Pool(**self._params())(ggx)]
@@ -341,5 +337,17 @@ def _renamed(new, old, new_name, old_name):
     return old
 
 
-__all__ = ["Pool", "MaxPoolGrad", "MaxPoolGradGrad", "AveragePoolGrad", "pool_2d",
+# ---------------------------------------------------------------- legacy interface (theano.tensor.signal.downsample)
+
+def max_pool_2d(input, ds, ignore_border=None, st=None, padding=(0, 0), mode="max"):
+    """``max_pool_2d(input, ds, ignore_border=None, st=None, padding=(0, 0), mode='max')``:
+    the old name of ``pool.pool_2d(input, ws=ds, ignore_border, stride=st, pad=padding, mode)``.
+
+    >>> from symgraph.tensor.signal import downsample
+    >>> y = downsample.max_pool_2d(x, (2, 2), ignore_border=False)   # 5x5 -> 3x3
+    """
+    return pool_2d(input, ws=ds, ignore_border=ignore_border, stride=st, pad=padding, mode=mode)
+
+
+__all__ = ["max_pool_2d", "Pool", "MaxPoolGrad", "MaxPoolGradGrad", "AveragePoolGrad", "pool_2d",
            "pool_out_len", "check_pool_params", "PoolParameterError", "MODES"]

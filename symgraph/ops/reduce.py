@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+import builtins
+
 from ..graph import Apply, Op
-from ..tensor.type import TensorType
-from .elemwise import as_tensor
+from .elemwise import (and_, as_tensor, as_tensor_variable, cast, dimshuffle, eq, fill, sqr, sqrt,
+                       switch, true_div)
+from .shape import _count
+from .type import TensorType, normalize_dtype, FLOAT_DTYPES
 
 
 def normalize_axis(axis, ndim, what="reduction"):
@@ -17,7 +21,7 @@ def normalize_axis(axis, ndim, what="reduction"):
     out = []
     for a in axis:
         a = int(a)
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
             raise ValueError(f"{what}: axis {a} is out of range for a {ndim}-d tensor")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
@@ -77,7 +81,6 @@ class CAReduce(Op):
         output_storage[0][0] = np.asarray(res, dtype=dtype)
 
     def L_op(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         (x,), (out,), (gz,) = inputs, outputs, output_grads
         if not x.type.is_float:
             return [None]
@@ -91,19 +94,19 @@ class CAReduce(Op):
                 k += 1
         gz_b = gz.dimshuffle(pattern)
         if self.op == "add":
-            g = T.fill(x, gz_b)
+            g = fill(x, gz_b)
         elif self.op == "mul":
             # d prod / d x_i = prod of the others: out / x_i when the group has no zero; the
             # product of the non-zero entries at the single zero of a group; 0 otherwise.
-            is_zero = T.eq(x, 0)
+            is_zero = eq(x, 0)
             n_zeros = CAReduce("add", self.axis)(is_zero).dimshuffle(pattern)
-            prod_nonzero = CAReduce("mul", self.axis)(T.switch(is_zero, 1, x)).dimshuffle(pattern)
-            at_single_zero = T.switch(T.and_(is_zero, T.eq(n_zeros, 1)), prod_nonzero, 0)
-            g = gz_b * T.switch(T.eq(n_zeros, 0), out.dimshuffle(pattern) / x, at_single_zero)
+            prod_nonzero = CAReduce("mul", self.axis)(switch(is_zero, 1, x)).dimshuffle(pattern)
+            at_single_zero = switch(and_(is_zero, eq(n_zeros, 1)), prod_nonzero, 0)
+            g = gz_b * switch(eq(n_zeros, 0), out.dimshuffle(pattern) / x, at_single_zero)
         else:
-            mask = T.eq(x, out.dimshuffle(pattern))
-            g = T.cast(mask, gz.dtype) * gz_b
-        return [T.cast(g, x.dtype) if g.dtype != x.dtype else g]
+            mask = eq(x, out.dimshuffle(pattern))
+            g = cast(mask, gz.dtype) * gz_b
+        return [cast(g, x.dtype) if g.dtype != x.dtype else g]
 
     def infer_shape(self, node, shapes):
         return [tuple(s for d, s in enumerate(shapes[0]) if d not in self.axis)]
@@ -144,3 +147,102 @@ class Argmax(Op):
         if self.axis is None:
             return [()]
         return [tuple(s for d, s in enumerate(shapes[0]) if d != self.axis)]
+
+
+# ---------------------------------------------------------------- constructors
+
+def _keep(out, axes, ndim):
+    pattern, k = [], 0
+    for d in range(ndim):
+        if d in axes:
+            pattern.append("x")
+        else:
+            pattern.append(k)
+            k += 1
+    return dimshuffle(out, pattern)
+
+
+def _reduce(op, x, axis, keepdims, dtype=None):
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, op)
+    if not axes:
+        out = x if dtype is None else cast(x, dtype)
+    else:
+        out = CAReduce(op, axes, normalize_dtype(dtype) if dtype else None)(x)
+    return _keep(out, axes, x.ndim) if keepdims and axes else out
+
+
+def sum(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):  # noqa: A001
+    """Sum over ``axis`` (int, tuple or None for all)."""
+    return _reduce("add", x, axis, keepdims, dtype)
+
+
+def prod(x, axis=None, dtype=None, keepdims=False):
+    return _reduce("mul", x, axis, keepdims, dtype)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return _reduce("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return _reduce("min", x, axis, keepdims)
+
+
+def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Arithmetic mean; integer inputs give float64 (floatX float32 inputs stay float32)."""
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, "mean")
+    out_dtype = normalize_dtype(dtype) if dtype else (x.dtype if x.dtype in FLOAT_DTYPES else "float64")
+    s = sum(x, axis=axes, dtype=out_dtype if x.dtype not in FLOAT_DTYPES else None)
+    if axes:
+        s = true_div(s, cast(_count(x, axes), s.dtype))
+    s = cast(s, out_dtype)
+    return _keep(s, axes, x.ndim) if keepdims and axes else s
+
+
+def var(x, axis=None, ddof=0, keepdims=False, corrected=False):
+    """Variance (population by default)."""
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, "var")
+    m = mean(x, axis=axes, keepdims=True)
+    v = mean(sqr(x - m), axis=axes, keepdims=keepdims)
+    if ddof or corrected:
+        ddof = ddof or 1
+        n = cast(_count(x, axes), v.dtype)
+        v = v * n / (n - ddof)
+    return v
+
+
+def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected))
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the maximum along ``axis`` (None: over the flattened tensor)."""
+    return _arg(x, axis, keepdims, "max")
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg(x, axis, keepdims, "min")
+
+
+def _arg(x, axis, keepdims, op):
+    x = as_tensor_variable(x)
+    if axis is not None:
+        axes = normalize_axis(axis, x.ndim, f"arg{op}")
+        if len(axes) != 1:
+            if len(axes) == x.ndim:
+                axis = None
+            else:
+                raise NotImplementedError(f"arg{op} over several (not all) axes")
+        else:
+            axis = axes[0]
+    out = Argmax(axis, op)(x)
+    if keepdims:
+        out = _keep(out, tuple(range(x.ndim)) if axis is None else (axis,), x.ndim)
+    return out
+
+
+def max_and_argmax(x, axis=None, keepdims=False):
+    return max(x, axis, keepdims), argmax(x, axis, keepdims)

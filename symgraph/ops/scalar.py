@@ -10,9 +10,11 @@ and the C/CUDA renderers emit its body as a single loop.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..tensor.type import upcast, float_upcast, FLOAT_DTYPES
+from .type import upcast, float_upcast, FLOAT_DTYPES
 
 
 class ScalarOp:
@@ -62,9 +64,16 @@ class ScalarOp:
         raise NotImplementedError(f"scalar op {self.name} has no gradient")
 
 
+_TENSOR = []     # the elementwise constructors (ops/elemwise.py), registered by that module
+
+
+def register_tensor_constructors(module):
+    _TENSOR[:] = [module]
+
+
 def _T():
-    from ..tensor import basic
-    return basic
+    """The module whose functions (``switch``, ``cast``, ``zeros_like``...) build gradients."""
+    return _TENSOR[0]
 
 
 _GENERATED = {}     # name -> the instance of each op made by _np_unary / _np_binary
@@ -77,6 +86,8 @@ def _generated_op(name):
 
 def _register(cls):
     cls.__reduce__ = lambda self: (_generated_op, (self.name,))
+    if cls.name in _GENERATED:
+        raise KeyError(f"a scalar op named {cls.name!r} is already registered")
     _GENERATED[cls.name] = op = cls()
     return op
 
@@ -130,7 +141,6 @@ def _safe(fn):
 
 
 def _erf_impl(x):
-    import math
     x = np.asarray(x)
     return np.vectorize(math.erf, otypes=[np.result_type(x, np.float32)])(x)
 
@@ -140,7 +150,7 @@ def _round_half_even(x):
 
 
 # ---------------------------------------------------------------- gradients
-# Each returns tensor-level expressions (imported lazily to avoid import cycles).
+# Each returns tensor-level expressions, built with the registered constructors (_T()).
 
 def _g_neg(x, out, gz):
     return [-gz]

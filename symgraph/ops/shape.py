@@ -1,11 +1,19 @@
-"""Shape ops: Shape, Shape_i, Reshape, Alloc, MakeVector, Join, Arange, Rebroadcast, SpecifyShape."""
+"""Shape ops: Shape, Shape_i, Reshape, Alloc, MakeVector, Join, Arange, SpecifyShape, with their
+constructors (``T.shape``, ``T.reshape``, ``T.flatten``, ``T.alloc``, ``T.zeros``, ``T.arange``,
+``T.concatenate``, ``T.stack``...). Rebroadcast, a broadcast-pattern op, lives in elemwise.py.
+"""
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
-from ..graph import Apply, Constant, Op
-from ..tensor.type import TensorType, INT_DTYPES
-from .elemwise import as_tensor
+from ..config import config
+from ..graph import Apply, Constant, Op, Variable
+from . import elemwise
+from .elemwise import (Rebroadcast, as_tensor, as_tensor_variable, cast, ceil_intdiv, constant,
+                       eq, maximum, patternbroadcast, shape_padaxis, _is_python_number, _weak_dtype)
+from .type import TensorType, INT_DTYPES, normalize_dtype, upcast
 
 
 def _const_value(v):
@@ -22,7 +30,6 @@ def _as_int_scalar(v, what):
     if v.ndim != 0 or v.dtype not in INT_DTYPES:
         raise TypeError(f"{what}: expected an integer scalar, got {v.type}")
     if v.dtype != "int64":
-        from ..tensor.basic import cast
         v = cast(v, "int64")
     return v
 
@@ -44,7 +51,7 @@ class Shape(Op):
         return [(node.inputs[0].ndim,)]
 
 
-shape = Shape()
+_shape = Shape()
 
 
 class Shape_i(Op):
@@ -80,7 +87,6 @@ class MakeVector(Op):
         self.dtype = dtype
 
     def make_node(self, *scalars):
-        from ..tensor.basic import cast
         scalars = [as_tensor(s) for s in scalars]
         for s in scalars:
             if s.ndim != 0:
@@ -101,14 +107,12 @@ class MakeVector(Op):
 
 def shape_vector(dims):
     """A symbolic int64 vector from a sequence of ints / scalar variables (or a vector variable)."""
-    from ..graph import Variable
     if isinstance(dims, Variable):
         if dims.ndim != 1:
             raise TypeError(f"shape must be a vector, got {dims.type}")
         return dims
     dims = list(dims)
     if all(isinstance(d, (int, np.integer)) for d in dims):
-        from ..tensor.basic import constant
         return constant(np.asarray(dims, dtype="int64"))
     return MakeVector("int64")(*[_as_int_scalar(d, "shape") for d in dims])
 
@@ -153,12 +157,10 @@ class Reshape(Op):
                              f"(size {x.size}) into shape {tuple(int(s) for s in shp)}") from None
 
     def grad(self, inputs, output_grads):
-        from ..tensor.basic import reshape
         x, shp = inputs
         return [reshape(output_grads[0], x.shape, ndim=x.ndim), None]
 
     def infer_shape(self, node, shapes):
-        from ..tensor import basic as T
         x, shp = node.inputs
         dims = static_dims(shp, self.ndim)
         if -1 in dims:
@@ -171,7 +173,7 @@ class Reshape(Op):
                     known = known * (d if d is not None else shp[i])
             return [tuple((total // known) if d == -1 else (d if d is not None else shp[i])
                           for i, d in enumerate(dims))]
-        return [tuple(d if d is not None else T.cast(shp[i], "int64") for i, d in enumerate(dims))]
+        return [tuple(d if d is not None else cast(shp[i], "int64") for i, d in enumerate(dims))]
 
 
 class Alloc(Op):
@@ -201,17 +203,16 @@ class Alloc(Op):
         output_storage[0][0] = out
 
     def grad(self, inputs, output_grads):
-        from ..tensor import basic as T
         value, (gz,) = inputs[0], output_grads
         nd_extra = gz.ndim - value.ndim
         g = gz
         if nd_extra:
-            g = T.sum(g, axis=list(range(nd_extra)))
+            g = g.sum(axis=list(range(nd_extra)))
         axes = [d for d in range(value.ndim) if value.broadcastable[d] and not g.broadcastable[d]]
         if axes:
-            g = T.sum(g, axis=axes, keepdims=True)
+            g = g.sum(axis=axes, keepdims=True)
         if g.broadcastable != value.broadcastable:
-            g = T.patternbroadcast(g, value.broadcastable)
+            g = patternbroadcast(g, value.broadcastable)
         return [g] + [None] * (len(inputs) - 1)
 
     def infer_shape(self, node, shapes):
@@ -230,8 +231,6 @@ class Join(Op):
         self.axis = int(axis)
 
     def make_node(self, *tensors):
-        from ..tensor.type import upcast
-        from ..tensor.basic import cast
         tensors = [as_tensor(t) for t in tensors]
         if not tensors:
             raise ValueError("concatenate needs at least one tensor")
@@ -262,7 +261,6 @@ class Join(Op):
             idx = [slice(None)] * t.ndim
             idx[self.axis] = slice(start, stop)
             g = gz[tuple(idx)]
-            from ..tensor.basic import patternbroadcast
             grads.append(patternbroadcast(g, t.broadcastable) if t.type.is_float else None)
             start = stop
         return grads
@@ -301,41 +299,9 @@ class Arange(Op):
         return [None, None, None]
 
     def infer_shape(self, node, shapes):
-        from ..tensor import basic as T
         start, stop, step = node.inputs
-        n = T.ceil_intdiv(stop - start, step)
-        return [(T.cast(T.maximum(n, 0), "int64"),)]
-
-
-class Rebroadcast(Op):
-    """Set broadcastable flags; marking a dim broadcastable checks it has length 1."""
-
-    __props__ = ("pattern",)
-    view_map = {0: [0]}
-
-    def __init__(self, pattern):
-        self.pattern = tuple(bool(b) for b in pattern)
-
-    def make_node(self, x):
-        x = as_tensor(x)
-        if x.ndim != len(self.pattern):
-            raise TypeError(f"{self}: expected a {len(self.pattern)}-d input, got {x.type}")
-        return Apply(self, [x], [TensorType(x.dtype, self.pattern)()])
-
-    def perform(self, node, inputs, output_storage):
-        (x,) = inputs
-        for d, b in enumerate(self.pattern):
-            if b and x.shape[d] != 1:
-                raise ValueError(f"{self}: dimension {d} should be broadcastable (length 1) "
-                                 f"but has shape {x.shape}")
-        output_storage[0][0] = x
-
-    def grad(self, inputs, output_grads):
-        (x,), (gz,) = inputs, output_grads
-        return [Rebroadcast(x.broadcastable)(gz) if gz.broadcastable != x.broadcastable else gz]
-
-    def infer_shape(self, node, shapes):
-        return [tuple(1 if b else s for b, s in zip(self.pattern, shapes[0]))]
+        n = ceil_intdiv(stop - start, step)
+        return [(cast(maximum(n, 0), "int64"),)]
 
 
 class SpecifyShape(Op):
@@ -368,3 +334,134 @@ class SpecifyShape(Op):
 
     def infer_shape(self, node, shapes):
         return [tuple(s if s is not None else d for s, d in zip(self.shape, shapes[0]))]
+
+
+# ---------------------------------------------------------------- constructors
+
+def alloc(value, *shape):
+    """A new tensor of the given shape filled with ``value``: ``T.alloc(0., n, 3)``."""
+    return alloc_op(value, *shape)
+
+
+def zeros(shape, dtype=None):
+    if not isinstance(shape, (list, tuple)):
+        shape = [shape]
+    return alloc(constant(0, dtype=normalize_dtype(dtype)), *shape)
+
+
+def ones(shape, dtype=None):
+    if not isinstance(shape, (list, tuple)):
+        shape = [shape]
+    return alloc(constant(1, dtype=normalize_dtype(dtype)), *shape)
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    """``T.arange(n)`` or ``T.arange(start, stop, step)``."""
+    if stop is None:
+        start, stop = 0, start
+    vals = [start, stop, step]
+    if dtype is None:
+        strong = [as_tensor_variable(v).dtype for v in vals if not _is_python_number(v)]
+        if all(isinstance(v, int) for v in vals if _is_python_number(v)) and \
+                all(d in INT_DTYPES for d in strong):
+            dtype = "int64"
+        else:
+            dtype = upcast(*(strong + [config.floatX]))
+    ins = [constant(v, dtype=_weak_dtype(v, dtype)) if _is_python_number(v) else v for v in vals]
+    return Arange(normalize_dtype(dtype))(*ins)
+
+
+def eye(n, m=None, k=0, dtype=None):
+    """Identity-like matrix with ones on diagonal ``k``."""
+    m = n if m is None else m
+    rows = arange(n).dimshuffle(0, "x")
+    cols = arange(m).dimshuffle("x", 0)
+    return cast(eq(rows + k, cols), normalize_dtype(dtype))
+
+
+def _count(x, axes):
+    n = None
+    for a in axes:
+        d = x.shape[a]
+        n = d if n is None else n * d
+    return n
+
+
+def shape(x):
+    """Symbolic int64 shape vector of x."""
+    return _shape(as_tensor_variable(x))
+
+
+def _shape_length(shape):
+    if isinstance(shape, Variable):
+        if shape.ndim == 0:
+            return 1
+        if isinstance(shape, Constant):
+            return int(np.asarray(shape.data).shape[0])
+        if shape.owner is not None:
+            if isinstance(shape.owner.op, Shape):
+                return shape.owner.inputs[0].ndim
+            if isinstance(shape.owner.op, MakeVector):
+                return len(shape.owner.inputs)
+        return None
+    return len(shape)
+
+
+def reshape(x, newshape, ndim=None):
+    """Reshape x; ``newshape`` is a tuple of ints/scalars (one may be -1) or a shape vector."""
+    x = as_tensor_variable(x)
+    if isinstance(newshape, Variable) and newshape.ndim == 0:
+        newshape = [newshape]
+    if not isinstance(newshape, Variable) and not isinstance(newshape, (list, tuple)):
+        newshape = [newshape]
+    if ndim is None:
+        ndim = _shape_length(newshape)
+        if ndim is None:
+            raise ValueError(f"reshape: cannot infer the number of dimensions of shape "
+                             f"{newshape}; pass ndim=")
+    vec = shape_vector(newshape)
+    return Reshape(ndim)(x, vec)
+
+
+def flatten(x, outdim=1, ndim=None):
+    """Keep the first ``outdim - 1`` dimensions and flatten the rest: ``x.flatten(2)``."""
+    x = as_tensor_variable(x)
+    outdim = ndim if ndim is not None else outdim
+    if outdim < 1 or outdim > builtins.max(x.ndim, 1):
+        raise ValueError(f"flatten: outdim={outdim} is invalid for {x.type}")
+    # the flattened length as a product, not -1: NumPy cannot infer -1 when another dimension is 0
+    last = x.shape[outdim - 1] if x.ndim >= outdim else 1
+    for d in range(outdim, x.ndim):
+        last = last * x.shape[d]
+    dims = [x.shape[d] for d in range(outdim - 1)] + [last]
+    out = reshape(x, dims, ndim=outdim)
+    bc = x.broadcastable[:outdim - 1] + (all(x.broadcastable[outdim - 1:]),)
+    return patternbroadcast(out, bc)
+
+
+def specify_shape(x, shape, what=None):
+    x = as_tensor_variable(x)
+    return SpecifyShape(tuple(shape), what or str(x))(x)
+
+
+def concatenate(tensor_list, axis=0):
+    """Join tensors along an existing axis."""
+    tensors = [as_tensor_variable(t) for t in tensor_list]
+    if len(tensors) == 1:
+        return tensors[0]
+    axis = axis % tensors[0].ndim if tensors[0].ndim else 0
+    return Join(axis)(*tensors)
+
+
+join = lambda axis, *tensors: concatenate(tensors, axis)  # noqa: E731  (Theano argument order)
+
+
+def stack(*tensors, axis=0):
+    """Join tensors along a new axis: ``T.stack([a, b])`` or ``T.stack(a, b)``."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    tensors = [as_tensor_variable(t) for t in tensors]
+    return concatenate([shape_padaxis(t, axis) for t in tensors], axis=axis)
+
+
+elemwise.register_sequence_stack(stack)

@@ -11,11 +11,14 @@ order they appear in ``idx_list``.
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..graph import Apply, Constant, Op, Variable
-from ..tensor.type import TensorType, INT_DTYPES
-from .elemwise import as_tensor
+from .elemwise import as_tensor, cast, dimshuffle, patternbroadcast, zeros_like
+from . import reduce
+from .type import TensorType, INT_DTYPES
 
 
 def _n_sym(entry):
@@ -166,7 +169,6 @@ class Subtensor(Op):
         output_storage[0][0] = np.asarray(out) if not isinstance(out, np.ndarray) else out
 
     def grad(self, inputs, output_grads):
-        from ..tensor.basic import zeros_like
         x, syms = inputs[0], inputs[1:]
         g = IncSubtensor(self.idx_list)(zeros_like(x), output_grads[0], *syms) if x.type.is_float else None
         return [g] + [None] * len(syms)
@@ -196,7 +198,6 @@ class _IncSubtensorBase(Op):
         self.destroy_map = {0: [0]} if inplace else {}
 
     def make_node(self, x, y, *syms):
-        from ..tensor.basic import cast
         x, y = as_tensor(x), as_tensor(y)
         if y.dtype != x.dtype:
             y = cast(y, x.dtype)
@@ -225,11 +226,10 @@ class _IncSubtensorBase(Op):
         output_storage[0][0] = out
 
     def grad(self, inputs, output_grads):
-        from ..tensor import basic as T
         y, syms = inputs[1], inputs[2:]
         (gz,) = output_grads
         if self.set_instead_of_inc:
-            gx = type(self)(self.idx_list, True)(gz, T.zeros_like(y), *syms)
+            gx = type(self)(self.idx_list, True)(gz, zeros_like(y), *syms)
         else:
             gx = gz
         gy = _reduce_to(self._read_op(self.idx_list)(gz, *syms), y)
@@ -266,14 +266,13 @@ class IncSubtensor(_IncSubtensorBase):
 
 def _reduce_to(g, y):
     """Sum ``g`` down to the shape pattern of ``y`` (where y was broadcast)."""
-    from ..tensor import basic as T
     if g.ndim > y.ndim:
-        g = T.sum(g, axis=list(range(g.ndim - y.ndim)))
+        g = reduce.sum(g, axis=list(range(g.ndim - y.ndim)))
     axes = [d for d in range(y.ndim) if y.broadcastable[d] and not g.broadcastable[d]]
     if axes:
-        g = T.sum(g, axis=axes, keepdims=True)
+        g = reduce.sum(g, axis=axes, keepdims=True)
     if g.broadcastable != y.broadcastable:
-        g = T.patternbroadcast(g, y.broadcastable)
+        g = patternbroadcast(g, y.broadcastable)
     return g
 
 
@@ -315,7 +314,6 @@ class AdvancedSubtensor(Op):
             raise IndexError(f"{self}: {exc} (input shape {x.shape})") from None
 
     def grad(self, inputs, output_grads):
-        from ..tensor.basic import zeros_like
         x, idx = inputs[0], inputs[1:]
         gx = AdvancedIncSubtensor(self.idx_list)(zeros_like(x), output_grads[0], *idx)
         return [gx if x.type.is_float else None] + [None] * len(idx)
@@ -349,6 +347,61 @@ class AdvancedIncSubtensor(_IncSubtensorBase):
 def is_constant_index(v):
     return isinstance(v, Constant)
 
+
+# ---------------------------------------------------------------- constructors
+
+def getitem(x, key):
+    if isinstance(key, tuple) and any(k is None for k in key) or key is None:
+        return _getitem_newaxis(x, key if isinstance(key, tuple) else (key,))
+    idx_list, syms, advanced = parse_index(x, key)
+    if advanced:
+        return AdvancedSubtensor(idx_list)(x, *syms)
+    return Subtensor(idx_list)(x, *syms)
+
+
+def _getitem_newaxis(x, key):
+    """``x[:, None]``: insert broadcastable axes with a DimShuffle, then index the rest."""
+    n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if builtins.sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    expanded = []
+    for k in key:
+        expanded.extend([slice(None)] * (x.ndim - n_real) if k is Ellipsis else [k])
+    pattern, rest, d = [], [], 0
+    for k in expanded:
+        if k is None:
+            pattern.append("x")
+            rest.append(slice(None))
+        else:
+            pattern.append(d)
+            rest.append(k)
+            d += 1
+    if d > x.ndim:
+        raise IndexError(f"too many indices ({d}) for {x.type} built at {x.where()}")
+    pattern.extend(range(d, x.ndim))
+    return getitem(dimshuffle(x, pattern), tuple(rest))
+
+
+def _inc(x_sub, y, set_instead):
+    node = getattr(x_sub, "owner", None)
+    if node is None or not isinstance(node.op, (Subtensor, AdvancedSubtensor)):
+        what = "set_subtensor" if set_instead else "inc_subtensor"
+        raise TypeError(f"{what}: the first argument must be an indexed tensor such as x[2:5], "
+                        f"got {x_sub}")
+    base, syms = node.inputs[0], node.inputs[1:]
+    if isinstance(node.op, Subtensor):
+        return IncSubtensor(node.op.idx_list, set_instead)(base, y, *syms)
+    return AdvancedIncSubtensor(node.op.idx_list, set_instead)(base, y, *syms)
+
+
+def set_subtensor(x_sub, y):
+    """A copy of the indexed tensor with ``x[idx] = y``: ``T.set_subtensor(x[2:4], 0)``."""
+    return _inc(x_sub, y, True)
+
+
+def inc_subtensor(x_sub, y):
+    """A copy of the indexed tensor with ``x[idx] += y`` (repeated indices accumulate)."""
+    return _inc(x_sub, y, False)
 
 __all__ = ["Subtensor", "IncSubtensor", "AdvancedSubtensor", "AdvancedIncSubtensor",
            "parse_index", "build_index", "Variable"]

@@ -138,7 +138,7 @@ def test_more_than_2_31_elements_are_launched_with_64_bit_arguments(cpu_cuda, mo
     from symgraph.backends.cuda.elemwise import ElemwiseLaunch, arg_format
     from symgraph.backends.cuda.linker import CudaLinker
     from symgraph.backends.cuda.memory import DeviceArray
-    from symgraph.opt.fgraph import FunctionGraph
+    from symgraph.graph.fgraph import FunctionGraph
     base = DeviceArray((4,), "float32")
     fmt = arg_format(["float32", "float32"], ["array", "array"], 1, 2)
     launch = ElemwiseLaunch(types.SimpleNamespace(fn=_Recorder(fmt)), 2, ["array", "array"])

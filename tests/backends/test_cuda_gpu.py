@@ -87,7 +87,7 @@ def _check_outputs(name, ref, got):
 
 def test_every_case_node_runs_on_the_gpu():
     from symgraph.backends.cuda.linker import CudaLinker
-    from symgraph.opt.fgraph import FunctionGraph
+    from symgraph.graph.fgraph import FunctionGraph
     host_ops = set()
     for name, inputs, outputs, _ in CASES:
         _, places, steps, _ = CudaLinker().plan(FunctionGraph(inputs, outputs))

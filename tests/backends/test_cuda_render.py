@@ -26,7 +26,7 @@ import symgraph
 from symgraph.backends.cuda import CudaUnavailable, dialect
 from symgraph.backends.cuda.linker import CudaLinker
 from symgraph.backends.cuda.lowering import KernelHandle, render_module
-from symgraph.opt.fgraph import FunctionGraph
+from symgraph.graph.fgraph import FunctionGraph
 
 
 def _sibling(name):

@@ -9,7 +9,7 @@ from symgraph.backends import get_linker
 from symgraph.backends.errors import NanGuardError, describe_node, reraise_with_node
 from symgraph.backends.python import PythonLinker
 from symgraph.graph import Apply, Op
-from symgraph.opt.fgraph import FunctionGraph
+from symgraph.graph.fgraph import FunctionGraph
 
 
 def _thunk(inputs, outputs, **kw):

@@ -388,3 +388,21 @@ def test_pickle_function_roundtrip():
     g = pickle.loads(pickle.dumps(f))
     a = np.array([0.1, 0.2])
     assert g(a) == pytest.approx(np.tanh(a * [1.0, 2.0]).sum())
+
+
+def test_trust_input_is_honoured_and_kept_on_pickle():
+    import pickle
+    x = T.dvector("x")
+    f = symgraph.function([x], x * 2, trust_input=True)
+    assert f.trust_input
+    # trusted: the per-argument filters are never consulted
+    f._filters = None
+    np.testing.assert_array_equal(f(np.array([1.0, 2.0])), [2.0, 4.0])
+    g = pickle.loads(pickle.dumps(f))
+    assert g.trust_input
+    np.testing.assert_array_equal(g(np.array([3.0])), [6.0])
+    h = symgraph.function([x], x * 2)
+    assert not h.trust_input
+    h._filters = None
+    with pytest.raises(TypeError):
+        h(np.array([1.0]))

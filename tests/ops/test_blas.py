@@ -7,7 +7,9 @@ import pytest
 import symgraph
 import symgraph.tensor as T
 from symgraph import function
-from symgraph.ops.blas import Dot, dot
+from symgraph.ops.blas import Dot
+
+dot = Dot()      # the Op itself (T.dot also accepts n-d operands, through tensordot)
 
 # Gradient graphs are backend-independent: check them on the reference backend (each
 # verify_grad compiles several functions). The forward tests use the default backend.

@@ -288,7 +288,7 @@ def test_mrg_single_stream_matches_scalar_reference():
 
 
 def test_mrg_jump_matrices_and_substreams():
-    from symgraph.sandbox import rng_mrg
+    from symgraph.ops import rng_mrg
     assert [list(r) for r in rng_mrg.A1P72] == THEANO_A1P72
     assert [list(r) for r in rng_mrg.A2P72] == THEANO_A2P72
     assert [list(r) for r in rng_mrg.A1P134] == THEANO_A1P134

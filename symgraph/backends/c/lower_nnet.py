@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ...ops import conv, nnet, pool, random
-from ...tensor.type import INT_DTYPES
+from ...ops.type import INT_DTYPES
 from .lowering import c_string, register
 
 _SFX = {"float32": "f32", "float64": "f64"}

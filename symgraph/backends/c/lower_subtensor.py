@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...graph import Constant
 from ...ops.subtensor import AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor
-from ...tensor.type import INT_DTYPES
+from ...ops.type import INT_DTYPES
 from .lowering import c_string, register
 
 

@@ -22,7 +22,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ...graph import Constant
-from ...tensor.type import TensorType
+from ...ops.type import TensorType
 from .render import SUPPORTED_DTYPES, CDialect
 
 MAXD = 8          # SG_MAXD in the runtime header

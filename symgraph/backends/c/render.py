@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ...ops import scalar as ps
-from ...tensor.type import upcast
+from ...ops.type import upcast
 
 CTYPES = {"bool": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
           "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...compile.sharedvalue import TensorSharedVariable
+from ...ops.sharedvar import TensorSharedVariable, register_shared_constructor
 from .memory import DeviceArray
 
 
@@ -70,3 +70,6 @@ class CudaSharedVariable(TensorSharedVariable):
 def cuda_shared(ttype, arr, name=None, strict=False, borrow=False):
     """The ``shared()`` hook for ``device=cuda``: a :class:`CudaSharedVariable` holding ``arr``."""
     return CudaSharedVariable(ttype, arr, strict=strict, name=name, borrow=borrow)
+
+
+register_shared_constructor("cuda", cuda_shared)

@@ -25,24 +25,16 @@ from __future__ import annotations
 
 from ..graph import Constant
 from ..ops import scalar as ps
+from ..ops import elemwise as elemwise_ops
+from ..ops import shape as shape_ops
 from ..ops.elemwise import DimShuffle, Elemwise
 from ..ops.reduce import CAReduce
 from ..ops.subtensor import Subtensor
 from ..ops.shape import Alloc, MakeVector, Rebroadcast, Reshape, Shape, Shape_i, static_dims
-from .engine import node_rewriter
+from ..graph import node_rewriter
 from .shape import shape_of
-from .utils import elemwise_node, is_constant_equal, same_value, scalar_constant
+from .utils import elemwise_node, is_constant_equal, same_value, scalar_constant, strip_broadcast
 
-_T = None
-
-
-def T():
-    """symgraph.tensor.basic, imported lazily (it imports the ops this module imports)."""
-    global _T
-    if _T is None:
-        from ..tensor import basic
-        _T = basic
-    return _T
 
 
 def _plain(node):
@@ -81,7 +73,7 @@ def local_sub_self(fgraph, node):
         return None
     out = node.outputs[0]
     dims = shape_of(fgraph, out)
-    return [T().alloc(T().constant(0, dtype=out.dtype), *dims)]
+    return [shape_ops.alloc(elemwise_ops.constant(0, dtype=out.dtype), *dims)]
 
 
 @node_rewriter([Elemwise], tags=("fast_run", "useless"))
@@ -253,7 +245,7 @@ def local_fill_to_alloc(fgraph, node):
         return None     # same rank and pattern, shapes not known equal: Alloc saves nothing
     if v.dtype != out.dtype:
         return None
-    return [T().alloc(v, *dims)]
+    return [shape_ops.alloc(v, *dims)]
 
 
 @node_rewriter([Alloc], tags=("fast_run", "useless", "fill"))
@@ -323,7 +315,7 @@ def local_alloc_lift(fgraph, node):
         v = DimShuffle(v.broadcastable, ["x"] * (out.ndim - v.ndim) + list(range(v.ndim)))(v)
     new_inputs = list(node.inputs)
     new_inputs[k] = v
-    new = T().alloc(node.op(*new_inputs), *shape)
+    new = shape_ops.alloc(node.op(*new_inputs), *shape)
     if new.dtype != out.dtype or new.ndim != out.ndim:
         return None
     return [new]
@@ -341,13 +333,13 @@ def local_pow_specialize(fgraph, node):
     if c is None or x.type != node.outputs[0].type:
         return None
     if c == 2:
-        return [T().sqr(x)]
+        return [elemwise_ops.sqr(x)]
     if not x.type.is_float:
         return None
     if c == 0.5:
-        return [T().sqrt(x)]
+        return [elemwise_ops.sqrt(x)]
     if c == -1:
-        return [T().inv(x)]
+        return [elemwise_ops.inv(x)]
     return None
 
 
@@ -361,12 +353,11 @@ def local_mul_neg_one(fgraph, node):
     for keep, other in ((a, b), (b, a)):
         if keep.type == out.type and _is_const(other) \
                 and scalar_constant(other, through_alloc=False) == -1:
-            return [T().neg(keep)]
+            return [elemwise_ops.neg(keep)]
     return None
 
 
 def _is_const(v):
-    from .utils import strip_broadcast
     return isinstance(strip_broadcast(v), Constant)
 
 

@@ -6,9 +6,9 @@ import pytest
 import symgraph as th
 import symgraph.tensor as T
 from symgraph.compile.mode import Mode
-from symgraph.opt import optimize
-from symgraph.opt.fgraph import FunctionGraph, InconsistencyError
-from symgraph.opt.inplace import DestroyHandler
+from symgraph.rewrite import optimize
+from symgraph.graph.fgraph import FunctionGraph, InconsistencyError
+from symgraph.rewrite.inplace import DestroyHandler
 
 from opt_models import assert_same_values, compile_both
 

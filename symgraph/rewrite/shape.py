@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Constant
+from ..graph import Constant, Feature, node_rewriter
+from ..ops import elemwise as elemwise_ops
+from ..ops.elemwise import as_tensor_variable, cast, constant
 from ..ops.shape import MakeVector, Shape, Shape_i
 from ..ops.subtensor import AdvancedSubtensor, Subtensor
-from ..tensor.type import TensorType
-from .engine import node_rewriter
-from .fgraph import Feature
+from ..ops.type import TensorType
 from .utils import same_value
 
 
 def _const_int(value):
-    from ..tensor.basic import constant
     return constant(int(value), dtype="int64")
 
 
@@ -54,7 +53,6 @@ class ShapeFeature(Feature):
 
     def _clean(self, var, dims):
         """Turn an infer_shape answer into a tuple of int64 scalar variables (or None)."""
-        from ..tensor.basic import as_tensor_variable, cast
         if dims is None or len(dims) != var.ndim:
             return None
         out = []
@@ -183,7 +181,6 @@ def _advanced_subtensor_shape(feature, node, shapes):
     nd = idx_vars[0].ndim
     if any(v.ndim != nd for v in idx_vars) or len(node.inputs) != 1 + n_adv:
         return None
-    from ..tensor import basic as T
     dims = []
     for d in range(nd):
         lens = []
@@ -199,8 +196,8 @@ def _advanced_subtensor_shape(feature, node, shapes):
         else:       # numpy broadcasting of lengths that are equal or 1 (0 wins over 1)
             hi, lo = lens[0], lens[0]
             for k in lens[1:]:
-                hi, lo = T.maximum(hi, k), T.minimum(lo, k)
-            dims.append(hi * T.cast(T.gt(lo, 0), "int64"))
+                hi, lo = elemwise_ops.maximum(hi, k), elemwise_ops.minimum(lo, k)
+            dims.append(hi * elemwise_ops.cast(elemwise_ops.gt(lo, 0), "int64"))
     for d, e in enumerate(idx_list[n_adv:], start=n_adv):
         if e[1:] != (None, None, None):
             return None
@@ -261,13 +258,11 @@ def local_shape_to_make_vector(fgraph, node):
     """Shape(x) -> MakeVector(*inferred dims) when some dimension is known without x."""
     x = node.inputs[0]
     if x.ndim == 0:
-        from ..tensor.basic import constant
         return [constant(np.zeros(0, dtype="int64"))]
     dims = shape_of(fgraph, x)
     if all(_is_own_shape_i(s, x, d) for d, s in enumerate(dims)):
         return None
     if all(isinstance(s, Constant) for s in dims):
-        from ..tensor.basic import constant
         return [constant(np.array([int(s.data) for s in dims], dtype="int64"))]
     return [MakeVector("int64")(*dims)]
 
@@ -303,7 +298,6 @@ def local_subtensor_of_shape(fgraph, node):
     if any(d.dtype != "int64" for d in picked):
         return None
     if all(isinstance(d, Constant) for d in picked):
-        from ..tensor.basic import constant
         return [constant(np.array([int(d.data) for d in picked], dtype="int64"))]
     return [MakeVector("int64")(*picked)]
 

@@ -1,4 +1,4 @@
-"""Make tests/opt's helper module (opt_models) importable under --import-mode=importlib."""
+"""Make tests/rewrite's helper module (opt_models) importable under --import-mode=importlib."""
 import os
 import sys
 

@@ -4,7 +4,7 @@ import pytest
 
 import symgraph.tensor as T
 from symgraph.graph import toposort
-from symgraph.opt.fgraph import Feature, FunctionGraph, InconsistencyError
+from symgraph.graph.fgraph import Feature, FunctionGraph, InconsistencyError
 
 
 def test_construction_does_not_touch_user_graph():

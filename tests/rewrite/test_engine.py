@@ -9,9 +9,9 @@ from symgraph.compile.mode import Mode
 from symgraph.config import config
 from symgraph.ops import scalar as ps
 from symgraph.ops.elemwise import Elemwise
-from symgraph.opt.engine import EquilibriumRewriter, NodeRewriter, node_rewriter
-from symgraph.opt.fgraph import FunctionGraph
-from symgraph.opt.pipeline import PHASES, registered
+from symgraph.graph.rewriting import EquilibriumRewriter, NodeRewriter, node_rewriter
+from symgraph.graph.fgraph import FunctionGraph
+from symgraph.rewrite.pipeline import PHASES, registered
 
 from opt_models import compile_both, op_names
 

@@ -22,7 +22,11 @@ With these, logits of magnitude 1000 give finite, exact costs and gradients.
 """
 from __future__ import annotations
 
+from ..graph import Constant, node_rewriter
 from ..ops import scalar as ps
+from ..ops import elemwise as elemwise_ops
+from ..ops import reduce as reduce_ops
+from ..ops import shape as shape_ops
 from ..ops.elemwise import DimShuffle, Elemwise
 from ..ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxGrad,
                         log_softmax_op, softmax_cross_entropy, softmax_cross_entropy_grad,
@@ -30,17 +34,13 @@ from ..ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxGrad,
 from ..ops.reduce import CAReduce
 from ..ops.shape import Arange
 from ..ops.subtensor import AdvancedIncSubtensor, AdvancedSubtensor
-from ..tensor.type import INT_DTYPES
-from .engine import node_rewriter
+from ..ops.type import INT_DTYPES
 from .shape import shape_of
 from .utils import elemwise_node, is_constant_equal, owner_of, same_value, strip_broadcast
 
 TAGS = ("fast_run", "stabilize")
 
 
-def _T():
-    from ..tensor import basic
-    return basic
 
 
 def _keepdims_reduce(v, op, x):
@@ -103,8 +103,7 @@ def local_log_sigmoid(fgraph, node):
     if s is None:
         return None
     x = s.inputs[0]
-    T = _T()
-    return [T.neg(T._elem(ps.softplus, T.neg(x)))]
+    return [elemwise_ops.neg(elemwise_ops._elem(ps.softplus, elemwise_ops.neg(x)))]
 
 
 @node_rewriter([Elemwise], tags=TAGS + ("sigmoid",))
@@ -119,13 +118,11 @@ def local_log1m_sigmoid(fgraph, node):
     s = elemwise_node(sub.inputs[1], ps.sigmoid)
     if s is None:
         return None
-    T = _T()
-    new = T.neg(T._elem(ps.softplus, s.inputs[0]))
+    new = elemwise_ops.neg(elemwise_ops._elem(ps.softplus, s.inputs[0]))
     return [new] if new.type == node.outputs[0].type else None
 
 
 def _is_constant(v):
-    from ..graph import Constant
     return isinstance(strip_broadcast(v), Constant)
 
 
@@ -139,7 +136,7 @@ def local_log1p(fgraph, node):
         return None
     for one, x in ((add.inputs[0], add.inputs[1]), (add.inputs[1], add.inputs[0])):
         if _is_constant(one) and is_constant_equal(one, 1):
-            new = _T().log1p(x)
+            new = elemwise_ops.log1p(x)
             if new.type == node.outputs[0].type:
                 return [new]
     return None
@@ -206,7 +203,7 @@ def local_softmax_crossentropy(fgraph, node):
     if ri is None:
         return None
     loss, _, extra = _fused(fgraph, z, ri[1])
-    new = _T().neg(loss)
+    new = elemwise_ops.neg(loss)
     if new.type != node.outputs[0].type:
         return None
     extra[node.outputs[0]] = new
@@ -221,7 +218,7 @@ def _zeros_like_rows(fgraph, base, sm):
 def _as_row_vector(fgraph, g, sm):
     """``g`` (a scalar or a broadcastable 1-vector) as an (n,) vector for the rows of sm."""
     if g.ndim == 0 or g.broadcastable == (True,):
-        return _T().alloc(g, shape_of(fgraph, sm)[0])
+        return shape_ops.alloc(g, shape_of(fgraph, sm)[0])
     return g
 
 
@@ -233,7 +230,6 @@ def local_softmax_crossentropy_grad(fgraph, node):
     z = _softmax_input(sm)
     if z is None:
         return None
-    T = _T()
     out = node.outputs[0]
     g_loss = y = None
     div = elemwise_node(dy, ps.true_div)
@@ -243,7 +239,7 @@ def local_softmax_crossentropy_grad(fgraph, node):
             ri = _row_index(fgraph, inc, z)
             if ri is not None and _zeros_like_rows(fgraph, inc.inputs[0], sm) \
                     and inc.inputs[1].ndim <= 1:
-                g_loss, y = T.neg(inc.inputs[1]), ri[1]
+                g_loss, y = elemwise_ops.neg(inc.inputs[1]), ri[1]
     inc = owner_of(dy, AdvancedIncSubtensor)
     if g_loss is None and inc is not None and not inc.op.set_instead_of_inc and z.ndim == 2:
         ri = _row_index(fgraph, inc, z)
@@ -252,10 +248,10 @@ def local_softmax_crossentropy_grad(fgraph, node):
             picked = owner_of(v.inputs[1], AdvancedSubtensor)
             if picked is not None and picked.inputs[0] is sm and v.inputs[0].ndim <= 1 \
                     and picked.inputs[1] is ri[0] and picked.inputs[2] is ri[1]:
-                g_loss, y = T.neg(v.inputs[0]), ri[1]
+                g_loss, y = elemwise_ops.neg(v.inputs[0]), ri[1]
     if g_loss is not None:
         if g_loss.dtype != sm.dtype:
-            g_loss = T.cast(g_loss, sm.dtype)
+            g_loss = elemwise_ops.cast(g_loss, sm.dtype)
         g_loss = _as_row_vector(fgraph, g_loss, sm)
         _, fused_sm, extra = _fused(fgraph, z, y)
         new = softmax_cross_entropy_grad(g_loss, fused_sm, y)
@@ -264,7 +260,7 @@ def local_softmax_crossentropy_grad(fgraph, node):
             return extra
     if div is not None and div.inputs[1] is sm and div.inputs[0].dtype == sm.dtype:
         x = div.inputs[0]
-        new = x - sm * T.sum(x, axis=-1, keepdims=True)
+        new = x - sm * reduce_ops.sum(x, axis=-1, keepdims=True)
         if new.type == out.type:
             return [new]
     return None

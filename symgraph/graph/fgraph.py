@@ -10,7 +10,8 @@ and attached *features* are told about every change::
 """
 from __future__ import annotations
 
-from ..graph import Apply, Constant, Variable, toposort
+from .aliasing import is_shared
+from .basic import Apply, Constant, Variable, toposort
 
 
 class InconsistencyError(ValueError):
@@ -116,7 +117,7 @@ class FunctionGraph:
         self._add_var(var)
 
     def _check_free_input(self, v):
-        if isinstance(v, Constant) or getattr(v, "_box", None) is not None or v in self._input_set:
+        if isinstance(v, Constant) or is_shared(v) or v in self._input_set:
             return
         # Free non-constant inputs are only legal if listed as graph inputs.
         raise ValueError(f"variable {v} (built at {v.where()}) is needed by the graph "
@@ -265,9 +266,9 @@ class FunctionGraph:
 
 def _coerce(var, new, reason):
     t, n = var.type, new.type
-    if getattr(t, "dtype", None) == getattr(n, "dtype", None) and getattr(t, "ndim", -1) == getattr(n, "ndim", -2):
-        from ..tensor.basic import patternbroadcast
-        return patternbroadcast(new, t.broadcastable)
+    converted = t.convert_variable(new) if hasattr(t, "convert_variable") else None
+    if converted is not None:
+        return converted
     raise TypeError(f"rewrite {reason or '?'} tried to replace {var} of type {t} by {new} of "
                     f"type {n}")
 

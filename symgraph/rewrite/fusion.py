@@ -21,8 +21,7 @@ import numpy as np
 from ..graph import Constant
 from ..ops import scalar as ps
 from ..ops.elemwise import Elemwise
-from .engine import GraphRewriter
-from .fgraph import InconsistencyError
+from ..graph import GraphRewriter, InconsistencyError, apply_replacements
 
 
 def _fusable(node):
@@ -129,7 +128,6 @@ class FusionRewriter(GraphRewriter):
         super().__init__(None, name, tags)
 
     def apply(self, fgraph, excluded=frozenset()):
-        from .engine import apply_replacements
         fused = 0
         for group in find_groups(fgraph):
             if any(n not in fgraph.apply_nodes for n in group):

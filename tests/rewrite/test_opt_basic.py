@@ -5,8 +5,8 @@ import symgraph as th
 import symgraph.tensor as T
 from symgraph.compile.mode import Mode
 from symgraph.graph import Apply, Constant, Op
-from symgraph.opt.basic import FOLD_MAX_SIZE, merge
-from symgraph.opt.fgraph import FunctionGraph
+from symgraph.rewrite.basic import FOLD_MAX_SIZE, merge
+from symgraph.graph.fgraph import FunctionGraph
 from symgraph.tensor.type import TensorType
 
 from opt_models import assert_same_values, compile_both, op_names

@@ -69,3 +69,27 @@ def test_lenet_fast_compile_keeps_the_graph_as_written():
     names = op_names(f)
     assert "SoftmaxCrossEntropy" not in names and "Softmax" in names
     assert "Composite" not in names
+
+
+def test_register_refuses_a_second_rewriter_under_the_same_name():
+    from symgraph.graph import node_rewriter
+    from symgraph.rewrite import pipeline
+
+    first = pipeline.registered("canonicalize")[0]
+    pipeline.register(first, "canonicalize")                 # the same object again: a no-op
+    assert pipeline.registered("canonicalize").count(first) == 1
+
+    @node_rewriter(None, name=first.name)
+    def impostor(fgraph, node):
+        return None
+
+    with pytest.raises(KeyError, match=first.name):
+        pipeline.register(impostor, "canonicalize")
+    assert first in pipeline.registered("canonicalize")
+    try:
+        pipeline.register(impostor, "canonicalize", replace=True)
+        names = [r.name for r in pipeline.registered("canonicalize")]
+        assert impostor in pipeline.registered("canonicalize") and names.count(first.name) == 1
+    finally:
+        pipeline.register(first, "canonicalize", replace=True)
+    assert first in pipeline.registered("canonicalize")

@@ -5,8 +5,8 @@ import symgraph as th
 import symgraph.tensor as T
 from symgraph.compile.mode import Mode
 from symgraph.ops.shape import Shape_i
-from symgraph.opt.fgraph import FunctionGraph
-from symgraph.opt.shape import shape_of
+from symgraph.graph.fgraph import FunctionGraph
+from symgraph.rewrite.shape import shape_of
 
 from opt_models import assert_same_values, compile_both, op_names
 

@@ -23,19 +23,31 @@ from __future__ import annotations
 
 import gc
 
-from . import basic, canonicalize, fusion, inplace, shape
-from .engine import EquilibriumRewriter, GraphRewriter
+from ..graph import EquilibriumRewriter, GraphRewriter, MergeFeature, MergeRewriter
+from . import basic, canonicalize, fusion, inplace, shape, stabilize
 
 PHASES = ("merge1", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "merge2")
 
 _registry = {"canonicalize": [], "stabilize": [], "specialize": []}
 
 
-def register(rewriter, *phases):
-    """Add ``rewriter`` to the named equilibrium phases (once per phase)."""
+def register(rewriter, *phases, replace=False):
+    """Add ``rewriter`` to the named equilibrium phases (registering it again is a no-op).
+
+    A different rewriter under a name a phase already holds is refused (KeyError) unless
+    ``replace=True``, which puts it in the old one's place.
+    """
     for phase in phases:
         lst = _registry[phase]
-        if rewriter not in lst:
+        if rewriter in lst:
+            continue
+        same = [k for k, r in enumerate(lst) if r.name == rewriter.name]
+        if same and not replace:
+            raise KeyError(f"phase {phase!r} already has a rewriter named {rewriter.name!r}; "
+                           f"pass replace=True to replace it")
+        if same:
+            lst[same[0]] = rewriter
+        else:
             lst.append(rewriter)
     return rewriter
 
@@ -53,13 +65,8 @@ def _register_defaults():
         register(rw, "canonicalize", "specialize")
     for rw in canonicalize.SPECIALIZE:
         register(rw, "specialize")
-    try:
-        from . import stabilize
-    except ImportError:          # the nnet ops it rewrites are not available
-        stabilize = None
-    if stabilize is not None:
-        for rw in stabilize.STABILIZE:
-            register(rw, "stabilize", "specialize")
+    for rw in stabilize.STABILIZE:
+        register(rw, "stabilize", "specialize")
 
 
 _register_defaults()
@@ -80,13 +87,13 @@ class _Phase(GraphRewriter):
 
 def _phases():
     return [
-        basic.MergeRewriter("merge1", ("fast_run", "fast_compile", "merge")),
+        MergeRewriter("merge1", ("fast_run", "fast_compile", "merge")),
         _Phase("canonicalize", ("fast_run", "fast_compile", "canonicalize")),
         _Phase("stabilize", ("fast_run", "stabilize")),
         _Phase("specialize", ("fast_run", "specialize")),
         fusion.FusionRewriter("fusion", ("fast_run", "fusion")),
         inplace.InplaceRewriter("inplace", ("fast_run", "inplace")),
-        basic.MergeRewriter("merge2", ("fast_run", "fast_compile", "merge")),
+        MergeRewriter("merge2", ("fast_run", "fast_compile", "merge")),
     ]
 
 
@@ -121,7 +128,7 @@ def _run_phases(fgraph, level, excluded):
         else:
             phase.apply(fgraph, excluded)
     for f in list(fgraph.features):
-        if isinstance(f, shape.ShapeFeature) or isinstance(f, basic.MergeFeature):
+        if isinstance(f, shape.ShapeFeature) or isinstance(f, MergeFeature):
             fgraph.remove_feature(f)
 
 

@@ -27,6 +27,7 @@ import warnings
 from collections import Counter, deque
 
 from ..config import config
+from .basic import Constant
 from .fgraph import Feature, InconsistencyError
 
 
@@ -214,7 +215,6 @@ class EquilibriumRewriter(GraphRewriter):
             work.push(node)
         merger = None
         if self.merge:
-            from .basic import MergeFeature
             merger = fgraph.get_feature(MergeFeature)
             if merger is None:
                 merger = MergeFeature()
@@ -255,5 +255,113 @@ class EquilibriumRewriter(GraphRewriter):
         return edits
 
 
+# ---------------------------------------------------------------- merge
+# Equal constants (same Constant.signature) become one variable, and Apply nodes with equal ops
+# on the same inputs become one node; MergeFeature does it incrementally while rewrites run.
+
+def _mergeable(op):
+    return not op.destroy_map and not getattr(op, "_no_merge", False)
+
+
+class MergeFeature(Feature):
+    """Notices equal constants and equal nodes as they enter the graph; ``flush`` merges them.
+
+    The first-registered of two equal nodes is kept.
+    """
+
+    def __init__(self):
+        self.nodes = {}
+        self.consts = {}
+        self.pending = []
+
+    def on_attach(self, fgraph):
+        for node in fgraph.toposort():
+            self.register(fgraph, node)
+
+    def on_import(self, fgraph, node):
+        self.register(fgraph, node)
+
+    def on_change_input(self, fgraph, node, i, old, new):
+        if node != "output":
+            self.register(fgraph, node)
+
+    def register(self, fgraph, node):
+        for inp in node.inputs:
+            if isinstance(inp, Constant):
+                sig = inp.signature()
+                canon = self.consts.get(sig)
+                if canon is None or canon not in fgraph.variables:
+                    self.consts[sig] = inp
+                elif canon is not inp:
+                    self.pending.append((inp, canon))
+        if not _mergeable(node.op):
+            return
+        # keyed by the inputs only: hashing ops (with their props) is slow, and
+        # nodes on the same inputs are few, so ops are compared in the bucket
+        key = tuple(node.inputs)
+        bucket = self.nodes.get(key)
+        if bucket is None:
+            self.nodes[key] = [node]
+            return
+        live = [n for n in bucket if n in fgraph.apply_nodes and tuple(n.inputs) == key]
+        for other in live:
+            if other is not node and other.op == node.op:
+                self.pending.append((node, other))
+                break
+        if node not in live:
+            live.append(node)
+        self.nodes[key] = live
+
+    def flush(self, fgraph):
+        """Carry out the pending merges (and those they cause); returns how many."""
+        done = 0
+        while self.pending:
+            a, b = self.pending.pop()
+            if isinstance(a, Constant):
+                if a in fgraph.variables and b in fgraph.variables and a.type == b.type:
+                    pairs = [(a, b)]
+                else:
+                    continue
+            else:
+                if a not in fgraph.apply_nodes or b not in fgraph.apply_nodes \
+                        or a.op != b.op or a.inputs != b.inputs:
+                    continue
+                pairs = [(o, k) for o, k in zip(a.outputs, b.outputs) if o.type == k.type]
+                if len(pairs) != len(a.outputs):
+                    continue
+                if apply_replacements(fgraph, a, pairs, "merge"):
+                    done += 1
+                continue
+            try:
+                fgraph.replace_validate(pairs, reason="merge")
+            except InconsistencyError:
+                continue
+            done += 1
+        return done
+
+
+class MergeRewriter(GraphRewriter):
+    """Whole-graph merge of equal constants and equal nodes."""
+
+    def __init__(self, name="merge", tags=("fast_run", "fast_compile", "merge")):
+        super().__init__(None, name, tags)
+
+    def apply(self, fgraph, excluded=frozenset()):
+        feature = fgraph.get_feature(MergeFeature)
+        own = feature is None
+        if own:
+            feature = MergeFeature()
+            fgraph.attach_feature(feature)
+        try:
+            return feature.flush(fgraph)
+        finally:
+            if own:
+                fgraph.remove_feature(feature)
+
+
+merge = MergeRewriter()
+
+
 __all__ = ["Rewriter", "NodeRewriter", "node_rewriter", "GraphRewriter", "graph_rewriter",
-           "EquilibriumRewriter", "apply_replacements", "result_pairs"]
+           "EquilibriumRewriter", "apply_replacements", "result_pairs",
+           "MergeFeature", "MergeRewriter", "merge"]

@@ -14,7 +14,9 @@ import os
 import sys
 from types import SimpleNamespace
 
-_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+import numpy as np
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the symgraph package
 
 
 def user_trace():
@@ -26,6 +28,26 @@ def user_trace():
             return (fname, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None
+
+
+
+# The compiler lives in a layer above this one (symgraph.compile); it registers itself here so
+# that Variable.eval and gradient.verify_grad can build functions without an upward import.
+_COMPILER = []
+
+
+def register_compiler(function):
+    """Called once by ``symgraph.compile.function``: ``function(inputs, outputs, **kw)``."""
+    if _COMPILER and _COMPILER[0] is not function:
+        raise RuntimeError("a compiler is already registered")
+    _COMPILER[:] = [function]
+
+
+def compiler():
+    """The registered ``function()`` (importing ``symgraph`` registers it)."""
+    if not _COMPILER:
+        raise RuntimeError("no compiler registered: import symgraph (symgraph.compile) first")
+    return _COMPILER[0]
 
 
 def format_trace(trace):
@@ -102,7 +124,7 @@ class Variable:
         >>> x = T.dscalar('x'); (x * 2).eval({x: 3.0})
         array(6.)
         """
-        from .compile.function import function
+        function = compiler()
         inputs_to_values = inputs_to_values or {}
         keys = tuple(inputs_to_values)
         cache = self.__dict__.setdefault("_eval_cache", {})
@@ -133,7 +155,6 @@ class Constant(Variable):
 
 def _short_repr(data):
     try:
-        import numpy as np
         arr = np.asarray(data)
         if arr.size <= 6:
             s = str(arr.tolist())
@@ -146,7 +167,6 @@ def _short_repr(data):
 
 def _data_signature(data):
     try:
-        import numpy as np
         arr = np.asarray(data)
         return (arr.dtype.str, arr.shape, arr.tobytes())
     except Exception:

@@ -22,29 +22,8 @@ dtype and broadcastable pattern), and ops with an ``inplace`` property
 """
 from __future__ import annotations
 
-from ..ops import scalar as ps
 from ..ops.elemwise import Elemwise
-from .engine import GraphRewriter, apply_replacements
-from .fgraph import Feature, InconsistencyError
-
-
-def _may_alias_input(node, index):
-    """True when output ``index`` of ``node`` may share memory with an input it does not
-    destroy (a declared view, or an elementwise ``second``/composite that passes an input
-    through)."""
-    op = node.op
-    if index in op.view_map:
-        return True
-    if index in op.destroy_map:
-        return False            # the destroyed input's buffer, already owned by this chain
-    if isinstance(op, Elemwise):
-        sop = op.scalar_op
-        if sop == ps.second:
-            return True
-        if isinstance(sop, ps.Composite):
-            r = sop.outputs[index]
-            return r < sop.nin or sop.nodes[r - sop.nin][0] == ps.second
-    return False
+from ..graph import Feature, GraphRewriter, InconsistencyError, aliasing, apply_replacements
 
 
 def _update_target(fgraph, var):
@@ -68,13 +47,13 @@ def can_destroy(fgraph, var, node, out_index=None):
     if var.owner is None:
         # a shared variable: only an elementwise update of it (w <- w * 2 + x); random
         # states are left alone, a caller may hold the old RandomState object
-        if getattr(var, "_box", None) is None or out_index is None \
+        if not aliasing.is_shared(var) or out_index is None \
                 or not isinstance(node.op, Elemwise):
             return False
         return _update_target(fgraph, node.outputs[out_index]) is var
     if var in fgraph._input_set:
         return False
-    return not _may_alias_input(var.owner, var.index)
+    return not aliasing.may_alias_input(var.owner, var.index)
 
 
 class DestroyHandler(Feature):

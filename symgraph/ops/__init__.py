@@ -1,0 +1,28 @@
+"""The ops layer: tensor types, the Op classes of each family with their ``T.*`` constructors,
+and the variable classes.
+
+Modules import only modules listed before them (and the graph and config layers):
+
+``type``        TensorType, dtypes, ``T.matrix``-style constructors
+``scalar``      scalar ops, the bodies of elementwise loops
+``elemwise``    Elemwise, DimShuffle, Rebroadcast; constants, elementwise math, casts
+``shape``       Shape, Reshape, Alloc, Join, Arange, ...; ``T.reshape``, ``T.stack``, ...
+``reduce``      CAReduce, Argmax; ``T.sum``, ``T.mean``, ``T.argmax``, ...
+``subtensor``   basic and advanced indexing, ``set_subtensor``/``inc_subtensor``
+``blas``        Dot; ``T.dot``, ``T.outer``, ``T.tensordot``
+``nnet``        the softmax family, activations, losses
+``conv``        conv2d and its gradients
+``pool``        pooling and its gradients
+``random``      RandomState draws, MRG31k3p
+``variable``    TensorVariable/TensorConstant and their operators (uses every family)
+``sharedvar``   tensor shared variables and ``shared()``
+``random_streams``, ``rng_mrg``   RandomStreams and MRG_RandomStreams (own shared state)
+
+A family lower in the list that needs a constructor of a higher one in a gradient uses the
+variable's methods (``g.sum(axis)``, ``g.reshape(shape)``), which exist once ``variable`` is
+imported; importing ``symgraph.ops`` imports every module.
+"""
+from . import (  # noqa: F401
+    type, scalar, elemwise, shape, reduce, subtensor, blas, nnet, conv, pool, random, variable,
+    sharedvar, random_streams, rng_mrg,
+)
