@@ -4,6 +4,14 @@ Each backend exposes a linker with ``make_thunk(fgraph) -> run(values) -> output
 """
 from __future__ import annotations
 
+import warnings
+
+from .c.build import compiler_info
+from .c.linker import CLinker
+from .cuda.linker import CudaLinker
+from .debug import DebugLinker
+from .python import PythonLinker
+
 _C_OK = None
 
 
@@ -12,11 +20,8 @@ def c_available():
     global _C_OK
     if _C_OK is None:
         try:
-            from .c.linker import CLinker  # noqa: F401
-            from .c.build import compiler_info
             _C_OK = bool(compiler_info().available)
             if not _C_OK:
-                import warnings
                 warnings.warn(f"symgraph: no working C compiler ({compiler_info().reason}); "
                               f"using the Python backend", stacklevel=3)
         except ImportError:
@@ -24,17 +29,13 @@ def c_available():
     return _C_OK
 
 
-def get_linker(name, nan_guard=False):
+def get_linker(name, nan_guard=False, **options):
     if name == "py":
-        from .python import PythonLinker
         return PythonLinker(nan_guard=nan_guard)
     if name == "c":
-        from .c.linker import CLinker
         return CLinker(nan_guard=nan_guard)
     if name == "debug":
-        from .debug import DebugLinker
         return DebugLinker()
     if name == "cuda":
-        from .cuda.linker import CudaLinker
-        return CudaLinker(nan_guard=nan_guard)
+        return CudaLinker(nan_guard=nan_guard, **options)
     raise ValueError(f"unknown backend {name!r}")

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.type import TensorType
+from .c.linker import CLinker
+from .python import PythonLinker
 
 
 class DebugModeError(Exception):
@@ -80,8 +82,6 @@ class DebugLinker:
         self.nan_guard = nan_guard
 
     def make_thunk(self, fgraph):
-        from .c.linker import CLinker
-        from .python import PythonLinker
         rt = CLinker().compile(fgraph, per_node=True)
         if rt is None:
             run = PythonLinker(nan_guard=self.nan_guard).make_thunk(fgraph)

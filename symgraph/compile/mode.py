@@ -16,8 +16,9 @@ from ..config import config
 
 class Mode:
     def __init__(self, linker="auto", optimizer="fast_run", excluding=(), including=(),
-                 nan_guard=False):
+                 nan_guard=False, linker_options=None):
         self.linker = linker
+        self.linker_options = dict(linker_options or {})   # keyword arguments of the linker
         self.optimizer = optimizer
         self._excluding = tuple(excluding)
         self._including = tuple(including)
@@ -25,7 +26,8 @@ class Mode:
 
     def clone(self, **kw):
         args = dict(linker=self.linker, optimizer=self.optimizer, excluding=self._excluding,
-                    including=self._including, nan_guard=self.nan_guard)
+                    including=self._including, nan_guard=self.nan_guard,
+                    linker_options=self.linker_options)
         args.update(kw)
         new = type(self).__new__(type(self))
         Mode.__init__(new, **args)
@@ -60,11 +62,29 @@ class Mode:
         return linker
 
     def make_linker(self):
-        return get_linker(self.resolve_linker(), nan_guard=self.nan_guard or config.nan_guard)
+        return get_linker(self.resolve_linker(), nan_guard=self.nan_guard or config.nan_guard,
+                          **self.linker_options)
 
     def __repr__(self):
         return (f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r}, "
                 f"excluding={self._excluding})")
+
+
+class CudaMode(Mode):
+    """A ``Mode`` running on the GPU with options of the CUDA linker.
+
+    >>> f = function([x], y, mode=CudaMode(keep_outputs_on_gpu=True))   # returns DeviceArray
+    >>> g = function([x], y, mode=CudaMode(graphs=False))     # never replay CUDA graphs
+    """
+
+    def __init__(self, keep_outputs_on_gpu=False, graphs=True, optimizer="fast_run", **kw):
+        options = dict(kw.pop("linker_options", None) or {},
+                       keep_outputs_on_gpu=keep_outputs_on_gpu, graphs=graphs)
+        kw.pop("linker", None)
+        super().__init__(linker="cuda", optimizer=optimizer, linker_options=options, **kw)
+
+    def resolve_linker(self):
+        return "cuda"
 
 
 class DebugMode(Mode):

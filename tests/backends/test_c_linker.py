@@ -24,6 +24,7 @@ from symgraph.backends.c.linker import CLinker
 from symgraph.backends.debug import BadThunkOutput
 from symgraph.compile.mode import DebugMode, Mode, NanGuardMode
 from symgraph.graph import Apply, Op
+from symgraph.ops import scalar as ps
 
 pytestmark = pytest.mark.skipif(not c_available(), reason="no working C compiler")
 
@@ -186,8 +187,32 @@ def test_debug_mode_runs_python_nodes_and_passes_on_agreement():
 def test_lowering_table_is_outside_the_ops():
     from symgraph.ops.elemwise import Elemwise
     from symgraph.ops.blas import Dot
-    assert Elemwise in lowering._TABLE and Dot in lowering._TABLE
-    assert not any(hasattr(cls, "c_code") for cls in lowering._TABLE)
+    assert Elemwise in lowering.LOWERINGS and Dot in lowering.LOWERINGS
+    assert not any(hasattr(cls, "c_code") for cls in lowering.LOWERINGS.op_types())
+
+
+def test_lowering_registry_refuses_a_second_lowering_of_an_op_type():
+    from symgraph.backends.registry import LoweringRegistry
+    from symgraph.ops.elemwise import Elemwise
+    from symgraph.ops.nnet import Softmax
+
+    reg = LoweringRegistry("test")
+    reg.add(Elemwise, "first")
+    with pytest.raises(KeyError, match="Elemwise already has a test lowering"):
+        reg.add(Elemwise, "second")
+    assert reg.lookup(Elemwise(ps.add)) == "first"
+    reg.add(Elemwise, "second", replace=True)
+    assert reg.lookup(Elemwise(ps.add)) == "second"
+
+    class MySoftmax(Softmax):
+        pass
+    reg.add(Softmax, "softmax")
+    assert reg.lookup(MySoftmax()) == "softmax"            # found along the MRO
+    with pytest.raises(TypeError, match="keyed by Op type"):
+        reg.add("Softmax", "by name")
+    # the C backend's own table refuses a duplicate too
+    with pytest.raises(KeyError):
+        lowering.register(Elemwise)(lambda e: None)
 
 
 _CHILD = r"""

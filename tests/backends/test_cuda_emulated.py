@@ -253,7 +253,7 @@ def test_lenet_trains_like_the_reference(cpu_cuda, monkeypatch, graphs):
     GPU shared variables, givens slices of a GPU dataset) at a batch of 3 images: twelve
     steps over four batches give the costs and weights of the CPU backend, and lower the
     cost."""
-    from symgraph.backends.cuda.linker import CudaMode
+    from symgraph.compile.mode import CudaMode
     from symgraph.compile.mode import Mode
     rng = np.random.RandomState(7)
     n, batch = 12, 3
@@ -400,7 +400,7 @@ def test_failed_call_leaves_gpu_shared_variables_unchanged(cpu_cuda):
 def test_index_error_leaves_gpu_updates_unapplied(cpu_cuda, graphs):
     """test_index_error_in_late_output_leaves_updates_unapplied with GPU shared variables,
     node by node and in replayed graphs (whose write-backs the error word guards)."""
-    from symgraph.backends.cuda.linker import CudaMode
+    from symgraph.compile.mode import CudaMode
     T = symgraph.tensor
     x, i = T.fvector("x"), T.lvector("i")
     w = symgraph.shared(np.ones(3, dtype="float32"), name="w")
@@ -447,7 +447,7 @@ def test_output_that_is_an_updated_shared_variable_holds_its_old_value(cpu_cuda,
     """As in the reference: ``function([x], [a, a.T], updates=[(a, a + x)])`` returns ``a``
     before the update, also when the call is a replayed CUDA graph (which writes the update
     back into ``a``'s own buffer: the outputs are copied inside the graph first)."""
-    from symgraph.backends.cuda.linker import CudaMode
+    from symgraph.compile.mode import CudaMode
     T = symgraph.tensor
     a = symgraph.shared(np.array([[1.0, 2.0]], "float32"), name="a")
     x = T.fvector("x")

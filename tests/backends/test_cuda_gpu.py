@@ -46,7 +46,7 @@ PY = Mode("py", optimizer=None)
 
 
 def _cuda_mode(optimizer=None, graphs=True):
-    from symgraph.backends.cuda.linker import CudaMode
+    from symgraph.compile.mode import CudaMode
     return CudaMode(optimizer=optimizer, graphs=graphs)
 
 
@@ -129,7 +129,7 @@ def test_givens_slice_of_gpu_dataset(on_cuda):
 
 
 def test_keep_outputs_on_gpu():
-    from symgraph.backends.cuda.linker import CudaMode
+    from symgraph.compile.mode import CudaMode
     from symgraph.backends.cuda.memory import DeviceArray
     x = T.fmatrix("x")
     f = symgraph.function([x], T.exp(x), mode=CudaMode(keep_outputs_on_gpu=True))
@@ -173,7 +173,7 @@ def test_mrg_draws_match_cpu(dtype):
 
 def _sgd_function(graphs, data, labels):
     """Softmax regression trained by SGD on minibatches of a GPU dataset (givens + updates)."""
-    from symgraph.backends.cuda.linker import CudaMode
+    from symgraph.compile.mode import CudaMode
     from symgraph.tensor.nnet import softmax
     X = symgraph.shared(data, name="X")
     Y = symgraph.shared(labels, name="Y")

@@ -244,7 +244,7 @@ def _built_at(line):
 
 
 def _cuda(graphs=True, optimizer="fast_run", **kw):
-    from symgraph.backends.cuda.linker import CudaMode
+    from symgraph.compile.mode import CudaMode
     return CudaMode(graphs=graphs, optimizer=optimizer, **kw)
 
 

@@ -31,6 +31,9 @@ from .cache import default_cache
 from .plan import Plan
 from .program import prev_words, render_module
 from .runtime import runtime_link_flags
+from .render import VECTOR_MATH, simd_declarations
+from ..python import PythonLinker
+from ... import config
 
 CDEF = """
 typedef struct { char *data; int64_t shape[8]; int64_t strides[8]; } sg_val;
@@ -116,7 +119,6 @@ def simd_math_available():
     """Whether libmvec links here, so SIMD-declared libm calls vectorize (probed once, cached)."""
     global _SIMD
     if _SIMD is None:
-        from .render import VECTOR_MATH, simd_declarations
         decls = simd_declarations({(fn, dt) for fn in VECTOR_MATH for dt in ("float32", "float64")})
         body = " ".join(f"o[j] += {fn}f(x[j]{', x[j]' if fn in ('atan2', 'pow') else ''});" for fn in VECTOR_MATH)
         src = (f"#include <math.h>\n#include <stdint.h>\n{decls}\nvoid probe(int64_t n, const float *restrict x, "
@@ -158,7 +160,6 @@ class CLinker:
     def make_thunk(self, fgraph):
         rt = self.compile(fgraph)
         if rt is None:
-            from ..python import PythonLinker
             run = PythonLinker(nan_guard=self.nan_guard).make_thunk(fgraph)
             run.internal_outputs = ()
             return run
@@ -201,7 +202,6 @@ class Runtime:
         ctx.grow, ctx.fresh, ctx.outbuf, ctx.fresh_min = self.grow_cb, self.fresh_cb, self.outbuf, FRESH_MIN_BYTES
         self.fresh = {}                                  # buffer id -> new array, during one call
         ctx.ndarray_type = id(np.ndarray)
-        from ... import config
         ctx.adaptive = int(bool(config.openmp_adaptive))
         lib.sg_init(ctx)
         self.buffers = [None] * nb

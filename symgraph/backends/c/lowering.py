@@ -23,6 +23,7 @@ import numpy as np
 
 from ...graph import Constant
 from ...ops.type import TensorType
+from ..registry import LoweringRegistry
 from .render import SUPPORTED_DTYPES, CDialect
 
 MAXD = 8          # SG_MAXD in the runtime header
@@ -44,25 +45,21 @@ class Lowering:
         return self.workspace(node) if callable(self.workspace) else self.workspace
 
 
-_TABLE: dict = {}
+LOWERINGS = LoweringRegistry("c")
 
 
-def register(*op_types, check=None, workspace=0, own_buffer=False, literal_inputs=None):
+def register(*op_types, check=None, workspace=0, own_buffer=False, literal_inputs=None,
+             replace=False):
     """Decorator: ``@register(OpClass, ...)`` makes the function the C lowering of those Op types."""
-    def deco(fn):
-        for t in op_types:
-            _TABLE[t] = Lowering(fn, check, workspace, own_buffer, literal_inputs)
-        return fn
-    return deco
+    return LOWERINGS.register(*op_types, replace=replace,
+                              wrap=lambda fn: Lowering(fn, check, workspace, own_buffer,
+                                                       literal_inputs))
 
 
 def lookup(node):
     """The Lowering for ``node``'s op, or None when it must run in Python."""
-    for cls in type(node.op).__mro__:
-        low = _TABLE.get(cls)
-        if low is not None:
-            break
-    else:
+    low = LOWERINGS.lookup(node.op)
+    if low is None:
         return None
     for v in list(node.inputs) + list(node.outputs):
         if not is_c_value(v):

@@ -14,6 +14,10 @@ import re
 import threading
 
 from . import runtime_blas, runtime_conv, runtime_core, runtime_index, runtime_nnet
+from .build import TU_MARKER
+from .render import simd_declarations
+from .build import blas_flags
+from .cache import default_cache
 
 _API = re.compile(r"^SG_API\s+([^{;]*?\))\s*\{", re.M)
 _IMPLS = (runtime_core.IMPL, runtime_index.IMPL, runtime_blas.IMPL, runtime_nnet.impl(), runtime_conv.impl())
@@ -33,10 +37,8 @@ def library_source(simd):
     Two translation units of about equal compile time (the neural-network kernels, and the
     rest), joined by ``build.TU_MARKER``: the cold build compiles them at the same time.
     """
-    from .build import TU_MARKER
     decls = ""
     if simd:
-        from .render import simd_declarations
         decls = simd_declarations({(fn, dt) for fn in ("exp", "log") for dt in ("float32", "float64")}) + "\n"
     core, index, blas, nnet, conv = _IMPLS
     return TU_MARKER.join(MODULE_HEADER + decls + "".join(unit)
@@ -53,8 +55,6 @@ def runtime_link_flags(module_flags, simd=False):
     The library is compiled with ``module_flags`` plus BLAS; the flags name it
     by its cache key, so a changed runtime gives every module a new key.
     """
-    from .build import blas_flags
-    from .cache import default_cache
     cache = default_cache()
     # -O2 (after the base -O3, so it wins) halves the one-time build; its few hot loops are
     # marked `omp simd`, which vectorizes them at -O2 as well.

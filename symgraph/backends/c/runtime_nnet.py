@@ -5,6 +5,9 @@ type, ``$S`` the name suffix ``f32``/``f64``, ``$M`` the libm suffix) and
 instantiated for float and double into the runtime library. Rows (softmax) and
 image planes (pooling) are independent, so OpenMP splits them over threads.
 """
+import numpy as np
+
+from ...ops.random import MRG_NORM32
 
 DECLS = r"""
 typedef struct {
@@ -483,8 +486,6 @@ SG_API int sg_mrg_uniform(sg_ctx *c, int node, int bs, int bo, sg_val *rstate, c
 
 
 def _norm32():
-    import numpy as np
-    from ...ops.random import MRG_NORM32
     return repr(float(np.float32(MRG_NORM32))) + "f"
 
 

@@ -4,7 +4,7 @@ The path of a function, in the order data flows:
 
 ==============  ===============================================================
 ``linker``      ``CudaLinker``: placement (host/device) of every value, the node
-                program, transfers; ``CudaMode`` for its options
+                program, transfers (``symgraph.compile.mode.CudaMode`` sets its options)
 ``lowering``    the table Op type -> lowering, kernel registration, one module
                 (one nvcc call) per function
 ``dialect``     ``CudaDialect``, the CUDA spellings of the C renderer

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ...ops.blas import Dot
 from .lowering import DEVICE, Step, register
+from . import cublas
+from .memory import DeviceArray
 
 
 def _as_matrix(v, row):
@@ -16,8 +18,6 @@ def _as_matrix(v, row):
 
 @register(Dot)
 def lower_dot(node, ctx):
-    from . import cublas
-    from .memory import DeviceArray
     a, b = node.inputs
     dtype = node.outputs[0].dtype
     if dtype not in ("float32", "float64") or not any(ctx.place(v) == DEVICE for v in (a, b)):

@@ -24,6 +24,11 @@ from ...ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, pads_for
 from .dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import register_copy
 from .lowering import DEVICE, HOST, Step, register
+from . import driver
+from .memory import empty
+from . import cublas
+from ...ops.conv import _shape_checked
+from .elemwise import copy_into
 
 # the batch N is 64-bit (a batch's pixels may be more than 2**31); one image's sizes are ints
 _GEOM = ["const long long N", "const int C", "const int H", "const int W", "const int kh",
@@ -144,8 +149,6 @@ def _im2col_kernel(ctx, op, dtype):
 
 def _im2col(h, g, img, npd):
     """colT (CK x N*P) of the C-contiguous images ``img`` with geometry ``g``."""
-    from . import driver
-    from .memory import empty
     col = empty((g.CK, g.N * g.P), npd)
     driver.launch(h.fn, g.C * g.N * g.P, *g.args, img.ptr, col.ptr)
     return col
@@ -160,7 +163,6 @@ def _ok(node, ctx, tensors):
 def _batched_gemm(dtype, a_ptr, lda, stride_a, b_ptr, ldb, stride_b, c_ptr, ldc, stride_c,
                   m, n, k, count):
     """Row-major C_i (m x n) = A_i (m x k) @ B_i (k x n) for i < count (no transposes)."""
-    from . import cublas
     # column-major: C_i^T = B_i^T A_i^T
     cublas.gemm_strided_batched(cublas.OP_N, cublas.OP_N, n, m, k, b_ptr, ldb, stride_b,
                                 a_ptr, lda, stride_a, c_ptr, ldc, stride_c, count, dtype)
@@ -169,8 +171,6 @@ def _batched_gemm(dtype, a_ptr, lda, stride_a, b_ptr, ldb, stride_b, c_ptr, ldc,
 @register(Conv2d)
 def lower_conv2d(node, ctx):
     """out[n] (O x P) = W (O x CK) @ colT[:, n*P:(n+1)*P], one batched gemm over the images."""
-    from .memory import empty
-    from ...ops.conv import _shape_checked
     if not _ok(node, ctx, node.inputs):
         return None
     op, dtype = node.op, node.outputs[0].dtype
@@ -204,8 +204,6 @@ def lower_conv2d(node, ctx):
 @register(Conv2dGradWeights)
 def lower_conv2d_grad_weights(node, ctx):
     """gW (O x CK) = topT (O x N*P) @ colT^T: one gemm summing over images and positions."""
-    from . import cublas
-    from .memory import copy_into, empty
     if not _ok(node, ctx, node.inputs[:2]):
         return None
     op, dtype = node.op, node.outputs[0].dtype
@@ -247,7 +245,6 @@ def lower_conv2d_grad_weights(node, ctx):
 @register(Conv2dGradInputs)
 def lower_conv2d_grad_inputs(node, ctx):
     """gcolT[:, n*P:(n+1)*P] = W^T (CK x O) @ top[n] (O x P) (batched), then col2im."""
-    from .memory import empty
     if not _ok(node, ctx, node.inputs[:2]):
         return None
     op, dtype = node.op, node.outputs[0].dtype
@@ -270,7 +267,6 @@ def lower_conv2d_grad_inputs(node, ctx):
         return g, O, C, hw
 
     def run(ins):
-        from . import cublas, driver
         kern, top, shape = _contig(ins[0]), _contig(ins[1]), ins[2]
         g, O, C, hw = plan((kern.shape, top.shape, shape.tobytes()), kern, top, shape)
         gx = empty((g.N, C) + hw, npd)

@@ -18,6 +18,9 @@ from __future__ import annotations
 import glob
 import os
 import threading
+from . import driver
+from . import CudaUnavailable
+from .elemwise import fill
 
 _CDEF = """
 typedef void* cublasHandle_t;
@@ -78,8 +81,7 @@ def _load():
         if "lib" in _lib:
             return _lib["ffi"], _lib["lib"], _lib["handle"]
         import cffi
-        from .driver import cuda
-        cuda()                    # the primary context must be current
+        driver.cuda()                    # the primary context must be current
         ffi = cffi.FFI()
         ffi.cdef(_CDEF)
         errors = []
@@ -90,13 +92,11 @@ def _load():
             except OSError as exc:
                 errors.append(f"{path}: {exc}")
         else:
-            from . import CudaUnavailable
             raise CudaUnavailable("cuBLAS not found; tried:\n  " + "\n  ".join(errors))
         handle = ffi.new("cublasHandle_t*")
         _check(lib.cublasCreate_v2(handle), "cublasCreate")
         _check(lib.cublasSetMathMode(handle[0], DEFAULT_MATH), "cublasSetMathMode")
-        from .driver import stream
-        _check(lib.cublasSetStream_v2(handle[0], stream().handle), "cublasSetStream")
+        _check(lib.cublasSetStream_v2(handle[0], driver.stream().handle), "cublasSetStream")
         _lib.update(ffi=ffi, lib=lib, handle=handle[0], path=path, consts={})
         return ffi, lib, handle[0]
 
@@ -152,7 +152,6 @@ def gemm(a, b, out, alpha=1.0, beta=0.0):
         return out
     dtype = out.dtype.name
     if k == 0:
-        from .elemwise import fill
         if beta == 0.0:
             fill(out, 0)
         return out

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from ..c import render as c_render
 from ..c.render import SCALAR_RULES, Dialect, ElemwiseBody
+from ..c import runtime_core
 
 SCALAR_TABLE = SCALAR_RULES        # the same object: one table for C and CUDA
 
@@ -39,7 +40,6 @@ def _scalar_helpers(prefix):
     """The C runtime's scalar helper functions (the block of ``runtime_core`` from its
     "scalar helpers" mark to the double instantiation of its float macros), with
     ``static inline`` replaced by ``prefix``."""
-    from ..c import runtime_core
     if hasattr(runtime_core, "SCALAR_HELPERS"):
         block = runtime_core.SCALAR_HELPERS
     else:

@@ -26,6 +26,7 @@ import threading
 
 from ...config import config
 from . import CudaUnavailable
+from ..c.build import number_lines
 
 _lock = threading.Lock()
 _state = {}
@@ -77,9 +78,16 @@ def _device_ordinal():
     return int(os.environ.get("SYMGRAPH_CUDA_DEVICE", "0"))
 
 
+_SHUTDOWN_HOOKS = []     # run before the context goes at exit (memory.py releases its pool)
+
+
+def on_shutdown(fn):
+    _SHUTDOWN_HOOKS.append(fn)
+
+
 def _shutdown(ctx):
-    from . import memory
-    memory.release_all()
+    for fn in _SHUTDOWN_HOOKS:
+        fn()
     try:
         ctx.synchronize()
         ctx.pop()
@@ -140,7 +148,6 @@ def compile_module(source):
         mod = SourceModule(source, no_extern_c=True, arch=_state["arch"],
                            options=list(NVCC_OPTIONS), cache_dir=cache_dir)
     except Exception as exc:
-        from ..c.build import number_lines
         raise RuntimeError(f"nvcc failed on a generated CUDA module: {exc}\n"
                            f"{number_lines(source)}") from None
     _modules[key] = mod

@@ -24,6 +24,9 @@ from ...ops import scalar as ps
 from ...ops.elemwise import DimShuffle, Elemwise
 from .dialect import DIALECT, grid_loop
 from .lowering import DEVICE, HOST, Step, helper_kernel, register
+from . import driver
+from . import memory
+from .memory import empty
 
 # pycuda/struct letter and C parameter type of a scalar passed by value
 PARAM = {
@@ -175,7 +178,6 @@ class ElemwiseLaunch:
         self.handle.fn.prepared_call(grid, block, *args)
 
     def _plan(self, shape, arrays):
-        from . import driver
         nd = len(shape)
         strides = []
         for a in arrays:
@@ -275,7 +277,6 @@ def lower_elemwise(node, ctx):
 
 def _device_elemwise(node, ctx, scalar_op, outs, used):
     """Step running ``scalar_op`` (outputs ``outs`` of the node, reading inputs ``used``)."""
-    from .memory import empty
     op = node.op
     nd = node.outputs[0].ndim
     ins_v = [node.inputs[i] for i in used]
@@ -422,5 +423,19 @@ def fill(dst, value):
         fn = _FILLS[dt] = helper_kernel(
             f"fill_{dt}", render_elemwise("KERNEL", ps.identity, [dt], ["scalar"], 0, [dt]),
             arg_format([dt], ["scalar"], 1, 0))
-    from . import driver
     driver.launch(fn, dst.size, dst.size, 1, dst.ptr, np.asarray(value, dtype=dt).item())
+
+
+def copy_into(dst, src):
+    """dst[...] = src (same shape; any strides) on the device."""
+    if dst.shape != src.shape:
+        raise ValueError(f"copy_into: shapes {dst.shape} and {src.shape} differ")
+    if not dst.size:
+        return
+    if dst.is_c_contiguous and src.is_c_contiguous and dst.dtype == src.dtype:
+        driver.cuda().memcpy_dtod_async(dst.ptr, src.ptr, dst.nbytes, driver.stream())
+        return
+    strided_copy(dst, src)
+
+
+memory.register_copy_into(copy_into)

@@ -13,6 +13,7 @@ caller arranges (``DevicePool.capture``).
 from __future__ import annotations
 
 import threading
+from . import driver
 
 _CDEF = """
 int cuStreamBeginCapture_v2(size_t stream, int mode);
@@ -76,9 +77,8 @@ def capture(record):
     If ``record`` raises or the capture is invalidated, the capture is ended and the
     error re-raised (as :class:`GraphError` for driver failures); nothing ran.
     """
-    from .driver import stream
     ffi, lib = _driver()
-    handle = stream().handle
+    handle = driver.stream().handle
     _check(lib.cuStreamBeginCapture_v2(handle, CAPTURE_MODE_RELAXED), "cuStreamBeginCapture")
     graph = ffi.new("void**")
     try:

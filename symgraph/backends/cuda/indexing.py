@@ -49,6 +49,9 @@ from .dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import (ElemwiseLaunch, arg_format, register_copy, render_elemwise, scalar_kind,
                        supported_dtype)
 from .lowering import DEVICE, HOST, Step, register
+from .memory import DeviceArray
+from . import driver
+from .memory import empty
 
 
 @register(Subtensor)
@@ -296,15 +299,13 @@ class ErrorWord:
     def allocate(self):
         """The device buffer (zeroed), when some kernel reports to it."""
         if self.sites and self.buf is None:
-            from .memory import DeviceArray
             self.buf = DeviceArray.from_host(np.zeros(ERROR_WORDS, dtype=np.int64))
             self.ptr = self.buf.ptr
 
     def read(self):
         """The word (an int64 array) when set, after clearing it on the device; else None.
         A synchronous copy: it waits for the GPU work queued so far."""
-        from .driver import cuda
-        drv = cuda()
+        drv = driver.cuda()
         drv.memcpy_dtoh(self._host, self.ptr)
         if not self._host[0]:
             return None
@@ -344,8 +345,6 @@ def _adv_message(op):
 
 @register(AdvancedSubtensor)
 def lower_advanced_subtensor(node, ctx):
-    from . import driver
-    from .memory import DeviceArray
     x = node.inputs[0]
     k = _leading_vectors(node, 1)
     if not k or ctx.place(x) != DEVICE or not supported_dtype(x.dtype):
@@ -376,8 +375,6 @@ def lower_advanced_subtensor(node, ctx):
 
 @register(AdvancedIncSubtensor)
 def lower_advanced_inc_subtensor(node, ctx):
-    from . import driver
-    from .memory import DeviceArray, empty
     x, y = node.inputs[:2]
     k = _leading_vectors(node, 2)
     op = node.op

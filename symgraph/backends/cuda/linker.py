@@ -64,6 +64,14 @@ from .indexing import ErrorWord, render_guarded_copy
 
 # the lowerings register themselves on import
 from . import elemwise, shape, reduce, blas, nnet, conv, pool, rng, indexing  # noqa: F401,E402
+from .shared import CudaSharedVariable
+from .lowering import render_module
+from .memory import DeviceArray
+from .replay import GraphRunner
+from . import driver
+from .memory import to_device
+from .memory import to_host
+from ..python import check_finite
 
 
 class CudaLinker:
@@ -82,7 +90,6 @@ class CudaLinker:
         Returns ``(order, places, steps, ctx)``; ``ctx.handles`` holds the
         rendered kernels (:func:`render_source` joins them into the module).
         """
-        from .shared import CudaSharedVariable
         order = fgraph.toposort()
         places = {}
         for v in fgraph.inputs:
@@ -131,14 +138,10 @@ class CudaLinker:
 
     def render_source(self, fgraph):
         """The CUDA module this linker would compile for ``fgraph`` (no GPU needed)."""
-        from .lowering import render_module
         return render_module(self.plan(fgraph)[3].handles.values())
 
     def make_thunk(self, fgraph):
-        from .driver import cuda, synchronize
-        from .memory import DeviceArray
-        from .shared import CudaSharedVariable
-        cuda()
+        driver.cuda()
         order, places, steps, ctx = self.plan(fgraph)
         ctx.finish()
         errors = ctx.index_errors
@@ -221,7 +224,6 @@ class CudaLinker:
 
         runner = None
         if self.graphs:
-            from .replay import GraphRunner
             stable = [storage[v] for v in fgraph.inputs if isinstance(v, CudaSharedVariable)]
             stable += [storage[v] for v in places if isinstance(v, Constant) and places[v] == DEVICE]
             writebacks = [(storage[fgraph.outputs[k]], storage[sv]) for k, sv in updates.items()
@@ -248,7 +250,7 @@ class CudaLinker:
                         run_nodes(program)
                 else:
                     _run_checked(program, prof, nan_guard,
-                                 synchronize if run.profile_sync else None)
+                                 driver.synchronize if run.profile_sync else None)
             except BaseException as exc:
                 if errors.sites:
                     _index_error_first(errors, values_of, exc)
@@ -296,7 +298,6 @@ def _index_error_first(errors, values_of, exc):
 def _guarded_copy(handles, errors):
     """``copy(dst, src)`` for graph write-backs: a kernel that copies nothing when the error
     word is set (``src`` made C-contiguous first)."""
-    from . import driver
 
     def copy(dst, src):
         if not src.is_c_contiguous:
@@ -365,7 +366,7 @@ def _run_checked(program, prof, nan_guard, synchronize):
             _check_finite(node, outs)
         if prof is not None:
             if synchronize is not None:
-                synchronize()
+                driver.synchronize()
             prof[node] = prof.get(node, 0.0) + time.perf_counter() - t0
 
 
@@ -375,12 +376,10 @@ def _uploadable_constant(v):
 
 
 def _to_device(v):
-    from .memory import to_device
     return to_device(v)
 
 
 def _to_host(v):
-    from .memory import to_host
     return to_host(v)
 
 
@@ -450,26 +449,4 @@ def profile_report(run, top=25, by_type=False):
 
 
 def _check_finite(node, outs):
-    from ..python import check_finite
     check_finite(node, [[_to_host(c[0])] for c in outs])
-
-
-class CudaMode:
-    """Factory of a ``Mode`` running on the GPU with options of the CUDA linker.
-
-    >>> f = function([x], y, mode=CudaMode(keep_outputs_on_gpu=True))   # returns DeviceArray
-    >>> g = function([x], y, mode=CudaMode(graphs=False))     # never replay CUDA graphs
-    """
-
-    def __new__(cls, keep_outputs_on_gpu=False, graphs=True, optimizer="fast_run", **kw):
-        from ...compile.mode import Mode
-
-        class _Mode(Mode):
-            def make_linker(self):
-                return CudaLinker(nan_guard=self.nan_guard, keep_outputs_on_gpu=keep_outputs_on_gpu,
-                                  graphs=graphs)
-
-            def resolve_linker(self):
-                return "cuda"
-
-        return _Mode(linker="cuda", optimizer=optimizer, **kw)

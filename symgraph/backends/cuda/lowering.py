@@ -23,26 +23,22 @@ import hashlib
 import re
 from typing import Callable
 
+from ..registry import LoweringRegistry
+from . import driver
+from .dialect import DIALECT
+
 HOST, DEVICE, ANY = "host", "device", "any"
 
-LOWERINGS = {}
+LOWERINGS = LoweringRegistry("cuda")
 
 
-def register(*op_types):
+def register(*op_types, replace=False):
     """Decorator: ``@register(Softmax)`` makes the function the lowering of those Op types."""
-    def deco(fn):
-        for t in op_types:
-            LOWERINGS[t] = fn
-        return fn
-    return deco
+    return LOWERINGS.register(*op_types, replace=replace)
 
 
 def find_lowering(op):
-    for cls in type(op).__mro__:
-        fn = LOWERINGS.get(cls)
-        if fn is not None:
-            return fn
-    return None
+    return LOWERINGS.lookup(op)
 
 
 @dataclasses.dataclass
@@ -106,8 +102,6 @@ class BuildContext:
     def finish(self):
         todo = [h for h in self.handles.values() if h.name not in _compiled]
         if todo:
-            from . import driver
-            from .dialect import DIALECT
             mod = driver.compile_module(DIALECT.preamble + "\n".join(h.source for h in todo))
             for h in todo:
                 _compiled[h.name] = driver.kernel(mod, h.name, h.arg_format)
@@ -120,8 +114,6 @@ def helper_kernel(stem, source, arg_format):
     name = kernel_name(stem, source)
     fn = _compiled.get(name)
     if fn is None:
-        from . import driver
-        from .dialect import DIALECT
         mod = driver.compile_module(DIALECT.preamble + source.replace("KERNEL", name))
         fn = _compiled[name] = driver.kernel(mod, name, arg_format)
     return fn
@@ -129,5 +121,4 @@ def helper_kernel(stem, source, arg_format):
 
 def render_module(handles):
     """The one source file of a set of kernels (what ``finish`` compiles); used by tests."""
-    from .dialect import DIALECT
     return DIALECT.preamble + "\n".join(h.source for h in handles)

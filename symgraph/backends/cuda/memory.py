@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import driver
 from .driver import cuda
 
 
@@ -257,7 +258,7 @@ class DeviceArray:
     def copy(self):
         """A C-contiguous device copy (a strided copy kernel when needed)."""
         out = DeviceArray(self.shape, self.dtype)
-        copy_into(out, self)
+        _COPY_INTO[0](out, self)
         return out
 
     # ------------------------------------------------------------ views
@@ -339,20 +340,6 @@ def _resolve_shape(shape, size):
     return tuple(shape)
 
 
-def copy_into(dst, src):
-    """dst[...] = src (same shape; any strides) on the device."""
-    if dst.shape != src.shape:
-        raise ValueError(f"copy_into: shapes {dst.shape} and {src.shape} differ")
-    if not dst.size:
-        return
-    if dst.is_c_contiguous and src.is_c_contiguous and dst.dtype == src.dtype:
-        from .driver import stream
-        cuda().memcpy_dtod_async(dst.ptr, src.ptr, dst.nbytes, stream())
-        return
-    from .elemwise import strided_copy
-    strided_copy(dst, src)
-
-
 def to_device(value, dtype=None):
     """A DeviceArray for ``value`` (returned as is when already one)."""
     if isinstance(value, DeviceArray):
@@ -365,3 +352,14 @@ def to_host(value):
     if isinstance(value, DeviceArray):
         return value.get()
     return value
+
+
+driver.on_shutdown(release_all)
+
+# Copies between strided device arrays need a kernel; elemwise.py (which builds kernels on the
+# arrays defined here) registers its copy_into.
+_COPY_INTO = []
+
+
+def register_copy_into(fn):
+    _COPY_INTO[:] = [fn]

@@ -23,6 +23,8 @@ from .dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import supported_dtype
 from .indexing import ERROR_PARAMS, render_error_helper
 from .lowering import DEVICE, Step, register
+from . import driver
+from .memory import DeviceArray
 
 THREADS = 256
 
@@ -164,7 +166,6 @@ def render_xent_grad(dtype, ydtype):
 
 def row_launch(M, K):
     """(grid, block) of a row kernel: blockDim.x threads per row, blockDim.y rows per block."""
-    from . import driver
     tk = 1
     while tk < K and tk < THREADS:
         tk *= 2
@@ -184,7 +185,6 @@ def _float_ok(ctx, node):
 
 @register(Softmax, LogSoftmax)
 def lower_softmax(node, ctx):
-    from .memory import DeviceArray
     if not _float_ok(ctx, node):
         return None
     dtype = node.outputs[0].dtype
@@ -206,7 +206,6 @@ def lower_softmax(node, ctx):
 
 @register(SoftmaxGrad)
 def lower_softmax_grad(node, ctx):
-    from .memory import DeviceArray
     if not _float_ok(ctx, node) or node.inputs[0].dtype != node.inputs[1].dtype:
         return None
     dtype = node.outputs[0].dtype
@@ -243,7 +242,6 @@ def _no_classes(op, yv):
 
 @register(SoftmaxCrossEntropy)
 def lower_xent(node, ctx):
-    from .memory import DeviceArray
     z, y = node.inputs
     dtype = node.outputs[0].dtype
     if not _float_ok(ctx, node) or not supported_dtype(y.dtype):
@@ -272,8 +270,6 @@ def lower_xent(node, ctx):
 
 @register(SoftmaxCrossEntropyGrad)
 def lower_xent_grad(node, ctx):
-    from . import driver
-    from .memory import DeviceArray
     g, sm, y = node.inputs
     dtype = node.outputs[0].dtype
     if not _float_ok(ctx, node) or not supported_dtype(y.dtype) or g.dtype != sm.dtype:

@@ -15,6 +15,8 @@ from ...ops import scalar as ps
 from ...ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
 from .dialect import DIALECT, grid_loop, render_kernel
 from .lowering import DEVICE, Step, register
+from . import driver
+from .memory import empty
 
 # the batch (all leading dims) may be huge, so it is 64-bit; a single image's sides are ints
 _GEOM = ["const long long B", "const int H", "const int W", "const int oh", "const int ow"]
@@ -131,7 +133,6 @@ def _contig(v):
 
 
 def _launch(h, total, geom, *ptrs):
-    from . import driver
     driver.launch(h.fn, total, *geom, *ptrs)
 
 
@@ -143,7 +144,6 @@ def _ok(node, ctx):
 
 @register(Pool)
 def lower_pool(node, ctx):
-    from .memory import empty
     if not _ok(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype
@@ -170,7 +170,6 @@ def _check(op, shape, *pooled):
 
 @register(MaxPoolGrad)
 def lower_max_pool_grad(node, ctx):
-    from .memory import empty
     if not _ok(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype
@@ -191,7 +190,6 @@ def lower_max_pool_grad(node, ctx):
 
 @register(AveragePoolGrad)
 def lower_avg_pool_grad(node, ctx):
-    from .memory import empty
     if not _ok(node, ctx):
         return None
     op, dtype = node.op, node.outputs[0].dtype

@@ -21,6 +21,10 @@ from ...ops.reduce import Argmax, CAReduce
 from .dialect import DIALECT, render_kernel
 from .elemwise import supported_dtype
 from .lowering import DEVICE, Step, register
+from . import driver
+from .memory import empty
+from .memory import _c_strides
+from .memory import DeviceArray
 
 THREADS = 256
 _COMBINE = {"add": ps.add, "mul": ps.mul, "max": ps.maximum, "min": ps.minimum}
@@ -154,7 +158,6 @@ def arg_format(max_dims):
 
 def reduction_plan(x, axes, max_dims):
     """Kernel arguments (up to the pointers), grid and block for reducing ``axes`` of ``x``."""
-    from . import driver
     es = x.elem_strides()
     kept = [(x.shape[k], es[k]) for k in range(x.ndim) if k not in axes and x.shape[k] != 1]
     red = [(x.shape[k], es[k]) for k in range(x.ndim) if k in axes and x.shape[k] != 1]
@@ -191,7 +194,6 @@ def _merge(dims):
 
 @register(CAReduce)
 def lower_careduce(node, ctx):
-    from .memory import empty
     (x,), out = node.inputs, node.outputs[0]
     if ctx.place(x) != DEVICE or not (supported_dtype(x.dtype) and supported_dtype(out.dtype)):
         return None
@@ -248,7 +250,6 @@ class _Shape:
     """Shape and strides of a C-contiguous array not allocated yet (for planning)."""
 
     def __init__(self, shape, dtype):
-        from .memory import _c_strides
         self.shape, self.ndim = shape, len(shape)
         self._es = tuple(s // dtype.itemsize for s in _c_strides(shape, dtype.itemsize))
 
@@ -258,7 +259,6 @@ class _Shape:
 
 @register(Argmax)
 def lower_argmax(node, ctx):
-    from .memory import DeviceArray
     (x,) = node.inputs
     if ctx.place(x) != DEVICE or not supported_dtype(x.dtype) or x.dtype == "bool":
         return None
@@ -291,7 +291,6 @@ def lower_argmax(node, ctx):
 
 def _argmax_plan(x, axes, max_dims):
     """Like :func:`reduction_plan` but keeps the reduced dims in C order (indices matter)."""
-    from . import driver
     es = x.elem_strides()
     kept = _merge([(x.shape[k], es[k]) for k in range(x.ndim) if k not in axes and x.shape[k] != 1])
     red = _merge([(x.shape[k], es[k]) for k in range(x.ndim) if k in axes and x.shape[k] != 1])

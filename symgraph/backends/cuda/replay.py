@@ -34,6 +34,10 @@ and device, or whose capture fails, simply keeps running node by node.
 from __future__ import annotations
 
 import numpy as np
+from .memory import DeviceArray
+from .elemwise import copy_into
+from . import graphs, memory
+from .memory import empty
 
 MAX_GRAPHS = 4          # per function: graphs pin their buffers
 
@@ -76,7 +80,6 @@ class GraphRunner:
         stable buffers by which variable holds them, not by address, and decides when a
         signature has repeated (before the first capture, updates move the shared variables
         to new buffers on every call; captured graphs write them back in place)."""
-        from .memory import DeviceArray
         stable = self._stable()
         exact, rel = [], []
         for c in self.ext:
@@ -132,7 +135,6 @@ class GraphRunner:
     def _stable(self):
         """(pointer, size) -> index of the stable cell: its buffer, or a view of all of it
         (a transpose, a dimshuffle); a part of it (a slice) is staged instead."""
-        from .memory import DeviceArray
         stable = {}
         for k, c in enumerate(self.stable_cells):
             if isinstance(c[0], DeviceArray):
@@ -140,7 +142,6 @@ class GraphRunner:
         return stable
 
     def _replay(self, entry):
-        from .memory import copy_into
         for cell, staged in entry.staging:
             copy_into(staged, cell[0])
         entry.graph.launch()
@@ -150,8 +151,6 @@ class GraphRunner:
         self.n_replays += 1
 
     def _capture(self, run_nodes):
-        from . import graphs, memory
-        from .memory import DeviceArray, copy_into, empty
         stable = self._stable()
         staging, originals = [], []
         for c in self.ext:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from ...ops.random import MRGUniform
 from .dialect import DIALECT, grid_loop
 from .lowering import DEVICE, HOST, Step, register
+from . import driver
+from .memory import DeviceArray
 
 
 def render_mrg_uniform(dtype):
@@ -62,8 +64,6 @@ def render_mrg_uniform(dtype):
 
 @register(MRGUniform)
 def lower_mrg_uniform(node, ctx):
-    from . import driver
-    from .memory import DeviceArray
     op = node.op
     h = ctx.kernel(f"mrg_uniform_{op.dtype}", render_mrg_uniform(op.dtype), "qqPPP")
 

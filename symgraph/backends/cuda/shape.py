@@ -12,6 +12,9 @@ import numpy as np
 from ...ops.shape import Alloc, Join, Rebroadcast, Reshape, Shape, Shape_i, SpecifyShape
 from .elemwise import op_perform, scalar_kind, supported_dtype
 from .lowering import ANY, DEVICE, HOST, Step, register
+from .elemwise import copy_into
+from .memory import DeviceArray
+from .elemwise import fill
 
 
 @register(Shape, Shape_i, Rebroadcast, SpecifyShape)
@@ -57,8 +60,6 @@ def lower_reshape(node, ctx):
 
 @register(Alloc)
 def lower_alloc(node, ctx):
-    from .memory import DeviceArray, copy_into
-    from .elemwise import fill
     dtype = node.outputs[0].dtype
     value = node.inputs[0]
     if not supported_dtype(dtype):
@@ -87,7 +88,6 @@ def lower_alloc(node, ctx):
 
 @register(Join)
 def lower_join(node, ctx):
-    from .memory import DeviceArray, copy_into
     if not any(ctx.place(v) == DEVICE for v in node.inputs):
         return None
     axis, dtype = node.op.axis, node.outputs[0].dtype

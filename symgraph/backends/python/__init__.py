@@ -10,6 +10,7 @@ import numpy as np
 
 from ...graph import Constant
 from ..errors import reraise_with_node
+from ..errors import NanGuardError
 
 
 class PythonLinker:
@@ -80,7 +81,6 @@ def _destroyed_inputs(node, fgraph):
 
 def check_finite(node, outs):
     """NanGuard: raise at the first output containing NaN or Inf."""
-    from ..errors import NanGuardError
     for k, cell in enumerate(outs):
         v = cell[0]
         if isinstance(v, np.ndarray) and v.dtype.kind in "fc" and not np.isfinite(v).all():
