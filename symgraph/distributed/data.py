@@ -50,7 +50,9 @@ def batch_slice(index, global_batch):
     Works for ints and symbolic scalars alike (``givens={x: data[start:stop]}``).
     """
     b = local_batch(global_batch)
-    start = index * global_batch + comm.rank() * b
+    start = index * global_batch
+    if comm.rank():
+        start = start + comm.rank() * b
     return start, start + b
 
 
