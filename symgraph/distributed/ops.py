@@ -23,8 +23,6 @@ collective away on some ranks only.  A wrong order is caught by the header excha
 """
 from __future__ import annotations
 
-import numpy as np
-
 import symgraph.tensor as T
 from symgraph.graph import Apply, Op
 
