@@ -35,6 +35,8 @@ from bench import harness, peers_numpy, sg_models, compile_time  # noqa: E402
 from bench.harness import Row, check_close  # noqa: E402
 
 GROUPS = ("lenet", "convnet", "conv", "pool", "softmax", "fused", "reduce", "overhead", "compile")
+# groups run only when named (they launch other processes): `python bench/run.py dist`
+EXTRA_GROUPS = ("dist",)
 CHECK_STEPS = 3  # training steps compared before timing (LeNet's W3 = 0 makes step 1 trivially log 10)
 
 
@@ -424,7 +426,33 @@ def bench_compile(ctx: Context) -> list[Row]:
     return rows
 
 
-BENCHES = {"lenet": bench_lenet, "convnet": bench_convnet, "conv": bench_conv, "pool": bench_pool,
+def bench_dist(ctx: Context) -> list[Row]:
+    """Data-parallel LeNet with 1 and 2 ranks at the same global batch; allreduce vs size."""
+    from bench import dist_bench
+    s = ctx.settings
+    batch = 16 if s.name == "tiny" else 500
+    work = f"LeNet train step, global batch {batch}, 2 ranks (mpiexec)"
+    why = dist_bench.unavailable()
+    if why:
+        return [skipped(work, "1 rank", why)]
+    kw = dict(batch=batch, steps=1 if s.name == "tiny" else 3, repeats=s.repeats, warmup=s.warmup + 1,
+              min_bytes=1 << 10, max_bytes=(1 << 20) if s.name == "tiny" else (64 << 20))
+    one = dist_bench.run_ranks(1, **dict(kw, max_bytes=kw["min_bytes"]))
+    two = dist_bench.run_ranks(2, **kw)
+    l1, l2 = one["lenet"], two["lenet"]
+    rows = [Row(work, l2["step_s"], "1 rank", l1["step_s"], symgraph_iqr_s=l2["iqr_s"],
+                peer_iqr_s=l1["iqr_s"],
+                note=f"{l2['images_per_s']:.0f} vs {l1['images_per_s']:.0f} images/s; "
+                     f"{l2['grad_bytes'] / 1e6:.2f} MB of gradients per step")]
+    for r in two["allreduce"]:
+        raw = f", bare MPI call {harness.format_seconds(r['raw_s'])}" if r.get("raw_s") else ""
+        rows.append(Row(f"allreduce float32 {dist_bench.fmt_bytes(r['bytes'])}, 2 ranks",
+                        r["s"], "-", None, symgraph_iqr_s=r["iqr_s"],
+                        note=f"algbw {r['algbw'] / 1e9:.3f} GB/s, busbw {r['busbw'] / 1e9:.3f} GB/s{raw}"))
+    return rows
+
+
+BENCHES = {"dist": bench_dist, "lenet": bench_lenet, "convnet": bench_convnet, "conv": bench_conv, "pool": bench_pool,
            "softmax": bench_softmax, "fused": bench_fused, "reduce": bench_reduce,
            "overhead": bench_overhead, "compile": bench_compile}
 
@@ -435,7 +463,8 @@ BENCHES = {"lenet": bench_lenet, "convnet": bench_convnet, "conv": bench_conv, "
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description="symgraph against PyTorch and NumPy, as ratios.",
-                                 epilog="groups: " + " ".join(GROUPS))
+                                 epilog="groups: " + " ".join(GROUPS) + "; only when named: "
+                                 + " ".join(EXTRA_GROUPS))
     ap.add_argument("groups", nargs="*", metavar="GROUP",
                     help="which rows to run (default: all)")
     size = ap.add_mutually_exclusive_group()
@@ -450,9 +479,9 @@ def parse_args(argv=None):
                     help="where the training-step rows run (cuda: against torch on the GPU)")
     ap.add_argument("--repeats", type=int, help="timed samples per side (overrides the preset)")
     args = ap.parse_args(argv)
-    unknown = [g for g in args.groups if g not in GROUPS]
+    unknown = [g for g in args.groups if g not in GROUPS + EXTRA_GROUPS]
     if unknown:
-        ap.error(f"unknown group(s) {unknown}; choose from {list(GROUPS)}")
+        ap.error(f"unknown group(s) {unknown}; choose from {list(GROUPS + EXTRA_GROUPS)}")
     try:
         symgraph.get_mode(args.mode)
     except ValueError as exc:
@@ -466,7 +495,7 @@ def main(argv=None) -> int:
     s.mode, s.device, s.torch_compile = args.mode, args.device, args.torch_compile
     if args.repeats:
         s.repeats = args.repeats
-    groups = [g for g in GROUPS if g in args.groups] if args.groups else list(GROUPS)
+    groups = [g for g in GROUPS + EXTRA_GROUPS if g in args.groups] if args.groups else list(GROUPS)
 
     symgraph.config.floatX = "float32"   # the seeds' THEANO_FLAGS=floatX=float32
     ctx = Context(s, peak_gflops=0.0)

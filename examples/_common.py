@@ -11,6 +11,12 @@ function changes (parameters, optimizer accumulators such as RMSprop's, and the 
 random streams, MRG or NumPy), plus a JSON ``meta`` entry with the epoch, the history and
 whatever bookkeeping the example keeps (early-stopping patience, best scores).  Resuming
 from it continues bit for bit as the uninterrupted run would have.
+
+Data-parallel runs (``mpiexec -n N python examples/lenet.py``, see :mod:`symgraph.distributed`):
+:func:`setup` silences stdout and the progress bar on every rank but 0, the checkpoint is written
+by rank 0 alone (it also holds the other ranks' random states, gathered), every rank reads it on
+``--resume`` (a path all ranks can read: one machine, or a shared file system), and
+:meth:`Run.finish` checks that the parameters are identical on every rank (an error if not).
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ import time
 import numpy as np
 
 import symgraph as theano
+import symgraph.distributed as dist
 from symgraph.graph import graph_inputs
 from symgraph.datasets.mnist import load_mnist
 
@@ -94,6 +101,9 @@ def setup(parser, argv=None):
                      "(or pip install matplotlib)")
     if args.resume and not os.path.isfile(args.resume):
         parser.error(f"--resume: no such file {args.resume!r}")
+    if dist.size() > 1 and not dist.is_root():
+        sys.stdout = open(os.devnull, "w")        # only rank 0 prints (errors still reach stderr)
+        args.no_progress = True
     try:
         if args.mode:
             theano.config.mode = args.mode
@@ -187,7 +197,9 @@ class Run:
         if meta.get("example") != self.name:
             sys.exit(f"{self.args.resume}: a checkpoint of {meta.get('example')!r}, "
                      f"not of {self.name!r}")
-        load_checkpoint(self.args.resume, self.variables)
+        load_checkpoint(self.args.resume, self.variables, rank=dist.rank())
+        if dist.size() > 1:          # root's values everywhere (the random states stay per rank)
+            dist.broadcast_shared([v for v in self.variables if not _is_random_state(v)])
         changed = {k: (meta["config"].get(k), v) for k, v in self.config.items()
                    if meta["config"].get(k) != v}
         for k, (old, new) in changed.items():
@@ -199,9 +211,15 @@ class Run:
 
     def save(self, epoch, book):
         if self.args.save:
+            per_rank = None
+            if dist.size() > 1:      # each rank's own random states (the others are identical)
+                mine = {i: _state_value(v) for i, v in enumerate(self.variables) if _is_random_state(v)}
+                per_rank = dist.gather_objects(mine)
+            if not dist.is_root():
+                return
             meta = dict(example=self.name, epoch=epoch, config=self.config,
                         history=self.history, book=book)
-            save_checkpoint(self.args.save, self.variables, meta)
+            save_checkpoint(self.args.save, self.variables, meta, per_rank=per_rank)
 
     # -- progress ----------------------------------------------------------------------
     def epoch_bar(self, epoch, n_batches, batch_size):
@@ -227,6 +245,7 @@ class Run:
     def finish(self, **results):
         """Print the final summary (``results``: fractions named ``*_error`` or ``*_accuracy``,
         or plain numbers) and write ``--plot``."""
+        self.check_identical()
         wall = time.perf_counter() - self.started
         trained = sum(h["seconds"] for h in self.history)
         shown = []
@@ -240,6 +259,37 @@ class Run:
         if self.args.plot:
             plot_history(self.args.plot, self.history, self.name)
             print(f"... wrote {self.args.plot}")
+
+
+    def check_identical(self):
+        """Data-parallel runs: raise unless the parameters (not the random states) are the same
+        on every rank."""
+        if dist.size() > 1:
+            params = [v for v in self.variables if not _is_random_state(v)]
+            dist.check_identical(params, what=f"{self.name}'s parameters")
+            print(f"... parameters identical on all {dist.size()} ranks")
+
+
+def _is_random_state(var):
+    return getattr(var, "default_update", None) is not None or \
+        not isinstance(var.get_value(borrow=True), np.ndarray)
+
+
+def _state_value(var):
+    value = var.get_value(borrow=True)
+    return np.array(value) if isinstance(value, np.ndarray) else value
+
+
+def global_mean(values):
+    """Mean over ranks of this rank's mean of ``values`` (equal counts on every rank)."""
+    local = np.array([np.mean(values)], np.float64)
+    return float(dist.allreduce_arrays([local], "mean")[0][0]) if dist.size() > 1 else float(local[0])
+
+
+def global_sum(values):
+    """Elementwise sum over ranks of ``values`` (a sequence of numbers)."""
+    local = np.asarray(values, np.float64)
+    return dist.allreduce_arrays([local], "sum")[0] if dist.size() > 1 else local
 
 
 def _num(x):
@@ -296,9 +346,25 @@ def _set_rng_state(value, array, info):
     return value
 
 
-def save_checkpoint(path, variables, meta):
-    """Write ``variables``' values and ``meta`` (JSON-able) to ``path`` atomically."""
+def save_checkpoint(path, variables, meta, per_rank=None):
+    """Write ``variables``' values and ``meta`` (JSON-able) to ``path`` atomically.
+
+    ``per_rank`` (data-parallel runs): for each rank, {variable index: its value there}, stored
+    as ``r<rank>_v<i>`` (arrays) or in ``meta['per_rank']`` (random generators' states).
+    """
     arrays, described = {}, []
+    extra = {}
+    for r, values in enumerate(per_rank or []):
+        if r == 0:
+            continue
+        for i, value in values.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"r{r}_v{i}"] = value
+            else:
+                array, info = _rng_state(value)
+                if array is not None:
+                    arrays[f"r{r}_v{i}"] = array
+                extra[f"r{r}_v{i}"] = info
     for i, var in enumerate(variables):
         value = var.get_value(borrow=True)
         entry = dict(name=var.name)
@@ -311,6 +377,8 @@ def save_checkpoint(path, variables, meta):
                 arrays[f"v{i}"] = array
         described.append(entry)
     meta = dict(meta, variables=described)
+    if extra:
+        meta["per_rank"] = extra
     arrays["meta"] = np.array(json.dumps(meta))
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -333,21 +401,28 @@ def read_meta(path):
         sys.exit(f"{path}: not a checkpoint written by --save ({exc})")
 
 
-def load_checkpoint(path, variables):
-    """Set ``variables`` from a checkpoint written by :func:`save_checkpoint`; return its meta."""
+def load_checkpoint(path, variables, rank=0):
+    """Set ``variables`` from a checkpoint written by :func:`save_checkpoint`; return its meta.
+
+    ``rank`` > 0 takes that rank's own random states when the checkpoint has them.
+    """
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         described = meta["variables"]
         if len(described) != len(variables):
             sys.exit(f"{path}: holds {len(described)} variables, this model has {len(variables)} "
                      "(written with other settings?)")
+        per_rank = meta.get("per_rank", {})
         for i, (var, entry) in enumerate(zip(variables, described)):
             current = var.get_value(borrow=True)
+            key = f"v{i}"
+            if rank and (f"r{rank}_v{i}" in data.files or f"r{rank}_v{i}" in per_rank):
+                key = f"r{rank}_v{i}"
             if "rng" in entry:
-                array = data[f"v{i}"] if f"v{i}" in data.files else None
-                var.set_value(_set_rng_state(current, array, entry["rng"]), borrow=True)
+                array = data[key] if key in data.files else None
+                var.set_value(_set_rng_state(current, array, per_rank.get(key, entry["rng"])), borrow=True)
                 continue
-            value = data[f"v{i}"]
+            value = data[key]
             if value.shape != current.shape or value.dtype != current.dtype:
                 sys.exit(f"{path}: variable {i} ({entry['name']}) is {value.dtype}{value.shape}, "
                          f"the model's is {current.dtype}{current.shape} (written with other settings?)")

@@ -11,16 +11,19 @@ accuracy.  Published log: 0.917 after epoch 1, 0.992 at epoch 10, 0.995 by epoch
 
     python examples/convnet.py --epochs 10
     python examples/convnet.py --quick       # 5,000 training images, 1 epoch
+    mpiexec -n 2 python examples/convnet.py  # data-parallel: each rank takes half of every
+                                             # minibatch of 128, gradients averaged
 """
 import numpy as np
 
 import symgraph as theano
 import symgraph.tensor as T
+import symgraph.distributed as dist
 from symgraph.sandbox.rng_mrg import MRG_RandomStreams as RandomStreams
 from symgraph.tensor.nnet.conv import conv2d
 from symgraph.tensor.signal.downsample import max_pool_2d
 
-from _common import Run, load_splits, make_parser, setup, state_variables
+from _common import Run, global_sum, load_splits, make_parser, setup, state_variables
 
 theano.config.floatX = 'float32'
 
@@ -53,7 +56,8 @@ def dropout(X, p=0.):
 
 
 def RMSprop(cost, params, lr=0.001, rho=0.9, epsilon=1e-6):
-    grads = T.grad(cost=cost, wrt=params)
+    # data-parallel: the gradients averaged over ranks (one bucketed allreduce; as is in one process)
+    grads = dist.average_gradients(T.grad(cost=cost, wrt=params))
     updates = []
     for p, g in zip(params, grads):
         acc = theano.shared(p.get_value() * 0.)
@@ -114,7 +118,8 @@ def main(argv=None):
     batch_size = args.batch_size
     # --quick: 5000 train images (+ 1000 "valid" rows folded in, as in the full run)
     np.random.seed(args.seed)
-    srng = RandomStreams(seed=args.seed)
+    # each rank draws its own dropout masks (rank 0's are those of the one-process run)
+    srng = RandomStreams(seed=args.seed + 7919 * dist.rank())
 
     trX, teX, trY, teY = mnist(args, onehot=True)
 
@@ -138,17 +143,23 @@ def main(argv=None):
 
     cost = T.mean(T.nnet.categorical_crossentropy(noise_py_x, Y))
     params = [w, w2, w3, w4, w_o]
+    dist.broadcast_shared(params)       # every rank starts from rank 0's weights
     updates = RMSprop(cost, params, lr=args.lr)
 
     print('... compiling')
     train = theano.function(inputs=[X, Y], outputs=cost, updates=updates, allow_input_downcast=True)
     predict = theano.function(inputs=[X], outputs=y_x, allow_input_downcast=True)
 
+    # data-parallel: each rank predicts its shard of the test set, the counts are summed
+    mine = dist.shard(len(teX), pad=False) if dist.size() > 1 else slice(None)
+    myX, myY = teX[mine], teY[mine]
+
     def accuracy():
         # predict() in slices of --eval-batch images rather than all 10,000 at once
-        pred = np.concatenate([predict(teX[i:i + args.eval_batch])
-                               for i in range(0, len(teX), args.eval_batch)])
-        return np.mean(np.argmax(teY, axis=1) == pred)
+        pred = np.concatenate([predict(myX[i:i + args.eval_batch])
+                               for i in range(0, len(myX), args.eval_batch)])
+        right, total = global_sum([np.sum(np.argmax(myY, axis=1) == pred), len(myX)])
+        return right / total
 
     run = Run(args, 'convnet')
     run.track(state_variables(updates, cost))
@@ -159,7 +170,8 @@ def main(argv=None):
     for i in range(start_epoch, args.epochs):
         with run.epoch_bar(i + 1, len(batches), batch_size) as bar:
             for start, end in batches:
-                cost = train(trX[start:end], trY[start:end])
+                lo, hi = dist.batch_slice(start // batch_size, batch_size)   # this rank's rows
+                cost = train(trX[lo:hi], trY[lo:hi])
                 bar.step(cost)
         acc = accuracy()
         # the original printed "iter {:03d}, {:.3f}".format(i + 1, acc)

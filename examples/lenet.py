@@ -11,15 +11,18 @@ error.  The default here is a short run; ``--epochs 200`` is the published one.
     python examples/lenet.py                 # the default short run
     python examples/lenet.py --epochs 200    # the published run
     python examples/lenet.py --quick         # 5,000 training images, 1 epoch
+    mpiexec -n 2 python examples/lenet.py    # data-parallel: each rank takes half of every
+                                             # minibatch of 500, gradients averaged
 """
 import numpy
 
 import symgraph as theano
 import symgraph.tensor as T
+import symgraph.distributed as dist
 from symgraph.tensor.signal import pool
 from symgraph.tensor.nnet import conv2d
 
-from _common import Run, make_parser, setup, state_variables
+from _common import Run, global_mean, make_parser, setup, state_variables
 # as in the tutorial, the classifier and the data loading come from logistic_sgd.py
 from logistic_sgd import LogisticRegression, load_data
 
@@ -160,7 +163,9 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
     :type nkerns: list of ints
     :param nkerns: number of kernels on each layer
     """
-    learning_rate, n_epochs, batch_size = args.lr, args.epochs, args.batch_size
+    learning_rate, n_epochs, global_batch = args.lr, args.epochs, args.batch_size
+    # data-parallel (mpiexec -n N): the model sees this rank's share of each global minibatch
+    batch_size = dist.local_batch(global_batch)
     rng = numpy.random.RandomState(args.seed)
 
     datasets = load_data(args)
@@ -173,9 +178,9 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
     n_train_batches = train_set_x.get_value(borrow=True).shape[0]
     n_valid_batches = valid_set_x.get_value(borrow=True).shape[0]
     n_test_batches = test_set_x.get_value(borrow=True).shape[0]
-    n_train_batches //= batch_size
-    n_valid_batches //= batch_size
-    n_test_batches //= batch_size
+    n_train_batches //= global_batch
+    n_valid_batches //= global_batch
+    n_test_batches //= global_batch
 
     # allocate symbolic variables for the data
     index = T.lscalar()  # index to a [mini]batch
@@ -240,13 +245,16 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
     # the cost we minimize during training is the NLL of the model
     cost = layer3.negative_log_likelihood(y)
 
+    # this rank's rows of minibatch `index` (all of them in one process)
+    lo, hi = dist.batch_slice(index, global_batch)
+
     # create a function to compute the mistakes that are made by the model
     test_model = theano.function(
         [index],
         layer3.errors(y),
         givens={
-            x: test_set_x[index * batch_size: (index + 1) * batch_size],
-            y: test_set_y[index * batch_size: (index + 1) * batch_size]
+            x: test_set_x[lo:hi],
+            y: test_set_y[lo:hi]
         }
     )
 
@@ -254,8 +262,8 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
         [index],
         layer3.errors(y),
         givens={
-            x: valid_set_x[index * batch_size: (index + 1) * batch_size],
-            y: valid_set_y[index * batch_size: (index + 1) * batch_size]
+            x: valid_set_x[lo:hi],
+            y: valid_set_y[lo:hi]
         }
     )
 
@@ -264,6 +272,10 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
 
     # create a list of gradients for all model parameters
     grads = T.grad(cost, params)
+    # data-parallel: every rank starts from rank 0's parameters and applies the gradients
+    # averaged over ranks (bucketed allreduce), together with the global batch's mean cost
+    dist.broadcast_shared(params)
+    *grads, cost_out = dist.average_gradients(grads + [cost])
 
     # train_model is a function that updates the model parameters by
     # SGD Since this model has many parameters, it would be tedious to
@@ -277,11 +289,11 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
 
     train_model = theano.function(
         [index],
-        cost,
+        cost_out,
         updates=updates,
         givens={
-            x: train_set_x[index * batch_size: (index + 1) * batch_size],
-            y: train_set_y[index * batch_size: (index + 1) * batch_size]
+            x: train_set_x[lo:hi],
+            y: train_set_y[lo:hi]
         }
     )
     # end-snippet-1
@@ -313,7 +325,7 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
 
     while (epoch < n_epochs) and (not done_looping):
         epoch = epoch + 1
-        with run.epoch_bar(epoch, n_train_batches, batch_size) as bar:
+        with run.epoch_bar(epoch, n_train_batches, global_batch) as bar:
             for minibatch_index in range(n_train_batches):
 
                 iter = (epoch - 1) * n_train_batches + minibatch_index
@@ -326,7 +338,7 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
                     # compute zero-one loss on validation set
                     validation_losses = [validate_model(i) for i
                                          in range(n_valid_batches)]
-                    this_validation_loss = numpy.mean(validation_losses)
+                    this_validation_loss = global_mean(validation_losses)
 
                     # if we got the best validation score until now
                     if this_validation_loss < best_validation_loss:
@@ -345,7 +357,7 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
                             test_model(i)
                             for i in range(n_test_batches)
                         ]
-                        test_score = numpy.mean(test_losses)
+                        test_score = global_mean(test_losses)
 
                 if patience <= iter:
                     done_looping = True
