@@ -30,10 +30,15 @@ def test_flags_from_environment_in_subprocess():
                                   "float32"]
 
 
-def test_unknown_flag_in_environment_fails_import():
-    res = _run_with_flags("floatX=float32,no_such_flag=1", "import symgraph")
-    assert res.returncode != 0
-    assert "ConfigError" in res.stderr and "no_such_flag" in res.stderr
+def test_unknown_flag_in_environment_warns_at_import():
+    # Theano's behaviour (issue 17): an unknown name in the environment is a warning that
+    # names the closest flag, and import goes on; it used to be an import error.
+    res = _run_with_flags("floatX=float32,no_such_flag=1,flaotX=float16",
+                          "import symgraph; print(symgraph.config.floatX)")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["float32"]
+    assert "ConfigWarning" in res.stderr and "no_such_flag" in res.stderr
+    assert "did you mean 'floatX'" in res.stderr
 
 
 def test_invalid_value_in_environment_fails_import():
