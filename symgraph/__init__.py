@@ -9,6 +9,7 @@
 __version__ = "0.1.0"
 
 from .config import config  # noqa: F401
+from .config import change_flags  # noqa: F401
 from .graph import Variable, Constant, Apply, Op, Type  # noqa: F401
 from . import tensor  # noqa: F401
 from .compile.sharedvalue import shared, SharedVariable  # noqa: F401
