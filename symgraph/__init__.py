@@ -9,12 +9,13 @@
 __version__ = "0.1.0"
 
 from .config import config  # noqa: F401
+from .config import change_flags  # noqa: F401
 from .graph import Variable, Constant, Apply, Op, Type, clone_replace  # noqa: F401
 from . import tensor  # noqa: F401
 from .compile.sharedvalue import shared, SharedVariable  # noqa: F401
 from .compile.io import In, Out  # noqa: F401
 from .compile.function import function, MissingInputError, UnusedInputError  # noqa: F401
-from .compile.mode import Mode, DebugMode, NanGuardMode, get_mode  # noqa: F401
+from .compile.mode import Mode, CudaMode, DebugMode, NanGuardMode, get_mode  # noqa: F401
 from .gradient import grad, verify_grad  # noqa: F401
 from .printing import pp, debugprint, pydotprint  # noqa: F401
 from . import printing  # noqa: F401

@@ -22,6 +22,11 @@ The path of a function, in the order data flows:
 """
 
 
+import sys
+
+from ...config import register_device_check
+
+
 class CudaUnavailable(RuntimeError):
     """device=cuda was asked for but no usable GPU/pycuda is present."""
 
@@ -40,3 +45,7 @@ def check_available():
             raise RuntimeError("no CUDA device found")
     except Exception as exc:
         raise CudaUnavailable(f"device=cuda: the CUDA driver reports: {exc}") from None
+
+
+# Looked up at each call, so tests (the CPU emulator) can replace check_available.
+register_device_check("cuda", lambda: sys.modules[__name__].check_available())
