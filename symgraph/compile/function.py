@@ -7,6 +7,7 @@ from itertools import repeat
 
 import numpy as np
 
+from ..config import config
 from ..graph import (Constant, FunctionGraph, SharedVariable, Variable, aliasing, ancestors,
                      clone_replace, graph_inputs, register_compiler)
 from ..ops.elemwise import as_tensor_variable, patternbroadcast
@@ -210,7 +211,7 @@ class FunctionMaker:
         self.out_specs, self.single_output = self._collect_outputs(outputs)
         upd, exprs = self._collect_updates(updates, givens, no_default_updates)
         self.shared_inputs = self._collect_shared(exprs, upd)
-        self._check_unused(exprs, on_unused_input or "raise")
+        self._check_unused(exprs, on_unused_input or config.on_unused_input or "raise")
         self.n_outputs = len(self.out_specs)
         self.update_vars = [sv for sv, _ in upd]
         explicit = [s.variable for s in self.in_specs]

@@ -406,3 +406,15 @@ def test_trust_input_is_honoured_and_kept_on_pickle():
     h._filters = None
     with pytest.raises(TypeError):
         h(np.array([1.0]))
+
+
+def test_on_unused_input_flag_is_the_default_policy():
+    x, y = T.dscalars("x", "y")
+    with pytest.raises(UnusedInputError):
+        function([x, y], x * 2)
+    with symgraph.change_flags(on_unused_input="ignore"):
+        f = function([x, y], x * 2)
+    assert f(3.0, 4.0) == 6.0
+    with symgraph.change_flags(on_unused_input="ignore"):
+        with pytest.raises(UnusedInputError):        # an explicit argument still wins
+            function([x, y], x * 2, on_unused_input="raise")
