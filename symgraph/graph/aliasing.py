@@ -32,6 +32,18 @@ def view_sources(node, index):
     return [node.inputs[i] for m in (op.view_map, op.destroy_map) for i in m.get(index, ())]
 
 
+def destroyed_inputs(node, keep=None):
+    """Positions of the inputs ``node`` overwrites (``destroy_map``), those for which
+    ``keep(variable)`` is true when given (e.g. graph inputs a backend must copy first)."""
+    return sorted({k for ins in node.op.destroy_map.values() for k in ins
+                   if keep is None or keep(node.inputs[k])})
+
+
+def is_graph_input(var):
+    """A free input of a graph (an explicit input or a shared variable), not a constant."""
+    return var.owner is None and not isinstance(var, Constant)
+
+
 def may_alias_input(node, index):
     """True when output ``index`` of ``node`` may share memory with an input it does not
     destroy: a declared view, or an input the op passes through (``output_may_alias_input``)."""
@@ -86,5 +98,6 @@ def outputs_to_copy(fgraph, n_outputs, borrow, internal, updated):
     return outputs, updates
 
 
-__all__ = ["is_shared", "storage", "view_sources", "may_alias_input", "alias_roots",
+__all__ = ["is_shared", "storage", "view_sources", "destroyed_inputs", "is_graph_input",
+           "may_alias_input", "alias_roots",
            "outputs_to_copy"]

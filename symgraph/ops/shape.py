@@ -11,8 +11,9 @@ import numpy as np
 from ..config import config
 from ..graph import Apply, Constant, Op, Variable
 from . import elemwise
-from .elemwise import (Rebroadcast, as_tensor, as_tensor_variable, cast, ceil_intdiv, constant,
-                       eq, maximum, patternbroadcast, shape_padaxis, _is_python_number, _weak_dtype)
+from .elemwise import Rebroadcast  # noqa: F401  (a broadcast-pattern op, also named here)
+from .elemwise import (as_tensor, as_tensor_variable, cast, ceil_intdiv, constant, eq, maximum,
+                       patternbroadcast, shape_padaxis, _is_python_number, _weak_dtype)
 from .type import TensorType, INT_DTYPES, normalize_dtype, upcast
 
 

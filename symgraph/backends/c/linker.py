@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from ...graph import Constant
+from ...graph import Constant, aliasing
 from ..errors import reraise_with_node
 from ..python import check_finite
 from .build import CompileError
@@ -207,7 +207,7 @@ class Runtime:
         self.buffers = [None] * nb
         self.pending = None
         self.fixed = {}                                  # ext slot -> object kept alive (constants)
-        self.boxes = []                                  # (slot, var) read from var._box each call
+        self.boxes = []                                  # (slot, var) read from the variable's storage each call
         fg = plan.fgraph
         self.n_in = len(fg.inputs)
         for var, slot in plan.ext.items():
@@ -373,7 +373,7 @@ class Runtime:
         if var.owner is None:
             if var in self.plan.ext and self.plan.ext[var] < self.n_in:
                 return values[self.plan.ext[var]]
-            return var._box[0]
+            return aliasing.storage(var)[0]
         val = self.export(var)
         self.storage[var] = val
         return val
@@ -400,16 +400,15 @@ class Runtime:
         cache = self.__dict__.setdefault("_destroyed", {})
         if i not in cache:
             node = self.plan.nodes[i]
-            cache[i] = sorted({k for ins in node.op.destroy_map.values() for k in ins
-                               if any(r[0] == "ext" and r[1].owner is None
-                                      for r in self.plan.roots.get(node.inputs[k], [("ext", node.inputs[k])]))})
+            cache[i] = aliasing.destroyed_inputs(node, lambda v: any(
+                r[0] == "ext" and r[1].owner is None for r in self.plan.roots.get(v, [("ext", v)])))
         return cache[i]
 
     def set_inputs(self, values):
         if self.n_in:
             self.ext[0:self.n_in] = list(map(id, values))
         for slot, var in self.boxes:
-            obj = var._box[0]
+            obj = aliasing.storage(var)[0]
             self.storage[var] = obj
             self.ext[slot] = id(obj)
 

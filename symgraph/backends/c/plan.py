@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...graph import Constant
+from ...graph import Constant, aliasing
 from .lowering import is_c_value, lookup
 
 INF = 1 << 30
@@ -124,9 +124,8 @@ class Plan:
             for j, out in enumerate(node.outputs):
                 if not self.is_c[i]:
                     rs = {("ext", out)}
-                    for m in (op.view_map, op.destroy_map):
-                        for k in m.get(j, ()):
-                            rs |= roots_of(node.inputs[k])
+                    for src in aliasing.view_sources(node, j):
+                        rs |= roots_of(src)
                     define(out, frozenset(rs))
                     continue
                 viewed = op.view_map.get(j)

@@ -56,7 +56,7 @@ import time
 
 import numpy as np
 
-from ...graph import Constant
+from ...graph import Constant, aliasing
 from ..errors import reraise_with_node
 from .lowering import ANY, DEVICE, HOST, BuildContext, Step, find_lowering
 from .elemwise import op_perform, supported_dtype
@@ -95,7 +95,7 @@ class CudaLinker:
         for v in fgraph.inputs:
             if isinstance(v, CudaSharedVariable):
                 places[v] = DEVICE
-            elif getattr(v, "_box", None) is None and getattr(v.type, "ndim", 0) >= 1 \
+            elif not aliasing.is_shared(v) and getattr(v.type, "ndim", 0) >= 1 \
                     and supported_dtype(v.type.dtype):
                 places[v] = DEVICE          # explicit input: uploaded once per call
             else:
@@ -152,8 +152,8 @@ class CudaLinker:
                 data = v.data
                 storage[v] = [DeviceArray.from_host(np.asarray(data)) if places[v] == DEVICE
                               else data]
-            elif getattr(v, "_box", None) is not None and v not in fgraph.inputs:
-                storage[v] = v._box
+            elif aliasing.is_shared(v) and v not in fgraph.inputs:
+                storage[v] = aliasing.storage(v)
             else:
                 storage[v] = [None]
 
@@ -314,8 +314,7 @@ def _keeping_graph_inputs(node):
     replaced by its non-destroying form when the op has one (an ``inplace_pattern`` or an
     ``inplace`` property), else its step copies those inputs first."""
     op = node.op
-    hit = sorted({i for ins in op.destroy_map.values() for i in ins
-                  if node.inputs[i].owner is None and not isinstance(node.inputs[i], Constant)})
+    hit = aliasing.destroyed_inputs(node, aliasing.is_graph_input)
     if not hit:
         return node, ()
     props = getattr(op, "__props__", ())

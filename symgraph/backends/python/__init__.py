@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...graph import Constant
+from ...graph import Constant, aliasing
 from ..errors import reraise_with_node
 from ..errors import NanGuardError
 
@@ -31,8 +31,8 @@ class PythonLinker:
                 if v not in storage:
                     if isinstance(v, Constant):
                         storage[v] = [v.data]
-                    elif getattr(v, "_box", None) is not None:
-                        storage[v] = v._box
+                    elif aliasing.is_shared(v):
+                        storage[v] = aliasing.storage(v)
                     else:
                         storage[v] = [None]
             for v in node.outputs:
@@ -75,8 +75,7 @@ def _destroyed_inputs(node, fgraph):
     They are copied first: a shared variable keeps its old value until the whole call
     succeeds (a later node may still fail), and its value may be a read-only array.
     """
-    return sorted({k for ins in node.op.destroy_map.values() for k in ins
-                   if node.inputs[k].owner is None and not isinstance(node.inputs[k], Constant)})
+    return aliasing.destroyed_inputs(node, aliasing.is_graph_input)
 
 
 def check_finite(node, outs):
