@@ -42,7 +42,7 @@ def profile_function(fn, args, repeats=10):
         return result
 
     def c_step(step, values):
-        timed(tuple(step[2]), lambda: rt.run_segment(step[1], values))
+        timed(tuple(step.nodes), lambda: rt.run_segment(step.id, values))
 
     run_python_node = rt.run_python_node        # Python nodes are timed by wrapping this runtime's
     rt.run_python_node = lambda i, values: timed((i,), lambda: run_python_node(i, values))

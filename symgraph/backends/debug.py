@@ -89,8 +89,8 @@ class DebugLinker:
             return run
 
         def c_step(step, values):
-            (i,) = step[2]
-            _check_node(rt, i, step[1], values)
+            (i,) = step.nodes
+            _check_node(rt, i, step.id, values)
 
         def run(values):
             return rt.run_stepwise(values, c_step)

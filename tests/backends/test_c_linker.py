@@ -143,8 +143,9 @@ def test_op_without_lowering_runs_in_python_between_c_segments():
     out = T.sum(z * 2, axis=1) + TimesPlusOne(2)(x).sum()       # C again, and Python twice
     f = symgraph.function([x], [out, z], mode=C)
     rt = f._run.runtime
-    kinds = [s[0] for s in rt.plan.steps]
-    assert "py" in kinds and "c" in kinds and not rt.fast
+    from symgraph.backends.c.plan import CSegment, PyNode
+    kinds = [type(s) for s in rt.plan.steps]
+    assert PyNode in kinds and CSegment in kinds and not rt.fast
     xv = np.random.RandomState(2).rand(3, 4)
     zr = np.exp(xv).T * 3 + 1
     for _ in range(2):

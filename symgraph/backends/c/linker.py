@@ -28,7 +28,7 @@ from ..errors import reraise_with_node
 from ..python import check_finite
 from .build import CompileError
 from .cache import default_cache
-from .plan import Plan
+from .plan import BufRoot, CSegment, ExtRoot, FromC, FromConstant, FromInput, FromPython, Plan
 from .program import prev_words, render_module
 from .runtime import runtime_link_flags
 from .render import VECTOR_MATH, simd_declarations
@@ -218,13 +218,14 @@ class Runtime:
             elif var.owner is None:
                 self.boxes.append((slot, var))
         self.cached = [None] * len(fg.outputs)
-        self.out_bufs = [set(plan.output_buffer_of(j)) if s[0] == "c" else set()
+        self.out_bufs = [set(plan.output_buffer_of(j)) if isinstance(s, FromC) else set()
                          for j, s in enumerate(plan.out_specs)]
         # outputs Function must copy: Python-node results living in C memory (C results are copied here)
         self.internal = tuple(j for j, (s, v) in enumerate(zip(plan.out_specs, fg.outputs))
-                              if s[0] == "py" and any(r[0] == "buf" for r in plan.roots.get(v, ())))
-        self.fast = (len(plan.steps) == 1 and plan.steps[0][0] == "c" and not self.boxes
-                     and all(s[0] == "c" for s in plan.out_specs))
+                              if isinstance(s, FromPython)
+                              and any(isinstance(r, BufRoot) for r in plan.roots.get(v, ())))
+        self.fast = (len(plan.steps) == 1 and isinstance(plan.steps[0], CSegment) and not self.boxes
+                     and all(isinstance(s, FromC) for s in plan.out_specs))
         self.c_run = lib.sg_run
         self.storage = {}
 
@@ -272,18 +273,18 @@ class Runtime:
     def _refresh_outputs(self):
         fg = self.plan.fgraph
         for j, (spec, var) in enumerate(zip(self.plan.out_specs, fg.outputs)):
-            if spec[0] != "c":
+            if not isinstance(spec, FromC):
                 continue
-            if spec[2] is not None:
-                v = self.V[spec[1]]
+            if spec.copy is not None:
+                v = self.V[spec.slot]
                 nd = var.type.ndim
                 isz = var.type.numpy_dtype.itemsize
-                b = spec[2][1]
+                b = spec.copy[1]
                 self.cached[j] = wrap_pointer(int(self.ffi.cast("intptr_t", v.data)), list(v.shape)[:nd],
                                               [s * isz for s in list(v.strides)[:nd]], var.type.dtype,
                                               [self.fresh.get(b, self.buffers[b])])
             else:
-                self.cached[j] = self.export(var, spec[1])
+                self.cached[j] = self.export(var, spec.slot)
         self.lib.sg_commit(self.ctx)
 
     # ------------------------------------------------------------------ errors
@@ -401,7 +402,8 @@ class Runtime:
         if i not in cache:
             node = self.plan.nodes[i]
             cache[i] = aliasing.destroyed_inputs(node, lambda v: any(
-                r[0] == "ext" and r[1].owner is None for r in self.plan.roots.get(v, [("ext", v)])))
+                isinstance(r, ExtRoot) and r.var.owner is None
+                for r in self.plan.roots.get(v, [ExtRoot(v)])))
         return cache[i]
 
     def set_inputs(self, values):
@@ -425,15 +427,14 @@ class Runtime:
             self._refresh_outputs()
         result = self.take_outputs()
         for j, spec in enumerate(self.plan.out_specs):
-            kind = spec[0]
-            if kind == "c":
+            if isinstance(spec, FromC):
                 continue
-            elif kind == "input":
-                result[j] = values[spec[1]]
-            elif kind == "const":
-                result[j] = spec[1]
+            elif isinstance(spec, FromInput):
+                result[j] = values[spec.index]
+            elif isinstance(spec, FromConstant):
+                result[j] = spec.data
             else:
-                result[j] = self.value(spec[1], values)
+                result[j] = self.value(spec.var, values)
         return result
 
     def run_stepwise(self, values, c_step=None, py_step=None):
@@ -447,13 +448,13 @@ class Runtime:
         self.fresh.clear()
         self.set_inputs(values)
         for step in self.plan.steps:
-            if step[0] == "c":
+            if isinstance(step, CSegment):
                 if c_step is None:
-                    self.run_segment(step[1], values)
+                    self.run_segment(step.id, values)
                 else:
                     c_step(step, values)
             else:
-                outs = self.run_python_node(step[1], values)
+                outs = self.run_python_node(step.node, values)
                 if py_step is not None:
                     py_step(step, outs)
         rc = self.run_segment(-1, values, 1)
@@ -499,12 +500,12 @@ class Runtime:
             nodes = self.plan.nodes
 
             def c_step(step, values):
-                self.run_segment(step[1], values)
-                for i in step[2]:
+                self.run_segment(step.id, values)
+                for i in step.nodes:
                     check_finite(nodes[i], [[self.export(o)] for o in nodes[i].outputs])
 
             def run(values):
-                return self.run_stepwise(values, c_step, lambda step, outs: check_finite(nodes[step[1]], outs))
+                return self.run_stepwise(values, c_step, lambda step, outs: check_finite(nodes[step.node], outs))
         else:
             def run(values):
                 return self.run_stepwise(values)

@@ -19,12 +19,62 @@ Decided once at compile time:
 """
 from __future__ import annotations
 
+import dataclasses
+from typing import NamedTuple, Optional
+
 import numpy as np
 
 from ...graph import Constant, aliasing
 from .lowering import is_c_value, lookup
 
 INF = 1 << 30
+
+
+# -- the memory a value may live in (its roots)
+@dataclasses.dataclass(frozen=True)
+class ExtRoot:
+    """An array Python hands to C: a graph input, a constant, a shared variable's value or the
+    output of a node that runs in Python."""
+    var: object
+
+
+@dataclasses.dataclass(frozen=True)
+class BufRoot:
+    """A planned buffer, numbered in order of creation (``buf_of_root`` maps it to a buffer id)."""
+    id: int
+
+
+# -- the steps of a call
+class CSegment(NamedTuple):
+    """A maximal run of C nodes, one ``case`` of the generated ``sg_run``."""
+    id: int
+    nodes: list
+
+
+class PyNode(NamedTuple):
+    """A node that runs its ``perform`` between two segments."""
+    node: int
+
+
+# -- how each graph output is produced
+class FromInput(NamedTuple):
+    index: int
+
+
+class FromConstant(NamedTuple):
+    data: object
+
+
+class FromPython(NamedTuple):
+    """A shared variable's value or a Python node's result."""
+    var: object
+
+
+class FromC(NamedTuple):
+    """Descriptor ``slot``; ``copy`` is (source slot, buffer) when the epilogue copies the value
+    into a buffer of its own (it would alias an input)."""
+    slot: int
+    copy: Optional[tuple]
 
 
 class Plan:
@@ -92,22 +142,22 @@ class Plan:
             last[v] = INF
         roots = {}
         for v in fg.inputs:
-            roots[v] = frozenset([("ext", v)])
+            roots[v] = frozenset([ExtRoot(v)])
         alias = {}                                      # root -> variables whose memory it may be
         own = {}                                        # buffer root -> (node index, kind, j)
         n_roots = 0
 
         def new_root(i, kind, j):
             nonlocal n_roots
-            r = ("buf", n_roots)
+            r = BufRoot(n_roots)
             n_roots += 1
             own[r] = (i, kind, j)
             return r
 
         def roots_of(v):
             if v not in roots:                          # constants, shared-variable boxes
-                roots[v] = frozenset([("ext", v)])
-                alias.setdefault(("ext", v), []).append(v)
+                roots[v] = frozenset([ExtRoot(v)])
+                alias.setdefault(ExtRoot(v), []).append(v)
             return roots[v]
 
         def define(v, rs):
@@ -116,14 +166,14 @@ class Plan:
                 alias.setdefault(r, []).append(v)
 
         for v in fg.inputs:
-            alias.setdefault(("ext", v), []).append(v)
+            alias.setdefault(ExtRoot(v), []).append(v)
         for i, node in enumerate(nodes):
             op, low = node.op, self.lowerings[i]
             for k in range(low.n_workspace(node) if low else 0):
                 new_root(i, "ws", k)
             for j, out in enumerate(node.outputs):
                 if not self.is_c[i]:
-                    rs = {("ext", out)}
+                    rs = {ExtRoot(out)}
                     for src in aliasing.view_sources(node, j):
                         rs |= roots_of(src)
                     define(out, frozenset(rs))
@@ -158,13 +208,13 @@ class Plan:
         free, buf_of = [], {}
         self.output_buffers = set()
         for i in range(len(nodes)):
-            for r in sorted(starts.get(i, ()), key=lambda r: r[1]):
+            for r in sorted(starts.get(i, ()), key=lambda r: r.id):
                 if end[r] >= INF:           # memory of a graph output: a buffer of its own
                     buf_of[r] = self._new_buffer()
                     self.output_buffers.add(buf_of[r])
                 else:
                     buf_of[r] = free.pop() if free else self._new_buffer()
-            for r in sorted(ends.get(i, ()), key=lambda r: r[1]):
+            for r in sorted(ends.get(i, ()), key=lambda r: r.id):
                 free.append(buf_of[r])
         for r, (i, kind, j) in own.items():
             (self.ws_buf if kind == "ws" else self.out_buf)[(i, j)] = buf_of[r]
@@ -178,7 +228,7 @@ class Plan:
         """Whether output of node i may overwrite input k's memory."""
         u = node.inputs[k]
         rs = roots_of(u)
-        if not self.is_c[i] or any(r[0] != "buf" for r in rs):
+        if not self.is_c[i] or any(not isinstance(r, BufRoot) for r in rs):
             return False
         if last.get(u, i) > i:
             return False
@@ -191,25 +241,25 @@ class Plan:
 
     # ------------------------------------------------------------------ segments
     def _segments(self, per_node):
-        self.steps = []                                 # ("c", seg_id, [node idx]) | ("py", node idx)
+        self.steps = []                                 # CSegment | PyNode, in order
         seg = None
+        n_segments = 0
         for i in range(len(self.nodes)):
             if self.is_c[i]:
                 if seg is None or per_node:
-                    seg = ("c", sum(1 for s in self.steps if s[0] == "c"), [])
+                    seg = CSegment(n_segments, [])
+                    n_segments += 1
                     self.steps.append(seg)
-                seg[2].append(i)
+                seg.nodes.append(i)
             else:
-                self.steps.append(("py", i))
+                self.steps.append(PyNode(i))
                 seg = None
-        self.n_segments = sum(1 for s in self.steps if s[0] == "c")
+        self.n_segments = n_segments
         # external arrays each segment reads
         self.seg_loads = []
-        for step in self.steps:
-            if step[0] != "c":
-                continue
+        for step in self.segments():
             loads, seen = [], set()
-            for i in step[2]:
+            for i in step.nodes:
                 for v in self._needs(i):
                     if v in self.ext and v not in seen:
                         seen.add(v)
@@ -218,48 +268,52 @@ class Plan:
 
     # ------------------------------------------------------------------ outputs
     def _outputs(self):
-        """How each graph output is produced: ('input', k) | ('const', data) | ('py', var) | ('c', slot, copy)."""
+        """How each graph output is produced: FromInput | FromConstant | FromPython | FromC."""
         fg = self.fgraph
         self.out_specs = []
         self.copy_slots = {}
         produced_c = {o for i, n in enumerate(self.nodes) if self.is_c[i] for o in n.outputs}
         for v in fg.outputs:
             if v in fg.inputs:
-                self.out_specs.append(("input", fg.inputs.index(v)))
+                self.out_specs.append(FromInput(fg.inputs.index(v)))
             elif isinstance(v, Constant):
-                self.out_specs.append(("const", v.data))
-            elif v.owner is None:                        # a shared-variable box
-                self.out_specs.append(("py", v))
+                self.out_specs.append(FromConstant(v.data))
+            elif v.owner is None:                        # a shared variable's value
+                self.out_specs.append(FromPython(v))
             elif v not in produced_c:
-                self.out_specs.append(("py", v))
-            elif all(r[0] == "buf" for r in self.roots[v]):
-                self.out_specs.append(("c", self.val[v], None))
+                self.out_specs.append(FromPython(v))
+            elif all(isinstance(r, BufRoot) for r in self.roots[v]):
+                self.out_specs.append(FromC(self.val[v], None))
             else:
                 if v not in self.copy_slots:
                     slot = len(self.val) + len(self.copy_slots)
                     self.copy_slots[v] = (slot, self._new_buffer())
                     self.output_buffers.add(self.copy_slots[v][1])
                 slot, b = self.copy_slots[v]
-                self.out_specs.append(("c", slot, (self.val[v], b)))
+                self.out_specs.append(FromC(slot, (self.val[v], b)))
         self.n_vals = len(self.val) + len(self.copy_slots)
 
     # ------------------------------------------------------------------ helpers for the runner
     def output_buffer_of(self, j):
         """Buffer ids the memory of graph output j may be in (for C-computed outputs)."""
         spec = self.out_specs[j]
-        if spec[2] is not None:
-            return [spec[2][1]]
+        if spec.copy is not None:
+            return [spec.copy[1]]
         return self.candidate_owners(self.fgraph.outputs[j])[0]
 
     def candidate_owners(self, var):
         """Buffer ids and external variables whose memory ``var`` may live in."""
         bufs, exts = [], []
         for r in self.roots.get(var, ()):
-            if r[0] == "buf":
+            if isinstance(r, BufRoot):
                 bufs.append(self.buf_of_root[r])
             else:
-                exts.append(r[1])
+                exts.append(r.var)
         return bufs, exts
+
+    def segments(self):
+        """The C segments of :attr:`steps`, in order."""
+        return [s for s in self.steps if isinstance(s, CSegment)]
 
     def describe(self):
         """Text summary (debugging): node -> C/Python, buffers."""
@@ -278,4 +332,5 @@ def dtype_codes(dtype):
     return dt.itemsize, dt.char, alt
 
 
-__all__ = ["Plan", "dtype_codes", "is_c_value"]
+__all__ = ["Plan", "dtype_codes", "is_c_value", "ExtRoot", "BufRoot", "CSegment", "PyNode",
+           "FromInput", "FromConstant", "FromPython", "FromC"]

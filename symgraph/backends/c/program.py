@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .runtime import MODULE_HEADER
 from .lowering import NodeEmitter
-from .plan import dtype_codes
+from .plan import FromC, dtype_codes
 from .render import CDialect, simd_declarations
 
 # Registers the lowerings (imported for their side effect on the table).
@@ -70,10 +70,8 @@ def _entry_points(plan):
                  "    c->nthreads = c->nthreads_max = omp_get_max_threads();\n#else\n"
                  "    c->nthreads = c->nthreads_max = 1;\n#endif\n    c->probe_t = -1.0;\n    c->par_scale = 1.0;\n    c->probe_slow = 0;\n    return 0;\n}")
     cases = []
-    for step in plan.steps:
-        if step[0] != "c":
-            continue
-        s, idxs = step[1], step[2]
+    for step in plan.segments():
+        s, idxs = step.id, step.nodes
         body = []
         if plan.seg_loads[s]:
             body.append(f"if (sg_load(c, L{s}, {len(plan.seg_loads[s])})) return c->err_code;")
@@ -91,9 +89,9 @@ def _epilogue(plan):
     body = ["int changed = 0;", "int64_t *p = c->prev;"]
     done = set()
     for spec, var in zip(plan.out_specs, plan.fgraph.outputs):
-        if spec[0] != "c":
+        if not isinstance(spec, FromC):
             continue
-        slot, copy = spec[1], spec[2]
+        slot, copy = spec.slot, spec.copy
         nd = var.type.ndim
         if copy is not None and slot not in done:
             src, b = copy
@@ -120,4 +118,4 @@ def _epilogue(plan):
 
 def prev_words(plan):
     """int64 words the epilogue needs in ``ctx->prev``."""
-    return sum(1 + 2 * v.type.ndim for s, v in zip(plan.out_specs, plan.fgraph.outputs) if s[0] == "c") + 1
+    return sum(1 + 2 * v.type.ndim for s, v in zip(plan.out_specs, plan.fgraph.outputs) if isinstance(s, FromC)) + 1
