@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import config
+from ..graph import graph_inputs, toposort
+
 
 class NanGuardError(FloatingPointError):
     """A node produced NaN or Inf while NanGuard was on."""
@@ -18,7 +21,23 @@ def describe_node(node, values=None):
             shape = f", shape {np.shape(values[i])}"
         lines.append(f"  input {i}: {v} ({v.type}{shape})")
     lines.append(f"Expression built at: {out.where()}")
+    if config.exception_verbosity == "high":
+        lines.append("The graph that computes the failing node's inputs "
+                     "(config.exception_verbosity='high'):")
+        lines.extend(_graph_lines(node))
     return "\n".join(lines)
+
+
+def _graph_lines(node, limit=60):
+    """One line per node computing ``node``'s inputs, in execution order (at most ``limit``)."""
+    order = toposort(node.inputs, graph_inputs(node.inputs))
+    shown = order[-limit:]
+    lines = [f"  ... {len(order) - len(shown)} earlier nodes"] if len(shown) < len(order) else []
+    for n in shown:
+        args = ", ".join(str(v) for v in n.inputs)
+        lines.append(f"  {n.outputs[0]} = {n.op}({args})  [{n.outputs[0].type}]")
+    lines.append(f"  -> {node.op}({', '.join(str(v) for v in node.inputs)})")
+    return lines
 
 
 def reraise_with_node(exc, node, values=None):

@@ -38,7 +38,12 @@ class Mode:
         return self.clone(excluding=self._excluding + names)
 
     def including(self, *names):
+        """A copy of this mode that also runs the named rewrites or tags (phases)."""
         return self.clone(including=self._including + names)
+
+    @property
+    def included(self):
+        return set(self._including) | set(config.optimizer_including)
 
     @property
     def excluded(self):
@@ -113,6 +118,7 @@ _PREDEFINED = {
     "DEBUG_MODE": lambda: DebugMode(),
     "NANGUARDMODE": lambda: NanGuardMode(),
     "NONE": lambda: Mode("auto", None),
+    "MODE": lambda: Mode(config.linker, config.optimizer),      # Theano's mode=Mode
 }
 
 
@@ -120,6 +126,9 @@ def get_mode(mode=None):
     """Turn ``None``, a name or a Mode into a Mode."""
     if mode is None:
         mode = config.mode
+        if isinstance(mode, str) and mode.upper() == "FAST_RUN" \
+                and config.source("optimizer") != "default":
+            mode = "MODE"           # THEANO_FLAGS=optimizer=... applies to the default mode
     if isinstance(mode, Mode):
         return mode
     if isinstance(mode, str):

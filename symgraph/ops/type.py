@@ -1,10 +1,13 @@
 """TensorType: dtype + broadcastable pattern, and value filtering with Theano's rules."""
 from __future__ import annotations
 
+import pdb
+import warnings
+
 import numpy as np
 
 from ..config import config
-from ..graph import Type
+from ..graph import Type, format_trace, user_trace
 
 ALL_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
               "float16", "float32", "float64", "complex64", "complex128")
@@ -29,6 +32,22 @@ def normalize_dtype(dtype):
         except TypeError:       # unhashable spelling
             pass
         return name
+
+
+class Float64Warning(UserWarning):
+    """A float64 variable was created while ``config.warn_float64`` is 'warn'."""
+
+
+def _float64_created(name):
+    """``config.warn_float64``: 'warn', 'raise' or 'pdb' when a float64 variable is created."""
+    msg = (f"a float64 variable {name or ''} was created at {format_trace(user_trace())} "
+           f"(config.warn_float64={config.warn_float64!r}; use floatX or float32 constructors)")
+    if config.warn_float64 == "warn":
+        warnings.warn(msg, Float64Warning, stacklevel=4)
+    elif config.warn_float64 == "raise":
+        raise TypeError(msg)
+    elif config.warn_float64 == "pdb":
+        pdb.set_trace()
 
 
 class TensorType(Type):
@@ -75,6 +94,8 @@ class TensorType(Type):
     _pattern_cast = None        # patternbroadcast(var, broadcastable), from ops/shape.py
 
     def make_variable(self, name=None):
+        if self.dtype == "float64" and config.warn_float64 != "ignore":
+            _float64_created(name)
         return self.variable_type(self, name=name)
 
     def make_constant(self, data, name=None):

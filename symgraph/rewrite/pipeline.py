@@ -97,34 +97,49 @@ def _phases():
     ]
 
 
+# Theano's optimizer names -> the level that runs here
+LEVELS = {"fast_run": "fast_run", "o4": "fast_run", "o3": "fast_run", "o2": "fast_run",
+          "unsafe": "fast_run", "stabilize": "fast_run", "fast_compile": "fast_compile",
+          "o1": "fast_compile", "merge": "merge"}
+
+
 def run_pipeline(fgraph, mode):
-    """Rewrite ``fgraph`` in place as ``mode`` asks; returns the fgraph."""
+    """Rewrite ``fgraph`` in place as ``mode`` asks; returns the fgraph.
+
+    ``mode.optimizer`` picks the level (``fast_run``: every phase; ``fast_compile``: merge,
+    constant folding and the canonicalizations tagged for it; ``merge``: merging only; None: no
+    rewrite); phases tagged with a name in ``mode.included`` run too, and ``mode.excluded``
+    names (rewrites or tags) are left out.
+    """
     level = getattr(mode, "optimizer", "fast_run")
     if level is None or str(level).lower() == "none":
         return fgraph
-    level = str(level).lower()
-    if level not in ("fast_run", "fast_compile"):
-        raise ValueError(f"unknown optimizer {level!r}; expected 'fast_run', 'fast_compile' "
-                         f"or None")
+    name = str(level).lower()
+    if name not in LEVELS:
+        raise ValueError(f"unknown optimizer {level!r}; expected one of {sorted(LEVELS)} or None")
+    level = LEVELS[name]
     excluded = frozenset(getattr(mode, "excluded", ()) or ())
+    included = frozenset(getattr(mode, "included", ()) or ())
     # rewriting allocates many small objects that live until the end: the cyclic
     # collector would rescan them again and again (about 40% of the time on big graphs)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _run_phases(fgraph, level, excluded)
+        _run_phases(fgraph, level, excluded, included)
     finally:
         if gc_was_enabled:
             gc.enable()
     return fgraph
 
 
-def _run_phases(fgraph, level, excluded):
+def _run_phases(fgraph, level, excluded, included=frozenset()):
     for phase in _phases():
-        if level not in phase.tags or phase.excluded_by(excluded):
+        wanted = level in phase.tags or included & set(phase.tags) or phase.name in included
+        if not wanted or phase.excluded_by(excluded):
             continue
         if isinstance(phase, _Phase):
-            phase.apply(fgraph, excluded, only_tag=None if level == "fast_run" else level)
+            full = level == "fast_run" or included & set(phase.tags) or phase.name in included
+            phase.apply(fgraph, excluded, only_tag=None if full else level)
         else:
             phase.apply(fgraph, excluded)
     for f in list(fgraph.features):
@@ -132,4 +147,4 @@ def _run_phases(fgraph, level, excluded):
             fgraph.remove_feature(f)
 
 
-__all__ = ["PHASES", "register", "registered", "run_pipeline"]
+__all__ = ["PHASES", "LEVELS", "register", "registered", "run_pipeline"]

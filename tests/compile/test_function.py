@@ -418,3 +418,68 @@ def test_on_unused_input_flag_is_the_default_policy():
     with symgraph.change_flags(on_unused_input="ignore"):
         with pytest.raises(UnusedInputError):        # an explicit argument still wins
             function([x, y], x * 2, on_unused_input="raise")
+
+
+def _n_elemwise(f):
+    return sum(type(n.op).__name__ == "Elemwise" for n in f.maker.fgraph.apply_nodes)
+
+
+def test_optimizer_flag_sets_the_default_modes_rewrites():
+    x = T.dvector("x")
+    y = T.exp(x) * 2 + 1                        # fused into one Composite under fast_run
+    assert _n_elemwise(function([x], y)) == 1
+    with symgraph.change_flags(optimizer="None"):
+        assert _n_elemwise(function([x], y)) == 3
+    with symgraph.change_flags(optimizer="fast_compile"):
+        assert _n_elemwise(function([x], y, mode="MODE")) == 3
+    with symgraph.change_flags(optimizer="fast_run"):   # set, to its default value
+        assert _n_elemwise(function([x], y)) == 1
+    # merge only: two equal subexpressions become one, nothing is fused
+    with symgraph.change_flags(optimizer="merge"):
+        f = function([x], T.exp(x) + T.exp(x))
+        assert sorted(n.op.scalar_op.name for n in f.maker.fgraph.apply_nodes) == ["add", "exp"]
+    np.testing.assert_allclose(f(np.array([0.0, 1.0])), 2 * np.exp([0.0, 1.0]))
+
+
+def test_optimizer_including_adds_a_phase_to_a_lower_level():
+    x = T.dvector("x")
+    y = T.exp(x) * 2 + 1
+    base = Mode("py", "fast_compile")
+    assert _n_elemwise(function([x], y, mode=base)) == 3
+    assert _n_elemwise(function([x], y, mode=base.including("fusion"))) == 1
+    with symgraph.change_flags(optimizer_including=("fusion",)):
+        assert _n_elemwise(function([x], y, mode=base)) == 1
+        # exclusion wins over inclusion
+        f = function([x], y, mode=base.excluding("fusion"))
+        assert _n_elemwise(f) == 3
+
+
+def test_warn_float64_flag():
+    from symgraph.ops.type import Float64Warning
+    with symgraph.change_flags(warn_float64="warn"):
+        with pytest.warns(Float64Warning, match="float64 variable w"):
+            T.dmatrix("w")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            T.fmatrix("v")                       # float32: no warning
+    with symgraph.change_flags(warn_float64="raise"):
+        with pytest.raises(TypeError, match="float64 variable"):
+            T.dvector("w")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        T.dvector("w")                           # default 'ignore'
+
+
+def test_exception_verbosity_high_adds_the_graph():
+    x = T.dmatrix("x")
+    idx = T.lvector("idx")
+    y = (T.exp(x) + 1)[idx]
+    f = function([x, idx], y, mode="PY")
+    with pytest.raises(IndexError) as low:
+        f(np.ones((2, 2)), np.array([5]))
+    assert "exception_verbosity='high'" not in str(low.value)
+    with symgraph.change_flags(exception_verbosity="high"):
+        with pytest.raises(IndexError) as high:
+            f(np.ones((2, 2)), np.array([5]))
+    text = str(high.value)
+    assert "exception_verbosity='high'" in text and "Elemwise" in text and "-> AdvancedSubtensor" in text
