@@ -29,11 +29,14 @@ def c_available():
     return _C_OK
 
 
-def get_linker(name, nan_guard=False, **options):
+def get_linker(name, nan_guard=False, profile=None, **options):
     if name == "py":
-        return PythonLinker(nan_guard=nan_guard)
+        return PythonLinker(nan_guard=nan_guard, profile=profile)
     if name == "c":
-        return CLinker(nan_guard=nan_guard)
+        return CLinker(nan_guard=nan_guard, profile=profile)
+    if profile is not None:
+        warnings.warn(f"profile: per-node times are not recorded on the {name} backend; the "
+                      f"profile counts calls and their total time only", stacklevel=3)
     if name == "debug":
         return DebugLinker()
     if name == "cuda":

@@ -1,7 +1,9 @@
 """function(): compile a graph into a callable, with updates, givens and defaults."""
 from __future__ import annotations
 
+import atexit
 import operator
+import sys
 import warnings
 from itertools import repeat
 
@@ -10,6 +12,7 @@ import numpy as np
 from ..config import config
 from ..graph import (Constant, FunctionGraph, SharedVariable, Variable, aliasing, ancestors,
                      clone_replace, graph_inputs, register_compiler)
+from ..backends.profiling import ProfileStats
 from ..ops.elemwise import as_tensor_variable, patternbroadcast
 from ..ops.type import TensorType
 from ..rewrite import optimize
@@ -68,6 +71,7 @@ class Function:
         self.maker = maker
         self.name = maker.name
         self.trust_input = maker.trust_input
+        self.profile = maker.profile        # ProfileStats when compiled with profile=True
         self._ins = maker.in_specs
         self._n_explicit = len(self._ins)
         self._shared_boxes = [aliasing.storage(sv) for sv in maker.shared_inputs]
@@ -198,11 +202,12 @@ class FunctionMaker:
 
     def __init__(self, inputs, outputs=None, mode=None, updates=None, givens=None,
                  no_default_updates=False, name=None, allow_input_downcast=None,
-                 on_unused_input=None, trust_input=False):
+                 on_unused_input=None, trust_input=False, profile=None):
         self.spec = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates,
                          givens=givens, no_default_updates=no_default_updates, name=name,
                          allow_input_downcast=allow_input_downcast,
-                         on_unused_input=on_unused_input, trust_input=trust_input)
+                         on_unused_input=on_unused_input, trust_input=trust_input,
+                         profile=profile)
         self.name = name
         self.trust_input = bool(trust_input)
         self.allow_downcast = allow_input_downcast
@@ -219,8 +224,13 @@ class FunctionMaker:
         # output index -> shared variable it updates (the inplace pass may then reuse its buffer)
         self.fgraph.update_mapping = {self.n_outputs + j: sv for j, sv in enumerate(self.update_vars)}
         optimize(self.fgraph, self.mode)
-        self.linker = self.mode.make_linker()
+        if profile is None:
+            profile = config.profile
+        self.profile = _profile_for(profile, name)
+        self.linker = self.mode.make_linker(profile=self.profile)
         self.thunk = self.linker.make_thunk(self.fgraph)
+        if self.profile is not None and getattr(self.linker, "profile", None) is None:
+            self.thunk = self.profile.timed_call(self.thunk)      # a backend without per-node times
         self.copy_outputs, self.copy_updates = aliasing.outputs_to_copy(
             self.fgraph, self.n_outputs, [o.borrow for o in self.out_specs],
             set(getattr(self.thunk, "internal_outputs", ())), self.update_vars)
@@ -358,11 +368,37 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
     computed (all updates read the old values). ``givens``: pairs
     (variable, expression) substituted in the graph before compiling.
     ``trust_input=True`` skips the conversion and checking of arguments (kept on pickling).
+    ``profile=True`` (or the ``profile`` flag) times every node: ``f.profile.summary()``, and
+    the summary is printed at exit.
     """
     return FunctionMaker(inputs, outputs, mode=mode, updates=updates, givens=givens,
                          no_default_updates=no_default_updates, name=name,
                          allow_input_downcast=allow_input_downcast,
-                         on_unused_input=on_unused_input, trust_input=trust_input).create()
+                         on_unused_input=on_unused_input, trust_input=trust_input,
+                         profile=profile).create()
+
+
+_PROFILED = []      # ProfileStats of the functions compiled with profiling, printed at exit
+
+
+def _profile_for(profile, name):
+    """A new ProfileStats for ``profile=True`` (or the given one); None when not profiling."""
+    if isinstance(profile, ProfileStats):
+        stats = profile
+    elif profile:
+        stats = ProfileStats(name)
+    else:
+        return None
+    if not _PROFILED:
+        atexit.register(_print_profiles)
+    _PROFILED.append(stats)
+    return stats
+
+
+def _print_profiles():
+    for stats in _PROFILED:
+        if stats.calls:
+            print(stats.summary(), file=sys.stderr)
 
 
 register_compiler(function)

@@ -66,9 +66,10 @@ class Mode:
                 return "py"
         return linker
 
-    def make_linker(self):
+    def make_linker(self, profile=None):
+        """The backend's linker; ``profile`` (a ProfileStats) makes it time every node."""
         return get_linker(self.resolve_linker(), nan_guard=self.nan_guard or config.nan_guard,
-                          **self.linker_options)
+                          profile=profile, **self.linker_options)
 
     def __repr__(self):
         return (f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r}, "

@@ -483,3 +483,35 @@ def test_exception_verbosity_high_adds_the_graph():
             f(np.ones((2, 2)), np.array([5]))
     text = str(high.value)
     assert "exception_verbosity='high'" in text and "Elemwise" in text and "-> AdvancedSubtensor" in text
+
+
+@pytest.mark.parametrize("mode", ["PY", "FAST_RUN"])
+def test_profile_times_every_node(mode):
+    x = T.dmatrix("x")
+    W = shared(np.ones((3, 2)), name="W")
+    y = T.nnet.softmax(T.dot(x, W)).sum()
+    f = function([x], y, mode=mode, profile=True, name="prof")
+    for _ in range(3):
+        f(np.random.rand(4, 3))
+    stats = f.profile
+    nodes = f.maker.fgraph.toposort()
+    assert stats.calls == 3 and set(stats.order) == set(nodes)
+    assert all(stats.node_calls[n] == 3 for n in nodes)
+    assert 0 < sum(stats.node_time.values()) <= stats.call_time
+    text = stats.summary()
+    assert "Function profile of 'prof'" in text and "3 calls" in text
+    for n in nodes:
+        assert type(n.op).__name__ in text
+    # the profiled function computes the same values
+    g = function([x], y, mode=mode)
+    xv = np.random.rand(5, 3)
+    np.testing.assert_allclose(f(xv), g(xv))
+    assert function([x], y, mode=mode).profile is None
+
+
+def test_profile_flag_profiles_every_function():
+    x = T.dvector("x")
+    with symgraph.change_flags(profile=True):
+        f = function([x], x * 2)
+    f(np.ones(3))
+    assert f.profile is not None and f.profile.calls == 1

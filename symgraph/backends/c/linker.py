@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -140,12 +141,13 @@ class CLinker:
 
     name = "c"
 
-    def __init__(self, nan_guard=False):
+    def __init__(self, nan_guard=False, profile=None):
         self.nan_guard = nan_guard
+        self.profile = profile            # a ProfileStats: one segment per node, each timed
 
     def compile(self, fgraph, per_node=False):
         """Plan, render and build ``fgraph``; return a :class:`Runtime` (None if no node runs in C)."""
-        plan = Plan(fgraph, per_node=per_node or self.nan_guard)
+        plan = Plan(fgraph, per_node=per_node or self.nan_guard or self.profile is not None)
         if not any(plan.is_c):
             return None
         simd = simd_math_available()
@@ -160,9 +162,11 @@ class CLinker:
     def make_thunk(self, fgraph):
         rt = self.compile(fgraph)
         if rt is None:
-            run = PythonLinker(nan_guard=self.nan_guard).make_thunk(fgraph)
+            run = PythonLinker(nan_guard=self.nan_guard, profile=self.profile).make_thunk(fgraph)
             run.internal_outputs = ()
             return run
+        if self.profile is not None:
+            return self.profile.timed_call(rt.make_profiled_run(self.profile, self.nan_guard))
         run = rt.make_run(nan_guard=self.nan_guard)
         return run
 
@@ -461,6 +465,39 @@ class Runtime:
         result = self.collect_outputs(values, rc)
         self.storage = {}
         return result
+
+    def make_profiled_run(self, profile, nan_guard=False):
+        """A thunk that runs segment by segment (one node each) and records every node's time."""
+        nodes, clock = self.plan.nodes, time.perf_counter
+
+        def c_step(step, values):
+            t0 = clock()
+            self.run_segment(step.id, values)
+            (i,) = step.nodes
+            profile.record(nodes[i], clock() - t0)
+            if nan_guard:
+                check_finite(nodes[i], [[self.export(o)] for o in nodes[i].outputs])
+
+        run_python_node = self.run_python_node
+
+        def timed_python_node(i, values):
+            t0 = clock()
+            try:
+                return run_python_node(i, values)
+            finally:
+                profile.record(nodes[i], clock() - t0)
+
+        def py_step(step, outs):
+            if nan_guard:
+                check_finite(nodes[step.node], outs)
+
+        self.run_python_node = timed_python_node
+
+        def run(values):
+            return self.run_stepwise(values, c_step, py_step)
+        run.internal_outputs = self.internal
+        run.runtime = self
+        return run
 
     def make_run(self, nan_guard=False):
         """The thunk ``run(values) -> outputs``."""

@@ -6,6 +6,8 @@ across calls.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ...graph import Constant, aliasing
@@ -18,8 +20,9 @@ class PythonLinker:
 
     name = "py"
 
-    def __init__(self, nan_guard=False):
+    def __init__(self, nan_guard=False, profile=None):
         self.nan_guard = nan_guard
+        self.profile = profile            # a ProfileStats: time every node
 
     def make_thunk(self, fgraph):
         order = fgraph.toposort()
@@ -45,6 +48,8 @@ class PythonLinker:
         steps = [(node, node.op.perform, [storage[i] for i in node.inputs],
                   [storage[o] for o in node.outputs], _destroyed_inputs(node, fgraph)) for node in order]
         nan_guard = self.nan_guard
+        profile = self.profile
+        clock = time.perf_counter
         free = [storage[o] for node in order for o in node.outputs if o not in fgraph.outputs]
 
         def run(values):
@@ -55,7 +60,12 @@ class PythonLinker:
                 for k in destroyed:
                     args[k] = np.array(args[k], copy=True)
                 try:
-                    perform(node, args, outs)
+                    if profile is None:
+                        perform(node, args, outs)
+                    else:
+                        t0 = clock()
+                        perform(node, args, outs)
+                        profile.record(node, clock() - t0)
                 except Exception as exc:
                     reraise_with_node(exc, node, args)
                 if nan_guard:
@@ -66,7 +76,7 @@ class PythonLinker:
             return result
 
         run.storage = storage
-        return run
+        return run if profile is None else profile.timed_call(run)
 
 
 def _destroyed_inputs(node, fgraph):
