@@ -1,10 +1,32 @@
-"""Shared fixtures for the core tests."""
+"""Shared fixtures for the core tests.
+
+The tests never fill the user's compile cache: they compile into a private temporary
+directory (removed at the end), or into ``$SYMGRAPH_TEST_COMPILEDIR`` when that is set (to
+keep a warm cache between runs). Subprocesses get it through ``THEANO_FLAGS`` (the lowest
+precedence, so a test that sets ``SYMGRAPH_FLAGS`` of its own keeps it).
+"""
 import inspect
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 
-import symgraph
+_OWN_CACHE = not os.environ.get("SYMGRAPH_TEST_COMPILEDIR")
+TEST_COMPILEDIR = os.environ.get("SYMGRAPH_TEST_COMPILEDIR") or \
+    tempfile.mkdtemp(prefix="symgraph-test-cache-")
+os.environ["THEANO_FLAGS"] = ",".join(
+    f for f in (os.environ.get("THEANO_FLAGS", ""), f"compiledir={TEST_COMPILEDIR}") if f)
+
+import symgraph  # noqa: E402  (after the cache directory is chosen)
+
+symgraph.config.compiledir = TEST_COMPILEDIR
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _OWN_CACHE:
+        shutil.rmtree(TEST_COMPILEDIR, ignore_errors=True)
 
 
 @pytest.fixture

@@ -31,8 +31,9 @@ PROGRAM = textwrap.dedent("""\
 
 def _run(args, cwd=None, module=True):
     env = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    env.pop("THEANO_FLAGS", None)
     env.pop("SYMGRAPH_FLAGS", None)
+    # the program sees no flags of the developer's, only the test compile cache (conftest)
+    env["THEANO_FLAGS"] = f"compiledir={symgraph.config.compiledir}"
     cmd = [sys.executable, "-m", "symgraph.run"] if module else \
         [sys.executable, "-c", "import sys, symgraph.run; sys.exit(symgraph.run.main())"]
     return subprocess.run(cmd + list(args), env=env, cwd=cwd, capture_output=True,
