@@ -76,7 +76,8 @@ def debugprint(obj, file=None, print_type=True, ids="id", depth=-1):
     """Print the graph of a variable, list of variables or compiled function as a tree.
 
     Shared sub-expressions are printed once and referred to by id afterwards.
-    Returns the text (and writes it to ``file``, default stdout, unless file='str').
+    ``file='str'`` returns the text; otherwise it is written to ``file`` (default stdout), and
+    the file is returned (None for stdout, so an interactive session prints the graph once).
     """
     if isinstance(obj, Function):
         fgraph = obj.maker.fgraph
@@ -116,7 +117,7 @@ def debugprint(obj, file=None, print_type=True, ids="id", depth=-1):
     if file == "str":
         return text
     print(text, file=file or sys.stdout)
-    return text
+    return file         # as Theano: the file written to; None for stdout, so a REPL shows it once
 
 
 def _letters(n):

@@ -73,8 +73,9 @@ def test_debugprint_options_and_outputs():
     y = T.exp(x) * 2
     y.name = "y"
     buf = io.StringIO()
-    returned = debugprint(y, file=buf)
-    assert buf.getvalue().rstrip("\n") == returned
+    assert debugprint(y, file=buf) is buf
+    returned = buf.getvalue().rstrip("\n")
+    assert returned == debugprint(y, file="str")
     assert "Elemwise{mul} 'y' [id A]" in returned
     short = debugprint(y, depth=1, print_type=False, file="str")
     assert short.splitlines() == ["Elemwise{mul} 'y' [id A]", " |Elemwise{exp} [id B]",
@@ -109,3 +110,9 @@ def test_pydotprint_without_graphviz_is_a_clear_error():
             symgraph.pydotprint(T.dvector() * 2, outfile="/tmp/never.png")
     else:
         pytest.skip("graphviz is installed")
+
+
+def test_debugprint_to_stdout_returns_none_so_a_repl_prints_it_once(capsys):
+    x = T.dvector("x")
+    assert debugprint(T.exp(x)) is None
+    assert capsys.readouterr().out.count("Elemwise{exp}") == 1
