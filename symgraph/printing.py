@@ -1,7 +1,11 @@
 """Printing graphs: ``pp`` (infix text), ``debugprint`` (tree with types), ``pydotprint`` (graphviz)."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+
+import numpy as np
 
 from .compile.function import Function
 from .graph import Constant, Variable, toposort
@@ -129,42 +133,90 @@ def _letters(n):
     return s
 
 
-def pydotprint(fct, outfile="graph.png", format=None, **kwargs):
-    """Draw a compiled function's (or a variable's) graph with graphviz."""
-    try:
-        import graphviz
-    except ImportError:
-        raise ImportError("pydotprint needs the 'graphviz' Python package (pip install "
-                          "graphviz) and the Graphviz 'dot' program") from None
-    if isinstance(fct, Function):
-        outputs, nodes = fct.maker.fgraph.outputs, fct.maker.fgraph.toposort()
-    else:
-        outputs = fct if isinstance(fct, (list, tuple)) else [fct]
-        nodes = toposort(outputs)
-    fmt = format or outfile.rsplit(".", 1)[-1]
-    g = graphviz.Digraph(format=fmt)
+def _graph_of(obj):
+    if isinstance(obj, Function):
+        return obj.maker.fgraph.outputs, obj.maker.fgraph.toposort()
+    outputs = list(obj) if isinstance(obj, (list, tuple)) else [obj]
+    return outputs, toposort(outputs)
+
+
+def _dot_quote(text):
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(obj, name="symgraph"):
+    """The graph of a variable, list of variables or compiled function in Graphviz's DOT
+    language (text; needs neither Graphviz nor any Python package).
+
+    Inputs are green boxes (named, with their type), constants grey boxes showing their value,
+    other variables blue boxes with their type, Apply nodes ellipses; edges are numbered by
+    input position.
+
+    >>> open("g.dot", "w").write(to_dot(f))        # then: dot -Tpng g.dot -o g.png
+    """
+    outputs, nodes = _graph_of(obj)
+    lines = [f"digraph {_dot_quote(name)} {{", "  rankdir=TB;"]
     names = {}
 
     def vid(v):
         if v not in names:
             names[v] = f"v{len(names)}"
-            label = f"{v.name or ''} {v.type}" if v.owner is None else str(v.type)
-            g.node(names[v], label=label, shape="box", color="green" if v.owner is None else "blue")
+            if isinstance(v, Constant):
+                label, color = _short_constant(v), "gray"
+            elif v.owner is None:
+                label, color = f"{v.name or ''} {v.type}".strip(), "green"
+            else:
+                label, color = f"{v.name + ' ' if v.name else ''}{v.type}", "blue"
+            if v in outputs:
+                color = "red"
+            lines.append(f"  {names[v]} [label={_dot_quote(label)}, shape=box, color={color}];")
         return names[v]
 
     for k, node in enumerate(nodes):
-        nid = f"n{k}"
-        g.node(nid, label=str(node.op), shape="ellipse")
+        lines.append(f"  n{k} [label={_dot_quote(node.op)}, shape=ellipse];")
         for i, inp in enumerate(node.inputs):
-            g.edge(vid(inp), nid, label=str(i))
+            lines.append(f"  {vid(inp)} -> n{k} [label={_dot_quote(i)}];")
         for o in node.outputs:
-            g.edge(nid, vid(o))
-    base = outfile[: -(len(fmt) + 1)] if outfile.endswith("." + fmt) else outfile
-    try:
-        return g.render(base, cleanup=True)
-    except graphviz.ExecutableNotFound:
-        raise RuntimeError("pydotprint: the Graphviz 'dot' program was not found on PATH "
-                           "(install graphviz, e.g. apt-get install graphviz)") from None
+            lines.append(f"  n{k} -> {vid(o)};")
+    for o in outputs:
+        vid(o)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
-__all__ = ["pp", "debugprint", "pydotprint", "Variable"]
+def _short_constant(v):
+    data = np.asarray(v.data)
+    if data.size <= 6:
+        return f"{data.tolist()!r} {data.dtype}"
+    return f"constant {data.dtype} shape {data.shape}"
+
+
+def pydotprint(fct, outfile="graph.png", format=None, **kwargs):
+    """Draw a compiled function's (or a variable's) graph: ``pydotprint(f, 'f.png')``.
+
+    The picture is made by Graphviz's ``dot`` program; ``format='dot'`` (or an outfile ending
+    in ``.dot``) writes the DOT text itself (:func:`to_dot`), which needs nothing installed.
+    Returns the path written.
+    """
+    fmt = format or outfile.rsplit(".", 1)[-1]
+    text = to_dot(fct)
+    if fmt == "dot":
+        with open(outfile, "w") as f:
+            f.write(text)
+        return outfile
+    dot = shutil.which("dot")
+    if dot is None:
+        raise RuntimeError(
+            "pydotprint: the Graphviz 'dot' program is not installed. Install the system "
+            "package 'graphviz' (apt-get install graphviz, dnf install graphviz, brew install "
+            "graphviz or conda install graphviz); the Python package of that name alone does not "
+            f"provide it. Or write the DOT text, which needs nothing: pydotprint(f, "
+            f"'{outfile.rsplit('.', 1)[0]}.dot') or symgraph.printing.to_dot(f).")
+    proc = subprocess.run([dot, f"-T{fmt}", "-o", outfile], input=text, text=True,
+                          capture_output=True, timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pydotprint: dot -T{fmt} failed: {proc.stderr.strip()}")
+    return outfile
+
+
+__all__ = ["pp", "debugprint", "pydotprint", "to_dot", "Variable"]

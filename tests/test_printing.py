@@ -102,14 +102,34 @@ def test_debugprint_multi_output_index():
     assert debugprint(b, print_type=False, file="str").splitlines()[0] == "Split.1 [id A]"
 
 
-def test_pydotprint_without_graphviz_is_a_clear_error():
-    try:
-        import graphviz  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="graphviz"):
-            symgraph.pydotprint(T.dvector() * 2, outfile="/tmp/never.png")
-    else:
-        pytest.skip("graphviz is installed")
+def test_pydotprint_without_graphviz_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(symgraph.printing.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="system package 'graphviz'") as err:
+        symgraph.pydotprint(T.dvector() * 2, outfile=str(tmp_path / "never.png"))
+    assert "to_dot" in str(err.value) and not (tmp_path / "never.png").exists()
+
+
+def test_to_dot_and_pydotprint_dot_need_nothing_installed(tmp_path):
+    x = T.dvector("x")
+    y = T.exp(x) * np.array([1.5, 2.5]) + 1
+    text = symgraph.printing.to_dot(y)
+    assert text.startswith('digraph "symgraph" {') and text.rstrip().endswith("}")
+    assert 'label="x TensorVector(float64)", shape=box, color=green' in text
+    assert "[1.5, 2.5] float64" in text                 # constants show their value
+    nodes = symgraph.graph.toposort([y])                # exp, mul, the DimShuffle of 1, add
+    assert text.count("shape=ellipse") == len(nodes) == 4
+    assert text.count("->") == sum(len(n.inputs) + len(n.outputs) for n in nodes)
+    f = symgraph.function([x], y)
+    path = symgraph.pydotprint(f, outfile=str(tmp_path / "g.dot"))
+    assert open(path).read() == symgraph.printing.to_dot(f)
+
+
+def test_pydotprint_with_dot_writes_the_picture(tmp_path):
+    import shutil
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    out = symgraph.pydotprint(T.dvector("x") * 2, outfile=str(tmp_path / "g.png"))
+    assert open(out, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_debugprint_to_stdout_returns_none_so_a_repl_prints_it_once(capsys):
