@@ -14,6 +14,11 @@ Modules import only modules listed before them (and the graph and config layers)
 ``conv``        conv2d and its gradients
 ``pool``        pooling and its gradients
 ``random``      RandomState draws, MRG31k3p
+``nlinalg``     inverse, det, eig/eigh, svd, pinv, qr; diagonals (``T.diag``, ``T.trace``)
+``slinalg``     cholesky, solve, solve_triangular, expm
+``extra_ops``   cumsum/cumprod, diff, repeat, bincount, to_one_hot, fill_diagonal, ...
+``sort``        sort, argsort
+``xlogx``       xlogx, xlogy0
 ``variable``    TensorVariable/TensorConstant and their operators (uses every family)
 ``sharedvar``   tensor shared variables and ``shared()``
 ``random_streams``, ``rng_mrg``   RandomStreams and MRG_RandomStreams (own shared state)
@@ -23,6 +28,6 @@ variable's methods (``g.sum(axis)``, ``g.reshape(shape)``), which exist once ``v
 imported; importing ``symgraph.ops`` imports every module.
 """
 from . import (  # noqa: F401
-    type, scalar, elemwise, shape, reduce, subtensor, blas, nnet, conv, pool, random, variable,
-    sharedvar, random_streams, rng_mrg,
+    type, scalar, elemwise, shape, reduce, subtensor, blas, nnet, conv, pool, random, nlinalg,
+    slinalg, extra_ops, sort, xlogx, variable, sharedvar, random_streams, rng_mrg,
 )

@@ -6,8 +6,8 @@ import numpy as np
 import builtins
 
 from ..graph import Apply, Op
-from .elemwise import (and_, as_tensor, as_tensor_variable, cast, dimshuffle, eq, fill, sqr, sqrt,
-                       switch, true_div)
+from .elemwise import (and_, as_tensor, as_tensor_variable, cast, dimshuffle, eq, fill, gt, neq,
+                       sqr, sqrt, switch, true_div)
 from .shape import _count
 from .type import TensorType, normalize_dtype, FLOAT_DTYPES
 
@@ -73,7 +73,7 @@ class CAReduce(Op):
         (x,) = inputs
         dtype = node.outputs[0].dtype
         if self.op in ("max", "min"):
-            if any(x.shape[a] == 0 for a in self.axis):
+            if builtins.any(x.shape[a] == 0 for a in self.axis):
                 raise ValueError(f"{self}: cannot reduce an empty dimension (input shape {x.shape})")
             res = self._np[self.op](x, axis=self.axis)
         else:
@@ -246,3 +246,23 @@ def _arg(x, axis, keepdims, op):
 
 def max_and_argmax(x, axis=None, keepdims=False):
     return max(x, axis, keepdims), argmax(x, axis, keepdims)
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001  (Theano name)
+    """True where some element along ``axis`` is non-zero (a bool tensor)."""
+    x = as_tensor_variable(x)
+    return gt(_count_true(_nonzero(x), axis, keepdims), 0)
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001  (Theano name)
+    """True where every element along ``axis`` is non-zero (a bool tensor)."""
+    x = as_tensor_variable(x)
+    return eq(_count_true(eq(x, 0), axis, keepdims), 0)
+
+
+def _nonzero(x):
+    return x if x.dtype == "bool" else neq(x, 0)
+
+
+def _count_true(b, axis, keepdims):
+    return sum(cast(b, "int64"), axis=axis, keepdims=keepdims)

@@ -466,3 +466,43 @@ def stack(*tensors, axis=0):
 
 
 elemwise.register_sequence_stack(stack)
+
+
+def tile(x, reps, ndim=None):
+    """``numpy.tile``: ``x`` repeated ``reps[d]`` times along each dimension d.
+
+    ``reps`` is an int, a list of ints/integer scalars, or a symbolic integer vector (then
+    ``ndim`` is required). The output has ``ndim`` dimensions (default
+    ``max(x.ndim, len(reps))``); missing leading dimensions of ``x`` and ``reps`` are 1."""
+    x = as_tensor_variable(x)
+    if isinstance(reps, Variable) and reps.ndim == 1:
+        if ndim is None:
+            raise ValueError("tile: ndim must be given when reps is a symbolic vector")
+        reps = [reps[i] for i in range(ndim)]
+    elif isinstance(reps, Variable) and reps.ndim == 0:
+        reps = [reps]
+    elif isinstance(reps, (int, np.integer)):
+        reps = [int(reps)]
+    else:
+        reps = list(reps)
+    if ndim is None:
+        ndim = builtins.max(x.ndim, len(reps))
+    if ndim < x.ndim or ndim < len(reps):
+        raise ValueError(f"tile: ndim={ndim} is smaller than x.ndim ({x.ndim}) or len(reps) "
+                         f"({len(reps)})")
+    reps = [1] * (ndim - len(reps)) + reps
+    for r in reps:
+        if isinstance(r, Variable) and (r.ndim != 0 or r.dtype not in INT_DTYPES):
+            raise TypeError(f"tile: reps entries must be integer scalars, got {r.type}")
+    if builtins.all(isinstance(r, (int, np.integer)) and r == 1 for r in reps) and ndim == x.ndim:
+        return x
+    xp = elemwise.shape_padleft(x, ndim - x.ndim) if ndim > x.ndim else x
+    pattern = []
+    for d in range(ndim):
+        pattern += ["x", d]
+    spread = elemwise.dimshuffle(xp, pattern)
+    dims = []
+    for d in range(ndim):
+        dims += [reps[d], xp.shape[d]]
+    big = alloc(spread, *dims)
+    return reshape(big, [reps[d] * xp.shape[d] for d in range(ndim)], ndim=ndim)

@@ -16,8 +16,9 @@ import builtins
 import numpy as np
 
 from ..graph import Apply, Constant, Op, Variable
-from .elemwise import as_tensor, cast, dimshuffle, patternbroadcast, zeros_like
+from .elemwise import as_tensor, as_tensor_variable, cast, dimshuffle, patternbroadcast, zeros_like
 from . import reduce
+from .shape import concatenate, reshape
 from .type import TensorType, INT_DTYPES
 
 
@@ -405,3 +406,21 @@ def inc_subtensor(x_sub, y):
 
 __all__ = ["Subtensor", "IncSubtensor", "AdvancedSubtensor", "AdvancedIncSubtensor",
            "parse_index", "build_index", "Variable"]
+
+
+def roll(x, shift, axis=None):
+    """``numpy.roll``: shift the elements of ``x`` by ``shift`` (an int or integer scalar)
+    along ``axis``; ``axis=None`` rolls the flattened tensor and restores the shape."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        if x.ndim > 1:
+            return reshape(roll(x.flatten(), shift, axis=0), x.shape, ndim=x.ndim)
+        axis = 0
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"roll: axis {axis} is out of range for {x.type}")
+    axis %= x.ndim
+    n = x.shape[axis]
+    split = n - shift % n           # Python-style modulo: a negative shift rolls backwards
+    before = (slice(None),) * axis
+    return concatenate([x[before + (slice(split, None),)], x[before + (slice(0, split),)]],
+                       axis=axis)

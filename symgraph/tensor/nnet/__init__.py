@@ -16,3 +16,4 @@ from ...ops.nnet import (  # noqa: F401
     softmax_op, softmax_grad,
 )
 from . import conv  # noqa: F401
+from . import abstract_conv, nnet, sigm  # noqa: F401

@@ -1,0 +1,1 @@
+"""Theano's ``theano.tests``: ``unittest_tools`` for code whose tests import it."""
