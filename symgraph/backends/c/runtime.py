@@ -1,46 +1,91 @@
-"""The C runtime: a small header every module includes, and a library built once and cached.
+"""The C runtime: real C sources shipped with the package, built once into a cached library.
 
-``runtime_core``, ``runtime_index`` and ``runtime_blas`` each hold ``DECLS``
-(types, inline scalar helpers) and ``IMPL`` (functions marked ``SG_API``).
-The implementations are compiled once into a runtime library (cached like any
-module, keyed by its source and flags); generated modules get the declarations
-plus prototypes derived from ``IMPL`` and link against that library, so gcc
-compiles only a module's kernels and node functions: cold compiles stay short.
+The sources live in ``src/`` next to this module (package data):
+
+- ``sg_runtime.h``: the header every generated module and every runtime source includes:
+  types, the static tables the lowerings write, inline helpers, and the prototypes of every
+  function of the runtime library (typed ones through ``sg_api_typed.h``, once per dtype);
+- ``sg_abi.h``: ``sg_val``, ``sg_ctx`` and the module entry points in plain C, which is also
+  the cffi declaration Python binds modules with (:data:`CDEF`);
+- ``sg_scalar.h``: the scalar helpers the expression rules call, shared with CUDA
+  (qualifier ``SG_DEVICE``);
+- ``core.c``, ``index.c``, ``blas.c``, ``conv.c``, ``nnet.c``: the runtime library; code
+  written once for an element type is in ``conv_impl.h`` / ``nnet_impl.h``, included once per
+  dtype after ``#define SG_T float`` / ``SG_S f32`` / ``SG_MSFX f`` (names through ``SG_FN``).
+
+The library is compiled once (cached like any module, keyed by its units, its flags and
+:func:`source_digest`, the hash of every file in ``src/``), in two translation units of about
+equal compile time (:data:`UNITS`) built at the same time. Generated modules include the
+header and link against the library, so gcc compiles only a module's kernels and node
+functions: cold compiles stay short.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.resources
 import os
-import re
 import threading
 
-from . import runtime_blas, runtime_conv, runtime_core, runtime_index, runtime_nnet
+# A real directory (the package is installed or run from a checkout, not zipped): gcc reads it.
+SRC_DIR = os.fspath(importlib.resources.files(__package__).joinpath("src"))
 
-_API = re.compile(r"^SG_API\s+([^{;]*?\))\s*\{", re.M)
-_IMPLS = (runtime_core.IMPL, runtime_index.IMPL, runtime_blas.IMPL, runtime_nnet.impl(), runtime_conv.impl())
-_DECLS = (runtime_core.DECLS, runtime_index.DECLS, runtime_blas.DECLS, runtime_nnet.DECLS, runtime_conv.DECLS)
+# What a generated module starts with, and the flag that lets the compiler find it.
+MODULE_HEADER = '#include "sg_runtime.h"\n'
+INCLUDE_FLAGS = (f"-I{SRC_DIR}",)
 
-
-def _prototypes(impl):
-    return "\n".join(" ".join(m.group(1).split()) + ";" for m in _API.finditer(impl))
-
-
-MODULE_HEADER = "".join(_DECLS) + "\n" + "\n".join(_prototypes(p) for p in _IMPLS) + "\n"
+# The runtime library's translation units (each a list of sources compiled as one unit, so
+# calls between them can inline as before): about equal compile times, built in parallel.
+UNITS = (("core.c", "index.c", "blas.c", "conv.c"), ("nnet.c",))
 
 
-def library_source(simd):
-    """Source of the runtime library; ``simd`` declares exp/log SIMD (libmvec) for the softmax loops.
+def source_path(name):
+    """Path of the runtime source ``name`` (e.g. ``"sg_runtime.h"``)."""
+    return os.path.join(SRC_DIR, name)
 
-    Two translation units of about equal compile time (the neural-network kernels, and the
-    rest), joined by ``build.TU_MARKER``: the cold build compiles them at the same time.
+
+def read_source(name):
+    """Text of the runtime source ``name``."""
+    return importlib.resources.files(__package__).joinpath("src", name).read_text(encoding="utf-8")
+
+
+def source_files():
+    """Names of every C source and header in ``src/``, sorted."""
+    return sorted(n for n in os.listdir(SRC_DIR) if n.endswith((".c", ".h")))
+
+
+@functools.lru_cache(maxsize=None)
+def source_digest():
+    """sha256 of the names and contents of every file in ``src/`` (read once per process).
+
+    Part of every compile cache key (``cache.CompileCache.key``): a changed ``.c`` or ``.h``
+    gives the runtime library and every module that includes the header new keys.
     """
-    from .build import TU_MARKER
+    digest = hashlib.sha256()
+    for name in source_files():
+        with open(source_path(name), "rb") as f:
+            data = f.read()
+        for part in (name.encode(), data):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+    return digest.hexdigest()
+
+
+# cffi's declaration of a module: sg_abi.h as it is (plain C, no preprocessor lines).
+CDEF = read_source("sg_abi.h")
+
+
+def library_units(simd):
+    """The runtime library's translation units: one small C text per entry of :data:`UNITS`.
+
+    Each includes the header, then (``simd``) the libmvec SIMD declarations of exp/log for
+    the softmax loops, then its ``.c`` files.
+    """
     decls = ""
     if simd:
         from .render import simd_declarations
         decls = simd_declarations({(fn, dt) for fn in ("exp", "log") for dt in ("float32", "float64")}) + "\n"
-    core, index, blas, nnet, conv = _IMPLS
-    return TU_MARKER.join(MODULE_HEADER + decls + "".join(unit)
-                          for unit in ((core, index, blas, conv), (nnet,)))
+    return tuple(MODULE_HEADER + decls + "".join(f'#include "{name}"\n' for name in unit) for unit in UNITS)
 
 
 _lock = threading.Lock()
@@ -48,7 +93,8 @@ _built = {}
 
 
 def runtime_link_flags(module_flags, simd=False):
-    """Linker flags that make a module use the runtime library (building it on first use).
+    """Flags that make a module include the runtime header and use the runtime library
+    (building it on first use).
 
     The library is compiled with ``module_flags`` plus BLAS; the flags name it
     by its cache key, so a changed runtime gives every module a new key.
@@ -58,13 +104,14 @@ def runtime_link_flags(module_flags, simd=False):
     cache = default_cache()
     # -O2 (after the base -O3, so it wins) halves the one-time build; its few hot loops are
     # marked `omp simd`, which vectorizes them at -O2 as well.
-    flags = tuple(module_flags) + blas_flags() + ("-fno-semantic-interposition", "-O2")
-    source = library_source(simd)
+    flags = tuple(module_flags) + INCLUDE_FLAGS + blas_flags() + ("-fno-semantic-interposition", "-O2")
+    units = library_units(simd)
     slot = (cache.directory, flags, simd)
     with _lock:
         hit = _built.get(slot)
         if hit is None:
-            cache.get_library(source, "int64_t sg_size(int nd, const int64_t *s);", flags)
-            name = os.path.basename(cache.path(cache.key(source, flags)))
-            hit = _built[slot] = (f"-L{cache.directory}", f"-l:{name}", f"-Wl,-rpath,{cache.directory}")
+            cache.get_library(units, "int64_t sg_size(int nd, const int64_t *s);", flags)
+            name = os.path.basename(cache.path(cache.key(units, flags)))
+            hit = _built[slot] = INCLUDE_FLAGS + (f"-L{cache.directory}", f"-l:{name}",
+                                                  f"-Wl,-rpath,{cache.directory}")
         return hit

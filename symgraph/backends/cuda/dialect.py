@@ -7,7 +7,7 @@ strings (``extern "C" __global__`` kernels, ``__restrict__``, ``__device__``
 helpers, thread indices, the barrier, ``__shared__``), so a scalar op gains
 its CUDA form the moment it gains its C form. The scalar helpers the rules
 call (``sg_idiv``, ``sg_floordiv``, ``sg_sigmoid`` ...) are the C runtime's
-own definitions, re-declared ``__device__``.
+own definitions (``c/src/sg_scalar.h``), qualified ``__device__`` through ``SG_DEVICE``.
 
 The kernels (``elemwise.py``, ``reduce.py``, ``nnet.py`` ...) are written
 against ``DIALECT``; ``SYMGRAPH_FLAGS=print_c=True`` prints each module compiled.
@@ -31,26 +31,11 @@ from ..c.render import SCALAR_RULES, Dialect, ElemwiseBody
 SCALAR_TABLE = SCALAR_RULES        # the same object: one table for C and CUDA
 
 
-_HELPERS_MARK = "/* ---------------------------------------------------------------- scalar helpers */"
-_HELPERS_END = "SG_FDIVMOD(double, )"
-
-
-def _scalar_helpers(prefix):
-    """The C runtime's scalar helper functions (the block of ``runtime_core`` from its
-    "scalar helpers" mark to the double instantiation of its float macros), with
-    ``static inline`` replaced by ``prefix``."""
-    from ..c import runtime_core
-    if hasattr(runtime_core, "SCALAR_HELPERS"):
-        block = runtime_core.SCALAR_HELPERS
-    else:
-        texts = [v for v in vars(runtime_core).values() if isinstance(v, str) and _HELPERS_MARK in v]
-        if not texts:
-            raise ImportError("symgraph.backends.c.runtime_core has no scalar helper block")
-        text = texts[0]
-        start = text.index(_HELPERS_MARK)
-        end = text.index(_HELPERS_END, start) + len(_HELPERS_END)
-        block = text[start:end]
-    return block.replace("static inline", prefix)
+def _scalar_helpers(qualifier):
+    """The C runtime's scalar helpers (``c/src/sg_scalar.h``, the whole file), each function
+    qualified by ``qualifier`` (the header's ``SG_DEVICE``)."""
+    from ..c.runtime import read_source
+    return f"#define SG_DEVICE {qualifier}\n" + read_source("sg_scalar.h")
 
 
 class CudaDialect(Dialect):
@@ -67,12 +52,8 @@ class CudaDialect(Dialect):
 
     @property
     def preamble(self):
-        # the C helpers call copysign(0, x) with an int 0: in C++ that picks a host-only
-        # template, so give the device an exact (int, double) overload
-        return ("#include <stdint.h>\n#include <math.h>\n"
-                f"{self.helper_prefix} double copysign(int a, double b) "
-                "{ return copysign((double)a, b); }\n"
-                + _scalar_helpers(self.helper_prefix) + "\n")
+        # sg_scalar.h also gives C++ the (int, double) copysign overload its helpers need
+        return "#include <stdint.h>\n#include <math.h>\n" + _scalar_helpers(self.helper_prefix) + "\n"
 
     def composite(self, op, in_exprs, prefix="t"):
         """``(statements, [(expr, dtype) per output])`` of scalar op ``op`` (a Composite
