@@ -83,10 +83,42 @@ def grid_loop(var, bound, indent="  "):
             f"{var} += {d.grid_stride}) {{")
 
 
+def cuda_source(name):
+    """Text of ``src/<name>`` (a ``.cu`` or ``.cuh`` shipped with the package)."""
+    import importlib.resources
+    return importlib.resources.files(__package__).joinpath("src", name).read_text(encoding="utf-8")
+
+
+def source_parameters(text):
+    """The names a CUDA source declares on its first line, ``// parameters: A B ...``."""
+    first = text.split("\n", 1)[0].split()
+    if first[:2] != ["//", "parameters:"]:
+        return ()
+    return tuple(first[2:])
+
+
+def instantiate(name, **params):
+    """``src/<name>`` with its parameters defined: ``#define`` lines, the file, ``#undef`` lines.
+
+    ``params`` must be exactly the names the file declares (:func:`source_parameters`);
+    values are C tokens (types, integers). Raises ValueError otherwise.
+    """
+    text = cuda_source(name)
+    declared = source_parameters(text)
+    if set(params) != set(declared):
+        raise ValueError(f"{name} takes parameters {sorted(declared)}, got {sorted(params)}")
+    for key, value in params.items():
+        if not str(value) or "\n" in str(value):
+            raise ValueError(f"{name}: parameter {key} must be one line of C tokens, got {value!r}")
+    return ("".join(f"#define {k} {params[k]}\n" for k in declared) + text
+            + "".join(f"#undef {k}\n" for k in declared))
+
+
 def render_kernel(params, body):
     """Source of ``KERNEL(params)`` (C declarations) with ``body`` (lines)."""
     return "\n".join([f"{DIALECT.kernel_prefix} KERNEL({', '.join(params)})", "{"] + list(body)
                      + ["}", ""])
 
 
-__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render", "grid_loop", "render_kernel"]
+__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render", "cuda_source", "grid_loop", "instantiate",
+           "render_kernel", "source_parameters"]
