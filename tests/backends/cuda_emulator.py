@@ -335,7 +335,20 @@ def _uses_barrier(source, name):
     return "__syncthreads" in source[start:end if end > 0 else None]
 
 
+def _expand_macros(source):
+    """``source`` after the preprocessor, where kernels come from an instantiated ``.cu`` (its
+    parameters, such as the element type ``SG_T``, are macros ``#undef``'d after it): the
+    wrappers, which follow the source, need the signatures spelt out."""
+    if "#undef" not in source:
+        return source
+    out = subprocess.run([CXX, "-E", "-P", "-x", "c++", "-"], input=source, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"g++ -E failed on a generated CUDA module (emulator):\n{out.stderr[-4000:]}")
+    return out.stdout
+
+
 def _wrappers(source):
+    source = _expand_macros(source)
     out = []
     for m in _KERNEL_RE.finditer(source):
         name, params = m.group(1), m.group(2)

@@ -323,31 +323,33 @@ def test_blas_kernel_choice_follows_cpu_and_respects_the_user(tmp_path):
 
 
 def test_library_of_several_translation_units(tmp_path):
-    """A source whose parts are joined by TU_MARKER is compiled as separate translation units
-    (in parallel) and linked into one library: a static helper stays private to its part, the
-    parts call each other, and an error names the failing part's line."""
+    """A source given as a tuple of texts is compiled as separate translation units (in
+    parallel) and linked into one library: a static helper stays private to its unit, the
+    units call each other, and an error names the failing unit's line."""
     first = "static int twice(int x) { return 2 * x; }\nint f(int x) { return twice(x) + 1; }\n"
     second = "int f(int x);\nstatic int twice(int x) { return 20 * x; }\nint g(int x) { return f(x) * twice(1); }\n"
     cache = CompileCache(tmp_path / "cache")
-    ffi, lib = cache.get_library(first + build.TU_MARKER + second, "int f(int); int g(int);")
+    ffi, lib = cache.get_library((first, second), "int f(int); int g(int);")
     assert lib.f(3) == 7 and lib.g(3) == 140
+    assert cache.key((first, second)) != cache.key(first + second)
     bad = second.replace("return f(x)", "return f(x) +")
     with pytest.raises(CompileError) as info:
-        cache.get_library(first + build.TU_MARKER + bad, "int g(int);")
+        cache.get_library((first, bad), "int g(int);")
     assert "line 3" in str(info.value) or ":3:" in str(info.value), str(info.value)
 
 
 def test_runtime_library_is_two_units_that_compile_cleanly(tmp_path):
-    """The runtime library's two parts each compile alone without implicit declarations
-    (a helper one part uses must come from the shared header, not from the other part)."""
-    from symgraph.backends.c.runtime import library_source
-    parts = library_source(True).split(build.TU_MARKER)
-    assert len(parts) == 2
+    """The runtime library's two units each compile alone without implicit declarations
+    (a helper one unit uses must come from the shared header, not from the other unit)."""
+    from symgraph.backends.c.runtime import INCLUDE_FLAGS, library_units
+    units = library_units(True)
+    assert len(units) == 2
     cc = compiler_command(blas_flags())
     flags = [f for f in cc[1:] if not f.startswith(("-l", "-L", "-Wl,")) and f != "-shared"]
-    for k, part in enumerate(parts):
+    for k, part in enumerate(units):
         src = tmp_path / f"part{k}.c"
         src.write_text(part)
         proc = subprocess.run([cc[0], "-c", str(src), "-o", str(tmp_path / f"part{k}.o"), *flags,
-                               "-Werror=implicit-function-declaration"], capture_output=True, text=True)
+                               *INCLUDE_FLAGS, "-Werror=implicit-function-declaration"],
+                              capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-3000:]

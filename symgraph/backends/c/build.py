@@ -332,29 +332,23 @@ def blas_flags() -> tuple:
     return (f"-I{inc}", f"-L{lib}", f"-l{scipy_openblas32.get_library()}", f"-Wl,-rpath,{lib}")
 
 
-# Separates translation units in one library source: each part is compiled by its own compiler
-# process, at the same time, and the objects are linked into one library (the runtime library
-# is split so its cold build takes the time of its largest part, not of the whole).
-TU_MARKER = "\n/* symgraph: next translation unit */\n"
-
-
-def compile_shared(source: str, out_path: str, extra_flags=()) -> None:
+def compile_shared(source, out_path: str, extra_flags=()) -> None:
     """Compile C ``source`` into the shared library ``out_path``.
 
-    The source is written to a private temporary directory first. On failure
-    raises :class:`CompileError` with the compiler's stderr and the numbered
-    source lines around the first error. A source made of parts joined by
-    :data:`TU_MARKER` is built as that many translation units, compiled in
-    parallel. Example::
+    ``source`` is one C text, or a tuple of texts: translation units, each compiled by its
+    own compiler process at the same time, the objects then linked into one library (the
+    runtime library is split so its cold build takes the time of its largest unit, not of
+    the whole). Sources are written to a private temporary directory first. On failure
+    raises :class:`CompileError` with the compiler's stderr and the numbered source lines
+    around the first error. Example::
 
         compile_shared("int one(void) { return 1; }", "/tmp/one.so")
     """
     command = compiler_command(extra_flags)
-    parts = source.split(TU_MARKER)
-    if len(parts) == 1:
+    if isinstance(source, str):
         _run_compiler(command[:1], command[1:], source, out_path)
     else:
-        _run_compiler_parts(command[:1], command[1:], parts, out_path)
+        _run_compiler_parts(command[:1], command[1:], list(source), out_path)
 
 
 def _is_link_flag(flag):

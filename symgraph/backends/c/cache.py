@@ -35,6 +35,7 @@ import numpy
 from symgraph.config import config
 
 from .build import compile_shared, compiler_command, compiler_info, number_lines, pin_library
+from .sources import source_digest
 
 __all__ = ["CACHE_FORMAT_VERSION", "CacheSecurityError", "CompileCache", "default_cache", "ensure_private_dir"]
 
@@ -136,12 +137,15 @@ class CompileCache:
         self._loaded = {}  # (key, cdef) -> (ffi, lib); keeps the FFI objects alive
         self._lock = threading.Lock()
 
-    def key(self, source: str, extra_flags=()) -> str:
+    def key(self, source, extra_flags=()) -> str:
         """Hex sha256 naming the library built from ``source`` with ``extra_flags``.
 
+        ``source`` is a C text or a tuple of translation units (``build.compile_shared``).
         Covers the source, the full compiler command (including config.openmp and
-        config.cxxflags), the compiler version and native target, the cache format
-        and the Python/NumPy ABI; uses no per-process value, so every process agrees.
+        config.cxxflags), the compiler version and native target, the contents of the C
+        runtime's source files (``runtime.source_digest``: modules and the runtime library
+        include them), the cache format and the Python/NumPy ABI; uses no per-process value,
+        so every process agrees.
         """
         info = compiler_info()
         digest = hashlib.sha256()
@@ -151,8 +155,13 @@ class CompileCache:
             f"compiler-version={info.version}",
             f"native-target={info.native_target}",
             "command=" + "\0".join(compiler_command(extra_flags)),
-            "source=" + source,
+            "runtime-sources=" + source_digest(),
         ]
+        if isinstance(source, str):
+            parts.append("source=" + source)
+        else:
+            parts.append(f"units={len(source)}")
+            parts.extend("source=" + unit for unit in source)
         for part in parts:
             data = part.encode("utf-8")
             digest.update(len(data).to_bytes(8, "little"))  # length-prefixed: no ambiguous joins
@@ -163,9 +172,10 @@ class CompileCache:
         """Where the library for ``key`` lives (``<directory>/<key>.so``)."""
         return os.path.join(self.directory, key + ".so")
 
-    def get_library(self, source: str, cdef: str, extra_flags=()):
+    def get_library(self, source, cdef: str, extra_flags=()):
         """Return ``(ffi, lib)`` for ``source`` compiled with ``extra_flags``, building it if needed.
 
+        ``source``: a C text or a tuple of translation units (``build.compile_shared``).
         ``cdef`` declares the functions to bind (cffi syntax). Concurrent callers,
         in this process or others, compile each key once. A library whose hash no
         longer matches its sidecar is removed with a warning and rebuilt.
@@ -236,8 +246,11 @@ class CompileCache:
 
     def _compile_into(self, source, so_path, key, extra_flags):
         if config.print_c:
-            print(f"symgraph: C source for {os.path.basename(so_path)}:\n{number_lines(source)}",
-                  file=sys.stderr, flush=True)
+            units = (source,) if isinstance(source, str) else source
+            for k, unit in enumerate(units):
+                part = "" if len(units) == 1 else f" (translation unit {k + 1} of {len(units)})"
+                print(f"symgraph: C source for {os.path.basename(so_path)}{part}:\n{number_lines(unit)}",
+                      file=sys.stderr, flush=True)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".so")
         os.close(fd)
         start = time.perf_counter()

@@ -31,34 +31,12 @@ from .build import CompileError
 from .cache import default_cache
 from .plan import BufRoot, CSegment, ExtRoot, FromC, FromConstant, FromInput, FromPython, Plan
 from .program import prev_words, render_module
-from .runtime import runtime_link_flags
+from .runtime import CDEF, runtime_link_flags
 from .render import VECTOR_MATH, simd_declarations
 from ..python import PythonLinker
 from ... import config
 
-CDEF = """
-typedef struct { char *data; int64_t shape[8]; int64_t strides[8]; } sg_val;
-typedef struct {
-    int32_t err_code, err_node, err_slot, nthreads;
-    char err_msg[512];
-    intptr_t *ext;
-    sg_val *V;
-    char **buf;
-    int64_t *cap;
-    char *(*grow)(int32_t, int64_t);
-    intptr_t ndarray_type;
-    int64_t *prev;
-    char *(*fresh)(int32_t, int64_t);
-    const int8_t *outbuf;
-    int64_t fresh_min;
-    int32_t nthreads_max, adaptive;
-    double probe_t, par_scale;
-    int32_t probe_slow;
-} sg_ctx;
-int sg_init(sg_ctx *c);
-int sg_run(sg_ctx *c, int seg, int epi);
-int sg_commit(sg_ctx *c);
-"""
+# CDEF (cffi's declaration of sg_ctx and the entry points) is src/sg_abi.h as it is (runtime.py).
 
 # Flags every generated module uses: no errno from libm (lets gcc vectorize math calls),
 # wrapping signed arithmetic (NumPy's integer overflow), `omp simd` even without -fopenmp.
@@ -73,7 +51,7 @@ _RETRY = 100
 
 
 def _check_object_layout():
-    """Verify the CPython/NumPy object offsets the runtime reads (``sg_pyarray`` in runtime_core)."""
+    """Verify the CPython/NumPy object offsets the runtime reads (``sg_pyarray`` in src/sg_runtime.h)."""
     a = np.arange(6.0).reshape(2, 3)[:, ::2]
     p = id(a)
     word = ctypes.c_ssize_t.from_address

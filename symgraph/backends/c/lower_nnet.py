@@ -1,6 +1,6 @@
 """C lowerings of the neural-network ops: softmax family, conv2d (+ gradients), pooling
 (+ gradients), MRG31k3p uniforms. Each node is one call into the runtime library
-(``runtime_nnet``, ``runtime_conv``), typed by the node's float dtype.
+(``src/nnet.c``, ``src/conv.c``), typed by the node's float dtype.
 """
 from __future__ import annotations
 

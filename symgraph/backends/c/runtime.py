@@ -1,48 +1,47 @@
-"""The C runtime: a small header every module includes, and a library built once and cached.
+"""The C runtime: real C sources shipped with the package, built once into a cached library.
 
-``runtime_core``, ``runtime_index`` and ``runtime_blas`` each hold ``DECLS``
-(types, inline scalar helpers) and ``IMPL`` (functions marked ``SG_API``).
-The implementations are compiled once into a runtime library (cached like any
-module, keyed by its source and flags); generated modules get the declarations
-plus prototypes derived from ``IMPL`` and link against that library, so gcc
-compiles only a module's kernels and node functions: cold compiles stay short.
+The sources live in ``src/`` next to this module (package data):
+
+- ``sg_runtime.h``: the header every generated module and every runtime source includes:
+  types, the static tables the lowerings write, inline helpers, and the prototypes of every
+  function of the runtime library (typed ones through ``sg_api_typed.h``, once per dtype);
+- ``sg_abi.h``: ``sg_val``, ``sg_ctx`` and the module entry points in plain C, which is also
+  the cffi declaration Python binds modules with (:data:`CDEF`);
+- ``sg_scalar.h``: the scalar helpers the expression rules call, shared with CUDA
+  (qualifier ``SG_DEVICE``);
+- ``core.c``, ``index.c``, ``blas.c``, ``conv.c``, ``nnet.c``: the runtime library; code
+  written once for an element type is in ``conv_impl.h`` / ``nnet_impl.h``, included once per
+  dtype after ``#define SG_T float`` / ``SG_S f32`` / ``SG_MSFX f`` (names through ``SG_FN``).
+
+The library is compiled once (cached like any module, keyed by its units, its flags and
+:func:`source_digest`, the hash of every file in ``src/``), in two translation units of about
+equal compile time (:data:`UNITS`) built at the same time. Generated modules include the
+header and link against the library, so gcc compiles only a module's kernels and node
+functions: cold compiles stay short.
 """
 from __future__ import annotations
 
 import os
-import re
 import threading
 
-from . import runtime_blas, runtime_conv, runtime_core, runtime_index, runtime_nnet
-from .build import TU_MARKER
-from .render import simd_declarations
 from .build import blas_flags
 from .cache import default_cache
+from .render import simd_declarations
 
-_API = re.compile(r"^SG_API\s+([^{;]*?\))\s*\{", re.M)
-_IMPLS = (runtime_core.IMPL, runtime_index.IMPL, runtime_blas.IMPL, runtime_nnet.impl(), runtime_conv.impl())
-_DECLS = (runtime_core.DECLS, runtime_index.DECLS, runtime_blas.DECLS, runtime_nnet.DECLS, runtime_conv.DECLS)
-
-
-def _prototypes(impl):
-    return "\n".join(" ".join(m.group(1).split()) + ";" for m in _API.finditer(impl))
+from .sources import (CDEF, INCLUDE_FLAGS, MODULE_HEADER, SRC_DIR, UNITS,  # noqa: F401
+                      read_source, source_digest, source_files, source_path)
 
 
-MODULE_HEADER = "".join(_DECLS) + "\n" + "\n".join(_prototypes(p) for p in _IMPLS) + "\n"
+def library_units(simd):
+    """The runtime library's translation units: one small C text per entry of :data:`UNITS`.
 
-
-def library_source(simd):
-    """Source of the runtime library; ``simd`` declares exp/log SIMD (libmvec) for the softmax loops.
-
-    Two translation units of about equal compile time (the neural-network kernels, and the
-    rest), joined by ``build.TU_MARKER``: the cold build compiles them at the same time.
+    Each includes the header, then (``simd``) the libmvec SIMD declarations of exp/log for
+    the softmax loops, then its ``.c`` files.
     """
     decls = ""
     if simd:
         decls = simd_declarations({(fn, dt) for fn in ("exp", "log") for dt in ("float32", "float64")}) + "\n"
-    core, index, blas, nnet, conv = _IMPLS
-    return TU_MARKER.join(MODULE_HEADER + decls + "".join(unit)
-                          for unit in ((core, index, blas, conv), (nnet,)))
+    return tuple(MODULE_HEADER + decls + "".join(f'#include "{name}"\n' for name in unit) for unit in UNITS)
 
 
 _lock = threading.Lock()
@@ -50,7 +49,8 @@ _built = {}
 
 
 def runtime_link_flags(module_flags, simd=False):
-    """Linker flags that make a module use the runtime library (building it on first use).
+    """Flags that make a module include the runtime header and use the runtime library
+    (building it on first use).
 
     The library is compiled with ``module_flags`` plus BLAS; the flags name it
     by its cache key, so a changed runtime gives every module a new key.
@@ -58,13 +58,14 @@ def runtime_link_flags(module_flags, simd=False):
     cache = default_cache()
     # -O2 (after the base -O3, so it wins) halves the one-time build; its few hot loops are
     # marked `omp simd`, which vectorizes them at -O2 as well.
-    flags = tuple(module_flags) + blas_flags() + ("-fno-semantic-interposition", "-O2")
-    source = library_source(simd)
+    flags = tuple(module_flags) + INCLUDE_FLAGS + blas_flags() + ("-fno-semantic-interposition", "-O2")
+    units = library_units(simd)
     slot = (cache.directory, flags, simd)
     with _lock:
         hit = _built.get(slot)
         if hit is None:
-            cache.get_library(source, "int64_t sg_size(int nd, const int64_t *s);", flags)
-            name = os.path.basename(cache.path(cache.key(source, flags)))
-            hit = _built[slot] = (f"-L{cache.directory}", f"-l:{name}", f"-Wl,-rpath,{cache.directory}")
+            cache.get_library(units, "int64_t sg_size(int nd, const int64_t *s);", flags)
+            name = os.path.basename(cache.path(cache.key(units, flags)))
+            hit = _built[slot] = INCLUDE_FLAGS + (f"-L{cache.directory}", f"-l:{name}",
+                                                  f"-Wl,-rpath,{cache.directory}")
         return hit

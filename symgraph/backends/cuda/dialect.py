@@ -7,7 +7,7 @@ strings (``extern "C" __global__`` kernels, ``__restrict__``, ``__device__``
 helpers, thread indices, the barrier, ``__shared__``), so a scalar op gains
 its CUDA form the moment it gains its C form. The scalar helpers the rules
 call (``sg_idiv``, ``sg_floordiv``, ``sg_sigmoid`` ...) are the C runtime's
-own definitions, re-declared ``__device__``.
+own definitions (``c/src/sg_scalar.h``), qualified ``__device__`` through ``SG_DEVICE``.
 
 The kernels (``elemwise.py``, ``reduce.py``, ``nnet.py`` ...) are written
 against ``DIALECT``; ``SYMGRAPH_FLAGS=print_c=True`` prints each module compiled.
@@ -27,30 +27,15 @@ from __future__ import annotations
 
 from ..c import render as c_render
 from ..c.render import SCALAR_RULES, Dialect, ElemwiseBody
-from ..c import runtime_core
+from ..c.sources import read_source
 
 SCALAR_TABLE = SCALAR_RULES        # the same object: one table for C and CUDA
 
 
-_HELPERS_MARK = "/* ---------------------------------------------------------------- scalar helpers */"
-_HELPERS_END = "SG_FDIVMOD(double, )"
-
-
-def _scalar_helpers(prefix):
-    """The C runtime's scalar helper functions (the block of ``runtime_core`` from its
-    "scalar helpers" mark to the double instantiation of its float macros), with
-    ``static inline`` replaced by ``prefix``."""
-    if hasattr(runtime_core, "SCALAR_HELPERS"):
-        block = runtime_core.SCALAR_HELPERS
-    else:
-        texts = [v for v in vars(runtime_core).values() if isinstance(v, str) and _HELPERS_MARK in v]
-        if not texts:
-            raise ImportError("symgraph.backends.c.runtime_core has no scalar helper block")
-        text = texts[0]
-        start = text.index(_HELPERS_MARK)
-        end = text.index(_HELPERS_END, start) + len(_HELPERS_END)
-        block = text[start:end]
-    return block.replace("static inline", prefix)
+def _scalar_helpers(qualifier):
+    """The C runtime's scalar helpers (``c/src/sg_scalar.h``, the whole file), each function
+    qualified by ``qualifier`` (the header's ``SG_DEVICE``)."""
+    return f"#define SG_DEVICE {qualifier}\n" + read_source("sg_scalar.h")
 
 
 class CudaDialect(Dialect):
@@ -67,12 +52,8 @@ class CudaDialect(Dialect):
 
     @property
     def preamble(self):
-        # the C helpers call copysign(0, x) with an int 0: in C++ that picks a host-only
-        # template, so give the device an exact (int, double) overload
-        return ("#include <stdint.h>\n#include <math.h>\n"
-                f"{self.helper_prefix} double copysign(int a, double b) "
-                "{ return copysign((double)a, b); }\n"
-                + _scalar_helpers(self.helper_prefix) + "\n")
+        # sg_scalar.h also gives C++ the (int, double) copysign overload its helpers need
+        return "#include <stdint.h>\n#include <math.h>\n" + _scalar_helpers(self.helper_prefix) + "\n"
 
     def composite(self, op, in_exprs, prefix="t"):
         """``(statements, [(expr, dtype) per output])`` of scalar op ``op`` (a Composite
@@ -102,10 +83,42 @@ def grid_loop(var, bound, indent="  "):
             f"{var} += {d.grid_stride}) {{")
 
 
+def cuda_source(name):
+    """Text of ``src/<name>`` (a ``.cu`` or ``.cuh`` shipped with the package)."""
+    import importlib.resources
+    return importlib.resources.files(__package__).joinpath("src", name).read_text(encoding="utf-8")
+
+
+def source_parameters(text):
+    """The names a CUDA source declares on its first line, ``// parameters: A B ...``."""
+    first = text.split("\n", 1)[0].split()
+    if first[:2] != ["//", "parameters:"]:
+        return ()
+    return tuple(first[2:])
+
+
+def instantiate(name, **params):
+    """``src/<name>`` with its parameters defined: ``#define`` lines, the file, ``#undef`` lines.
+
+    ``params`` must be exactly the names the file declares (:func:`source_parameters`);
+    values are C tokens (types, integers). Raises ValueError otherwise.
+    """
+    text = cuda_source(name)
+    declared = source_parameters(text)
+    if set(params) != set(declared):
+        raise ValueError(f"{name} takes parameters {sorted(declared)}, got {sorted(params)}")
+    for key, value in params.items():
+        if not str(value) or "\n" in str(value):
+            raise ValueError(f"{name}: parameter {key} must be one line of C tokens, got {value!r}")
+    return ("".join(f"#define {k} {params[k]}\n" for k in declared) + text
+            + "".join(f"#undef {k}\n" for k in declared))
+
+
 def render_kernel(params, body):
     """Source of ``KERNEL(params)`` (C declarations) with ``body`` (lines)."""
     return "\n".join([f"{DIALECT.kernel_prefix} KERNEL({', '.join(params)})", "{"] + list(body)
                      + ["}", ""])
 
 
-__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render", "grid_loop", "render_kernel"]
+__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render", "cuda_source", "grid_loop", "instantiate",
+           "render_kernel", "source_parameters"]

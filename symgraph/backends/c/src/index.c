@@ -1,36 +1,10 @@
-"""Static C helpers for shape and indexing ops: views, reshape, alloc, join, advanced indexing.
+/* Shape and indexing ops: views, reshape, alloc, join, advanced indexing.
 
-Each helper takes descriptors (``sg_val``) and small static tables written by the
-lowering, so a node's generated code is a handful of lines. Every index is
-bounds-checked before it is used; errors go through ``sg_fail`` with NumPy's
-wording.
-"""
+   Each helper takes descriptors (sg_val) and small static tables written by the lowering, so a
+   node's generated code is a handful of lines. Every index is bounds-checked before it is used;
+   errors go through sg_fail with NumPy's wording. */
+#include "sg_runtime.h"
 
-DECLS = r"""
-typedef struct { int8_t kind, fa, fb, fs; int64_t a, b, s; } sg_idx_t;
-
-typedef struct { int8_t kind, fa, fb, fs, itype; int64_t a, b, s; } sg_adv_t;
-
-typedef struct {
-    int ond, bnd;                 /* output dims; broadcast index dims */
-    int64_t osh[SG_MAXD];
-    int omap[SG_MAXD];            /* out dim -> x dim (slice) or -1-k (index dim k of the broadcast) */
-    int64_t start[SG_MAXD], step[SG_MAXD];   /* per x dim, for slices */
-    sg_val ib[SG_MAXD];           /* per x dim, for index arrays: broadcast to the index shape */
-} sg_adv_plan;
-/* an integer index of type code itype (bytes; negative: unsigned) */
-static inline int64_t sg_read_index(const char *p, int itype) {
-    switch (itype) {
-    case 1: return *(const int8_t *)p;   case 2: return *(const int16_t *)p;
-    case 4: return *(const int32_t *)p;  case 8: return *(const int64_t *)p;
-    case -1: return *(const uint8_t *)p; case -2: return *(const uint16_t *)p;
-    case -4: return *(const uint32_t *)p; default: return (int64_t)*(const uint64_t *)p;
-    }
-}
-#define SG_ITSZ(t) ((t) < 0 ? -(t) : (t))
-"""
-
-IMPL = r"""
 /* ---------------------------------------------------------------- basic indexing */
 /* One entry per indexed dim. kind 0: integer index (a); kind 1: slice (a:b:s).
    f*: 0 = absent (None), 1 = constant v*, 2 = symbolic sym[v*]. */
@@ -298,4 +272,3 @@ SG_API int sg_adv_walk(sg_ctx *c, int node, sg_val *x, int nd, const sg_adv_t *s
     }
     return 0;
 }
-"""

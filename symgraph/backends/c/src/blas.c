@@ -1,15 +1,10 @@
-"""Static C helpers that call OpenBLAS (``scipy_cblas_*``) on strided views.
+/* Helpers that call OpenBLAS (scipy_cblas_*) on strided views.
 
-A transposed view is passed as ``CblasTrans`` with its leading dimension
-instead of being copied; only views with no unit stride (e.g. ``x[:, ::2]``)
-or with broadcast (stride-0) dims are first copied into a workspace buffer.
-Included only in modules that use BLAS, so other modules need no BLAS flags.
-"""
+   A transposed view is passed as CblasTrans with its leading dimension instead of being copied;
+   only views with no unit stride (x[:, ::2]) or with broadcast (stride-0) dims are first copied
+   into a workspace buffer. */
+#include "sg_runtime.h"
 
-DECLS = r"""
-"""
-
-IMPL = r"""
 #include <cblas.h>
 
 /* OpenBLAS runs single-threaded; large products are split over OpenMP threads instead, so the
@@ -142,4 +137,3 @@ SG_API int sg_vdot(sg_ctx *c, int node, int dbl, sg_val *x, sg_val *y, sg_val *o
     else *(float *)out->data = n ? scipy_cblas_sdot(n, (const float *)a.data, incx, (const float *)b.data, incy) : 0;
     return 0;
 }
-"""
