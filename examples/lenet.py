@@ -369,6 +369,9 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
                                 done_looping=done_looping),
                       note="(test: best model so far)")
 
+    if not numpy.isfinite(best_validation_loss):    # no epoch ran (--epochs 0): the model as it is
+        best_validation_loss = global_mean([validate_model(i) for i in range(n_valid_batches)])
+        test_score = global_mean([test_model(i) for i in range(n_test_batches)])
     print('Optimization complete.')
     print('Best validation score of %f %% obtained at iteration %i, '
           'with test performance %f %%' %

@@ -277,6 +277,9 @@ def sgd_optimization_mnist(args):
                                 test_score=float(test_score), done_looping=done_looping),
                       note="(test: best model so far)")
 
+    if not numpy.isfinite(best_validation_loss):    # no epoch ran (--epochs 0): the model as it is
+        best_validation_loss = numpy.mean([validate_model(i) for i in range(n_valid_batches)])
+        test_score = numpy.mean([test_model(i) for i in range(n_test_batches)])
     print('Optimization complete with best validation score of %f %%, '
           'with test performance %f %%'
           % (best_validation_loss * 100., test_score * 100.))

