@@ -51,7 +51,7 @@ NVCC = shutil.which("nvcc")
 def _extra_kernels():
     """Kernels no case of test_cuda_cases renders: the scatter of set_subtensor on an advanced
     index, and the guarded write-backs of graph updates (they need GPU shared variables)."""
-    from symgraph.backends.cuda.indexing import render_guarded_copy
+    from symgraph.backends.cuda.lower.subtensor import render_guarded_copy
     from symgraph.backends.cuda.lowering import BuildContext
     T = symgraph.tensor
     x, v, y = T.fmatrix("x"), T.fvector("v"), T.lvector("y")
@@ -161,10 +161,10 @@ def test_grid_stride_loops_count_in_64_bits():
 
 def test_launch_formats_of_each_kernel_family():
     """The prepared formats: element counts, sizes and strides are ``q`` (64-bit)."""
-    from symgraph.backends.cuda.conv import GEOM_FORMAT as CONV
-    from symgraph.backends.cuda.elemwise import arg_format
-    from symgraph.backends.cuda.pool import GEOM_FORMAT as POOL
-    from symgraph.backends.cuda.reduce import arg_format as reduce_format
+    from symgraph.backends.cuda.lower.conv import GEOM_FORMAT as CONV
+    from symgraph.backends.cuda.lower.elemwise import arg_format
+    from symgraph.backends.cuda.lower.pool import GEOM_FORMAT as POOL
+    from symgraph.backends.cuda.lower.reduce import arg_format as reduce_format
     assert arg_format(["float32", "float32"], ["array", "scalar"], 1, 2) == "qiqqPqqPqqf"
     assert reduce_format(2) == "qqii" + "q" * 8 + "PP"
     assert CONV == "qiiiiiiiii" and POOL == "qiiii"
@@ -215,8 +215,8 @@ def test_device_cuda_without_pycuda_raises_clearly():
 def test_index_reading_kernels_check_their_indices():
     """Every kernel that reads an index takes the error word and compares the index with
     the size of its axis before using it."""
-    from symgraph.backends.cuda.indexing import render_gather
-    from symgraph.backends.cuda.nnet import render_xent, render_xent_grad
+    from symgraph.backends.cuda.lower.subtensor import render_gather
+    from symgraph.backends.cuda.lower.nnet import render_xent, render_xent_grad
     for src, checks in [
             (render_gather("float32", ["int64", "int32"]), ["v < 0 || v >= d0", "v < 0 || v >= d1",
                                                             "out[i] = ok ? x[off]"]),

@@ -10,21 +10,21 @@ The fused cross-entropy kernels read a class label per row. A label outside
 ``[0, k)`` (negative ones included, as in the reference) is never used as an
 address: the forward kernel writes a NaN loss for that row, the gradient kernel
 subtracts nothing, and both record the label in the function's error word
-(``indexing.py``), which the linker raises at the end of the call as the
+(``lower/subtensor.py``), which the linker raises at the end of the call as the
 reference's IndexError ("class index 10 is out of range for 10 classes"),
 before any update is committed.
 """
 from __future__ import annotations
 
-from ...ops import scalar as ps
-from ...ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad,
+from ....ops import scalar as ps
+from ....ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad,
                          SoftmaxGrad)
-from .dialect import DIALECT, grid_loop, render_kernel
+from ..dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import supported_dtype
-from .indexing import ERROR_PARAMS, render_error_helper
-from .lowering import DEVICE, Step, register
-from . import driver
-from .memory import DeviceArray
+from .subtensor import ERROR_PARAMS, render_error_helper
+from ..lowering import DEVICE, Step, register
+from .. import driver
+from ..memory import DeviceArray
 
 THREADS = 256
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
-from .dialect import DIALECT, grid_loop, render_kernel
-from .lowering import DEVICE, Step, register
-from . import driver
-from .memory import empty
+from ....ops import scalar as ps
+from ....ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
+from ..dialect import DIALECT, grid_loop, render_kernel
+from ..lowering import DEVICE, Step, register
+from .. import driver
+from ..memory import empty
 
 # the batch (all leading dims) may be huge, so it is 64-bit; a single image's sides are ints
 _GEOM = ["const long long B", "const int H", "const int W", "const int oh", "const int ow"]

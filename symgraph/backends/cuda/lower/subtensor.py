@@ -41,17 +41,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
+from ....ops import scalar as ps
+from ....ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
                               build_index)
-from ..errors import reraise_with_node
-from .dialect import DIALECT, grid_loop, render_kernel
+from ...errors import reraise_with_node
+from ..dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import (ElemwiseLaunch, arg_format, register_copy, render_elemwise, scalar_kind,
                        supported_dtype)
-from .lowering import DEVICE, HOST, Step, register
-from .memory import DeviceArray
-from . import driver
-from .memory import empty
+from ..lowering import DEVICE, HOST, Step, register
+from ..memory import DeviceArray
+from .. import driver
+from ..memory import empty
 
 
 @register(Subtensor)

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, pads_for
-from .dialect import DIALECT, grid_loop, render_kernel
+from ....ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, pads_for
+from ..dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import register_copy
-from .lowering import DEVICE, HOST, Step, register
-from . import driver
-from .memory import empty
-from . import cublas
-from ...ops.conv import _shape_checked
+from ..lowering import DEVICE, HOST, Step, register
+from .. import driver
+from ..memory import empty
+from .. import cublas
+from ....ops.conv import _shape_checked
 from .elemwise import copy_into
 
 # the batch N is 64-bit (a batch's pixels may be more than 2**31); one image's sizes are ints

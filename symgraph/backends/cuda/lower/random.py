@@ -10,11 +10,11 @@ numpy's float32 multiply).
 """
 from __future__ import annotations
 
-from ...ops.random import MRGUniform
-from .dialect import DIALECT, instantiate
-from .lowering import DEVICE, HOST, Step, register
-from . import driver
-from .memory import DeviceArray
+from ....ops.random import MRGUniform
+from ..dialect import DIALECT, instantiate
+from ..lowering import DEVICE, HOST, Step, register
+from .. import driver
+from ..memory import DeviceArray
 
 
 def render_mrg_uniform(dtype):

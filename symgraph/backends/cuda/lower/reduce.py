@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.reduce import Argmax, CAReduce
-from .dialect import DIALECT, render_kernel
+from ....ops import scalar as ps
+from ....ops.reduce import Argmax, CAReduce
+from ..dialect import DIALECT, render_kernel
 from .elemwise import supported_dtype
-from .lowering import DEVICE, Step, register
-from . import driver
-from .memory import empty
-from .memory import _c_strides
-from .memory import DeviceArray
+from ..lowering import DEVICE, Step, register
+from .. import driver
+from ..memory import empty
+from ..memory import _c_strides
+from ..memory import DeviceArray
 
 THREADS = 256
 _COMBINE = {"add": ps.add, "mul": ps.mul, "max": ps.maximum, "min": ps.minimum}

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.elemwise import DimShuffle, Elemwise
-from .dialect import DIALECT, grid_loop
-from .lowering import DEVICE, HOST, Step, helper_kernel, register
-from . import driver
-from . import memory
-from .memory import empty
+from ....ops import scalar as ps
+from ....ops.elemwise import DimShuffle, Elemwise
+from ..dialect import DIALECT, grid_loop
+from ..lowering import DEVICE, HOST, Step, helper_kernel, register
+from .. import driver
+from .. import memory
+from ..memory import empty
 
 # pycuda/struct letter and C parameter type of a scalar passed by value
 PARAM = {
