@@ -212,6 +212,27 @@ def test_device_cuda_without_pycuda_raises_clearly():
     assert symgraph.config.device == old
 
 
+def test_kernel_names_are_a_parameter_not_a_placeholder():
+    """Kernels are rendered as templates naming themselves by the field ``${name}``
+    (dialect.name_kernel): no registered source keeps the old ``KERNEL`` placeholder or a
+    field, and a source still spelling its name ``KERNEL`` is refused."""
+    from symgraph.backends.cuda.lowering import BuildContext
+    _, handles = _module_source()
+    for name, h in handles.items():
+        assert not re.search(r"\bKERNEL", h.source), name
+        assert "$" not in h.source, name
+        assert f'extern "C" __global__ void {name}(' in h.source, name
+    old = 'extern "C" __global__ void KERNEL(long long n) { }'
+    with pytest.raises(ValueError):
+        BuildContext({}).kernel("old", old, "q")
+    with pytest.raises(ValueError):
+        dialect.name_kernel(dialect.render_kernel(["long long n"], []), "not an identifier")
+    with pytest.raises(KeyError):
+        dialect.name_kernel(dialect.render_kernel(["long long n"], ["  ${other};"]), "k")
+    assert dialect.name_kernel(dialect.render_kernel(["long long n"], []), "k").startswith(
+        'extern "C" __global__ void k(long long n)')
+
+
 def test_index_reading_kernels_check_their_indices():
     """Every kernel that reads an index takes the error word and compares the index with
     the size of its axis before using it."""
@@ -226,7 +247,7 @@ def test_index_reading_kernels_check_their_indices():
             (render_xent("float32", "int32"), ["c >= 0 && c < K"]),
             (render_xent_grad("float32", "int64"), ["c < 0 || c >= K"])]:
         assert "long long* err, const int site)" in src, src
-        assert "KERNEL_bad_index(err, site," in src and "atomicCAS" in src, src
+        assert "${name}_bad_index(err, site," in src and "atomicCAS" in src, src
         for c in checks:
             assert c in src, (c, src)
 

@@ -18,7 +18,7 @@ from ..memory import DeviceArray
 
 
 def render_mrg_uniform(dtype):
-    """``KERNEL(n_streams, n, state, new_state, out)``: ``src/mrg_uniform.cu`` for ``dtype``."""
+    """``<name>(n_streams, n, state, new_state, out)``: ``src/mrg_uniform.cu`` for ``dtype``."""
     return instantiate("mrg_uniform.cu", SG_T=DIALECT.ctype(dtype), SG_MRG_F64=int(dtype == "float64"))
 
 
