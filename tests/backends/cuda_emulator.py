@@ -687,7 +687,8 @@ def install(monkeypatch):
     if CXX is None:
         pytest.skip("no host C++ compiler")
     from symgraph.backends import cuda as cuda_pkg
-    from symgraph.backends.cuda import cublas, driver, elemwise, graphs, lowering, memory
+    from symgraph.backends.cuda import cublas, driver, graphs, lowering, memory
+    from symgraph.backends.cuda.lower import elemwise
     cpu = emulator()
     cpu.reset()
     compiled, copies, fills, sizes = _EMULATOR["caches"]

@@ -179,8 +179,10 @@ def _cuda_instances():
 def test_every_cu_file_compiles_with_nvcc(tmp_path, name, params):
     """Each CUDA source, with the dialect's preamble (sg_scalar.h under SG_DEVICE = __device__),
     compiles with nvcc -ptx, once per instantiation."""
-    text = dialect.DIALECT.preamble + (dialect.instantiate(name, **params) if params
-                                       else dialect.cuda_source(name))
+    text = dialect.instantiate(name, **params) if params else dialect.cuda_source(name)
+    if dialect.KERNEL_NAME in text:     # a kernel template: named as a lowering names it
+        text = dialect.name_kernel(text, "k")
+    text = dialect.DIALECT.preamble + text
     src = tmp_path / "k.cu"
     src.write_text(text)
     _run([NVCC, "-ptx", "-I", C_SRC, str(src), "-o", str(tmp_path / "k.ptx")], timeout=300)

@@ -79,7 +79,7 @@ def test_op_matches_reference_on_the_64_bit_strided_path(cpu_cuda, monkeypatch, 
     """Strided elementwise launches of arrays larger than 2**31 elements (or spanning more)
     take the kernels' 64-bit branch (``path`` 0); here every strided launch does, at small
     sizes, with inputs stacked as above."""
-    from symgraph.backends.cuda import elemwise
+    from symgraph.backends.cuda.lower import elemwise
     monkeypatch.setattr(elemwise, "INDEX32_MAX", 0)
     monkeypatch.setattr(elemwise, "_COPIES", {})        # their launch plans are cached
     monkeypatch.setattr(elemwise, "_FILLS", {})
@@ -135,7 +135,7 @@ def test_more_than_2_31_elements_are_launched_with_64_bit_arguments(cpu_cuda, mo
     recorders."""
     import types
     from symgraph.backends.cuda import driver, memory
-    from symgraph.backends.cuda.elemwise import ElemwiseLaunch, arg_format
+    from symgraph.backends.cuda.lower.elemwise import ElemwiseLaunch, arg_format
     from symgraph.backends.cuda.linker import CudaLinker
     from symgraph.backends.cuda.memory import DeviceArray
     from symgraph.graph.fgraph import FunctionGraph

@@ -51,7 +51,7 @@ NVCC = shutil.which("nvcc")
 def _extra_kernels():
     """Kernels no case of test_cuda_cases renders: the scatter of set_subtensor on an advanced
     index, and the guarded write-backs of graph updates (they need GPU shared variables)."""
-    from symgraph.backends.cuda.indexing import render_guarded_copy
+    from symgraph.backends.cuda.lower.subtensor import render_guarded_copy
     from symgraph.backends.cuda.lowering import BuildContext
     T = symgraph.tensor
     x, v, y = T.fmatrix("x"), T.fvector("v"), T.lvector("y")
@@ -161,10 +161,10 @@ def test_grid_stride_loops_count_in_64_bits():
 
 def test_launch_formats_of_each_kernel_family():
     """The prepared formats: element counts, sizes and strides are ``q`` (64-bit)."""
-    from symgraph.backends.cuda.conv import GEOM_FORMAT as CONV
-    from symgraph.backends.cuda.elemwise import arg_format
-    from symgraph.backends.cuda.pool import GEOM_FORMAT as POOL
-    from symgraph.backends.cuda.reduce import arg_format as reduce_format
+    from symgraph.backends.cuda.lower.conv import GEOM_FORMAT as CONV
+    from symgraph.backends.cuda.lower.elemwise import arg_format
+    from symgraph.backends.cuda.lower.pool import GEOM_FORMAT as POOL
+    from symgraph.backends.cuda.lower.reduce import arg_format as reduce_format
     assert arg_format(["float32", "float32"], ["array", "scalar"], 1, 2) == "qiqqPqqPqqf"
     assert reduce_format(2) == "qqii" + "q" * 8 + "PP"
     assert CONV == "qiiiiiiiii" and POOL == "qiiii"
@@ -212,11 +212,32 @@ def test_device_cuda_without_pycuda_raises_clearly():
     assert symgraph.config.device == old
 
 
+def test_kernel_names_are_a_parameter_not_a_placeholder():
+    """Kernels are rendered as templates naming themselves by the field ``${name}``
+    (dialect.name_kernel): no registered source keeps the old ``KERNEL`` placeholder or a
+    field, and a source still spelling its name ``KERNEL`` is refused."""
+    from symgraph.backends.cuda.lowering import BuildContext
+    _, handles = _module_source()
+    for name, h in handles.items():
+        assert not re.search(r"\bKERNEL", h.source), name
+        assert "$" not in h.source, name
+        assert f'extern "C" __global__ void {name}(' in h.source, name
+    old = 'extern "C" __global__ void KERNEL(long long n) { }'
+    with pytest.raises(ValueError):
+        BuildContext({}).kernel("old", old, "q")
+    with pytest.raises(ValueError):
+        dialect.name_kernel(dialect.render_kernel(["long long n"], []), "not an identifier")
+    with pytest.raises(KeyError):
+        dialect.name_kernel(dialect.render_kernel(["long long n"], ["  ${other};"]), "k")
+    assert dialect.name_kernel(dialect.render_kernel(["long long n"], []), "k").startswith(
+        'extern "C" __global__ void k(long long n)')
+
+
 def test_index_reading_kernels_check_their_indices():
     """Every kernel that reads an index takes the error word and compares the index with
     the size of its axis before using it."""
-    from symgraph.backends.cuda.indexing import render_gather
-    from symgraph.backends.cuda.nnet import render_xent, render_xent_grad
+    from symgraph.backends.cuda.lower.subtensor import render_gather
+    from symgraph.backends.cuda.lower.nnet import render_xent, render_xent_grad
     for src, checks in [
             (render_gather("float32", ["int64", "int32"]), ["v < 0 || v >= d0", "v < 0 || v >= d1",
                                                             "out[i] = ok ? x[off]"]),
@@ -226,7 +247,7 @@ def test_index_reading_kernels_check_their_indices():
             (render_xent("float32", "int32"), ["c >= 0 && c < K"]),
             (render_xent_grad("float32", "int64"), ["c < 0 || c >= K"])]:
         assert "long long* err, const int site)" in src, src
-        assert "KERNEL_bad_index(err, site," in src and "atomicCAS" in src, src
+        assert "${name}_bad_index(err, site," in src and "atomicCAS" in src, src
         for c in checks:
             assert c in src, (c, src)
 

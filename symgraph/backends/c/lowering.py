@@ -75,6 +75,18 @@ def is_c_value(v):
     return isinstance(t, TensorType) and t.dtype in SUPPORTED_DTYPES and t.ndim <= MAXD
 
 
+SFX = {"float32": "f32", "float64": "f64"}     # runtime function suffix of a float dtype
+
+
+def same_float(node, tensor_inputs=None):
+    """All float tensor inputs (by index) and every output share one float dtype."""
+    dt = node.outputs[-1].dtype
+    if dt not in SFX:
+        return False
+    idx = range(len(node.inputs)) if tensor_inputs is None else tensor_inputs
+    return all(node.inputs[k].dtype == dt for k in idx) and all(o.dtype in (dt, "int32") for o in node.outputs)
+
+
 def c_string(text):
     """A C string literal for ``text`` (printf-safe: '%' doubled)."""
     out = text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("\n", "\\n")

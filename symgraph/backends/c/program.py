@@ -21,9 +21,8 @@ from .lowering import NodeEmitter
 from .plan import FromC, dtype_codes
 from .render import CDialect, simd_declarations
 
-# Registers the lowerings (imported for their side effect on the table).
-from . import lower_elemwise, lower_shape, lower_subtensor, lower_blas  # noqa: F401,E402
-from . import lower_nnet  # noqa: F401,E402
+# Registers the lowerings of every op family (imported for its side effect on the table).
+from . import lower  # noqa: F401,E402
 
 
 def render_module(plan, simd=True, dialect=None):

@@ -9,9 +9,10 @@ The path of a function, in the order data flows:
                 (one nvcc call) per function
 ``dialect``     ``CudaDialect``, the CUDA spellings of the C renderer
                 (``backends/c/render.py``), whose scalar-op table it shares
-``elemwise`` ``reduce`` ``nnet`` ``conv`` ``pool`` ``indexing`` ``rng`` ``shape`` ``blas``
-                kernel sources (pure functions, testable without a GPU) and the
-                run-time step of each op family
+``lower/``      one module per op family, named as ``symgraph.ops``'s: ``elemwise``
+                ``reduce`` ``shape`` ``subtensor`` ``blas`` ``nnet`` ``conv`` ``pool``
+                ``random``: kernel sources (pure functions, testable without a GPU)
+                and the run-time step of each op family
 ``driver``      pycuda: context, stream, SourceModule cache, prepared launches
 ``memory``      ``DeviceArray`` and the caching device memory pool
 ``cublas``      cuBLAS through cffi

@@ -20,7 +20,7 @@ import os
 import threading
 from . import driver
 from . import CudaUnavailable
-from .elemwise import fill
+from .lower.elemwise import fill
 
 _CDEF = """
 typedef void* cublasHandle_t;

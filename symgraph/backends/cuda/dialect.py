@@ -25,6 +25,9 @@ with 64-bit offsets and choose an ``int`` path at launch when everything fits
 """
 from __future__ import annotations
 
+import re
+import string
+
 from ..c import render as c_render
 from ..c.render import SCALAR_RULES, Dialect, ElemwiseBody
 from ..c.sources import read_source
@@ -114,11 +117,36 @@ def instantiate(name, **params):
             + "".join(f"#undef {k}\n" for k in declared))
 
 
-def render_kernel(params, body):
-    """Source of ``KERNEL(params)`` (C declarations) with ``body`` (lines)."""
-    return "\n".join([f"{DIALECT.kernel_prefix} KERNEL({', '.join(params)})", "{"] + list(body)
-                     + ["}", ""])
+# A kernel source is rendered by a function that takes the kernel's name as a parameter. The
+# lowerings render it as a template, its name (and its helpers' names, ``<name>_rmax``) spelled
+# by the named field ``KERNEL_NAME``; ``name_kernel`` gives the field its value, checked.
+KERNEL_NAME = "${name}"
+# The name a template is rendered under for the hash in a kernel's final name (lowering.kernel_name):
+# a kernel's name never depends on itself, and is what it was when sources said ``KERNEL``.
+HASH_NAME = "KERNEL"
 
 
-__all__ = ["CudaDialect", "DIALECT", "SCALAR_TABLE", "c_render", "cuda_source", "grid_loop", "instantiate",
-           "render_kernel", "source_parameters"]
+def name_kernel(template, name):
+    """``template`` (a kernel source spelling its name ``${name}``) with the field set to ``name``.
+
+    Checked: ``name`` is a C identifier, the template defines the kernel
+    (``extern "C" __global__ void ${name}(``) and has no other field (a stray ``$`` or an
+    unknown ``${field}`` raises ValueError/KeyError from ``string.Template``).
+    """
+    if not re.fullmatch(r"[A-Za-z_][0-9A-Za-z_]*", name):
+        raise ValueError(f"kernel name {name!r} is not a C identifier")
+    if f"{DIALECT.kernel_prefix} {KERNEL_NAME}(" not in template:
+        raise ValueError("a kernel template defines its kernel as "
+                         f"'{DIALECT.kernel_prefix} {KERNEL_NAME}(...)'")
+    return string.Template(template).substitute(name=name)
+
+
+def render_kernel(params, body, name=KERNEL_NAME):
+    """Source of kernel ``name(params)`` (C declarations) with ``body`` (lines); by default the
+    template whose name is the field ``KERNEL_NAME``."""
+    return "\n".join([f"{DIALECT.kernel_prefix} {name}({', '.join(params)})", "{"] + list(body)
+                      + ["}", ""])
+
+
+__all__ = ["CudaDialect", "DIALECT", "HASH_NAME", "KERNEL_NAME", "SCALAR_TABLE", "c_render", "cuda_source",
+           "grid_loop", "instantiate", "name_kernel", "render_kernel", "source_parameters"]

@@ -27,7 +27,7 @@ per node (node by node, synchronised unless ``run.profile_sync = False``);
 
 Bad indices and whole updates. Kernels that read indices (advanced indexing,
 the class labels of the fused softmax cross-entropy) check them on the device
-and record the first bad one in the function's error word (``indexing.py``);
+and record the first bad one in the function's error word (``lower/subtensor.py``);
 ``run`` reads the word after the GPU work of the call, before outputs are
 copied out, and raises IndexError naming the node and the user's line. As the
 failure is only known then, an update must not be visible before it:
@@ -42,7 +42,7 @@ failure is only known then, an update must not be visible before it:
 - in a replayed CUDA graph, updates are written back into the shared
   variables' own buffers at the end of the graph (``replay.py``); for a
   function with index checks those copies are kernels that do nothing when the
-  error word is set (``indexing.render_guarded_copy``), so a failed call
+  error word is set (``lower.subtensor.render_guarded_copy``), so a failed call
   leaves every shared variable as it was, and the word is read after the
   replay. The word's buffer is allocated once per function, so its address is
   the same in every graph.
@@ -59,11 +59,11 @@ import numpy as np
 from ...graph import Constant, aliasing
 from ..errors import reraise_with_node
 from .lowering import ANY, DEVICE, HOST, BuildContext, Step, find_lowering
-from .elemwise import op_perform, supported_dtype
-from .indexing import ErrorWord, render_guarded_copy
+from .lower.elemwise import op_perform, supported_dtype
+from .lower.subtensor import ErrorWord, render_guarded_copy
 
-# the lowerings register themselves on import
-from . import elemwise, shape, reduce, blas, nnet, conv, pool, rng, indexing  # noqa: F401,E402
+# the lowerings of every op family register themselves on import
+from . import lower  # noqa: F401,E402
 from .shared import CudaSharedVariable
 from .lowering import render_module
 from .memory import DeviceArray

@@ -25,7 +25,7 @@ from typing import Callable
 
 from ..registry import LoweringRegistry
 from . import driver
-from .dialect import DIALECT
+from .dialect import DIALECT, HASH_NAME, name_kernel
 
 HOST, DEVICE, ANY = "host", "device", "any"
 
@@ -64,7 +64,9 @@ _compiled = {}        # kernel name -> prepared function (process-wide)
 
 
 def kernel_name(stem, source):
-    """``stem`` made an identifier, with a hash of ``source``."""
+    """``stem`` made an identifier, with a hash of ``source`` (a kernel template: the hash is
+    of its text rendered under ``HASH_NAME``)."""
+    source = name_kernel(source, HASH_NAME)
     stem = re.sub(r"[^0-9A-Za-z_]", "_", stem)[:48]
     return f"{stem}_{hashlib.sha1(source.encode()).hexdigest()[:10]}"
 
@@ -91,12 +93,12 @@ class BuildContext:
         return True
 
     def kernel(self, stem, source, arg_format):
-        """Register a kernel whose ``source`` defines ``extern "C" __global__ void NAME(...)``
-        with the literal name ``KERNEL``; returns a :class:`KernelHandle`."""
+        """Register a kernel whose ``source`` is a template (dialect.KERNEL_NAME): it defines
+        ``extern "C" __global__ void ${name}(...)``; returns a :class:`KernelHandle`."""
         name = kernel_name(stem, source)
         h = self.handles.get(name)
         if h is None:
-            h = self.handles[name] = KernelHandle(name, source.replace("KERNEL", name), arg_format)
+            h = self.handles[name] = KernelHandle(name, name_kernel(source, name), arg_format)
         return h
 
     def finish(self):
@@ -114,7 +116,7 @@ def helper_kernel(stem, source, arg_format):
     name = kernel_name(stem, source)
     fn = _compiled.get(name)
     if fn is None:
-        mod = driver.compile_module(DIALECT.preamble + source.replace("KERNEL", name))
+        mod = driver.compile_module(DIALECT.preamble + name_kernel(source, name))
         fn = _compiled[name] = driver.kernel(mod, name, arg_format)
     return fn
 

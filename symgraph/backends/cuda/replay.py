@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 from .memory import DeviceArray
-from .elemwise import copy_into
+from .lower.elemwise import copy_into
 from . import graphs, memory
 from .memory import empty
 

@@ -6,12 +6,12 @@
 // streams >= used are copied unchanged. state == new_state when the op is in place.
 //
 // Instantiated by dialect.instantiate("mrg_uniform.cu", SG_T=..., SG_MRG_F64=0 or 1); the
-// lowering names the kernel (KERNEL) when it registers it.
+// lowering names the kernel (${name}) when it registers it.
 #if !defined(SG_T) || !defined(SG_MRG_F64)
 #error "define SG_T (float or double) and SG_MRG_F64 (0 or 1) before this file"
 #endif
 
-extern "C" __global__ void KERNEL(const long long n_streams, const long long n, const int* state,
+extern "C" __global__ void ${name}(const long long n_streams, const long long n, const int* state,
                                   int* new_state, SG_T* __restrict__ out)
 {
   const long long M1 = 2147483647LL, M2 = 2147462579LL;

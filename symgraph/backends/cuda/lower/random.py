@@ -10,15 +10,15 @@ numpy's float32 multiply).
 """
 from __future__ import annotations
 
-from ...ops.random import MRGUniform
-from .dialect import DIALECT, instantiate
-from .lowering import DEVICE, HOST, Step, register
-from . import driver
-from .memory import DeviceArray
+from ....ops.random import MRGUniform
+from ..dialect import DIALECT, instantiate
+from ..lowering import DEVICE, HOST, Step, register
+from .. import driver
+from ..memory import DeviceArray
 
 
 def render_mrg_uniform(dtype):
-    """``KERNEL(n_streams, n, state, new_state, out)``: ``src/mrg_uniform.cu`` for ``dtype``."""
+    """``<name>(n_streams, n, state, new_state, out)``: ``src/mrg_uniform.cu`` for ``dtype``."""
     return instantiate("mrg_uniform.cu", SG_T=DIALECT.ctype(dtype), SG_MRG_F64=int(dtype == "float64"))
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
-from .dialect import DIALECT, grid_loop, render_kernel
-from .lowering import DEVICE, Step, register
-from . import driver
-from .memory import empty
+from ....ops import scalar as ps
+from ....ops.pool import AveragePoolGrad, MaxPoolGrad, Pool
+from ..dialect import DIALECT, grid_loop, render_kernel
+from ..lowering import DEVICE, Step, register
+from .. import driver
+from ..memory import empty
 
 # the batch (all leading dims) may be huge, so it is 64-bit; a single image's sides are ints
 _GEOM = ["const long long B", "const int H", "const int W", "const int oh", "const int ow"]
@@ -49,7 +49,7 @@ def _pixel_loop(names, inner, outer):
 
 
 def render_pool(dtype, op):
-    """``KERNEL(geometry..., x, out)``: pool windows (wh, ww) moved by (sh, sw) over x padded by (ph, pw)."""
+    """``<name>(geometry..., x, out)``: pool windows (wh, ww) moved by (sh, sw) over x padded by (ph, pw)."""
     d = DIALECT
     t = d.ctype(dtype)
     mode = op.mode
@@ -79,14 +79,14 @@ def render_pool(dtype, op):
 
 
 def render_max_pool_grad(dtype, op):
-    """``KERNEL(geometry..., x, maxout, gz, gx)``: gx = sum of gz over the windows whose
+    """``<name>(geometry..., x, maxout, gz, gx)``: gx = sum of gz over the windows whose
     maximum equals x at that position."""
     return _render_grad(dtype, op, ["maxout", "gz"], [
         "      if (xv == maxout[o]) acc += gz[o];"])
 
 
 def render_avg_pool_grad(dtype, op):
-    """``KERNEL(geometry..., x, gz, gx)``: gx = sum over windows of gz / count (sum: no division)."""
+    """``<name>(geometry..., x, gz, gx)``: gx = sum over windows of gz / count (sum: no division)."""
     d = DIALECT
     t = d.ctype(dtype)
     div = "" if op.mode == "sum" else f" / ({t}){_count(d, op.mode)}"

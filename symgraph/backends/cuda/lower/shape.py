@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops.shape import Alloc, Join, Rebroadcast, Reshape, Shape, Shape_i, SpecifyShape
+from ....ops.shape import Alloc, Join, Rebroadcast, Reshape, Shape, Shape_i, SpecifyShape
 from .elemwise import op_perform, scalar_kind, supported_dtype
-from .lowering import ANY, DEVICE, HOST, Step, register
+from ..lowering import ANY, DEVICE, HOST, Step, register
 from .elemwise import copy_into
-from .memory import DeviceArray
+from ..memory import DeviceArray
 from .elemwise import fill
 
 

@@ -2,7 +2,7 @@
 
 Rendering (no GPU needed)::
 
-    src = render_elemwise("KERNEL", scalar.add, ["float32", "float32"], ["array", "scalar"], 2)
+    src = render_elemwise(KERNEL_NAME, scalar.add, ["float32", "float32"], ["array", "scalar"], 2)
 
 One thread per output element in a grid-stride loop. At run time the
 operands' dimensions are collapsed (adjacent dimensions that are contiguous
@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.elemwise import DimShuffle, Elemwise
-from .dialect import DIALECT, grid_loop
-from .lowering import DEVICE, HOST, Step, helper_kernel, register
-from . import driver
-from . import memory
-from .memory import empty
+from ....ops import scalar as ps
+from ....ops.elemwise import DimShuffle, Elemwise
+from ..dialect import DIALECT, KERNEL_NAME, grid_loop
+from ..lowering import DEVICE, HOST, Step, helper_kernel, register
+from .. import driver
+from .. import memory
+from ..memory import empty
 
 # pycuda/struct letter and C parameter type of a scalar passed by value
 PARAM = {
@@ -77,7 +77,7 @@ def render_elemwise(name, scalar_op, in_dtypes, in_kinds, nd, out_dtypes=None):
             params.append(f"const {PARAM[dt][1]} i{i}")
     arrays = [f"o{o}" for o in range(len(out_dtypes))] + \
              [f"i{i}" for i, k in enumerate(in_kinds) if k == "array"]
-    lines = [f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
+    lines = [f"{d.kernel_prefix} {name}({', '.join(params)})", "{",
              grid_loop("i", "n")]
     lines.append("    " + " ".join(f"long long p_{a} = i;" for a in arrays))
     if nd:
@@ -284,7 +284,7 @@ def _device_elemwise(node, ctx, scalar_op, outs, used):
     in_dtypes = [v.dtype for v in ins_v]
     out_dtypes = [node.outputs[k].dtype for k in outs]
     out_np = [np.dtype(dt) for dt in out_dtypes]
-    src = render_elemwise("KERNEL", scalar_op, in_dtypes, in_kinds, nd, out_dtypes)
+    src = render_elemwise(KERNEL_NAME, scalar_op, in_dtypes, in_kinds, nd, out_dtypes)
     h = ctx.kernel(f"E_{_op_stem(scalar_op)}_{nd}d",
                    src, arg_format(in_dtypes, in_kinds, len(out_dtypes), nd))
     launch = ElemwiseLaunch(h, nd, in_kinds)
@@ -396,7 +396,7 @@ class _Bound:
 
 
 def _copy_source(src_dtype, dst_dtype, nd):
-    src = render_elemwise("KERNEL", ps.identity, [src_dtype], ["array"], nd, [dst_dtype])
+    src = render_elemwise(KERNEL_NAME, ps.identity, [src_dtype], ["array"], nd, [dst_dtype])
     return f"copy_{src_dtype}_{dst_dtype}_{nd}d", src, arg_format([src_dtype], ["array"], 1, nd)
 
 
@@ -421,7 +421,7 @@ def fill(dst, value):
     fn = _FILLS.get(dt)
     if fn is None:
         fn = _FILLS[dt] = helper_kernel(
-            f"fill_{dt}", render_elemwise("KERNEL", ps.identity, [dt], ["scalar"], 0, [dt]),
+            f"fill_{dt}", render_elemwise(KERNEL_NAME, ps.identity, [dt], ["scalar"], 0, [dt]),
             arg_format([dt], ["scalar"], 1, 0))
     driver.launch(fn, dst.size, dst.size, 1, dst.ptr, np.asarray(value, dtype=dt).item())
 

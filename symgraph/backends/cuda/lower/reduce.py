@@ -10,21 +10,21 @@ a reduction across it (columns, ``sum(axis=0)``) gets ``TX = 32`` (a warp reads
 
 Rendering (no GPU needed)::
 
-    src = render_careduce("KERNEL", "add", "float32", "float32", max_dims=3)
+    src = render_careduce("R_sum", "add", "float32", "float32", max_dims=3)
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.reduce import Argmax, CAReduce
-from .dialect import DIALECT, render_kernel
+from ....ops import scalar as ps
+from ....ops.reduce import Argmax, CAReduce
+from ..dialect import DIALECT, KERNEL_NAME, render_kernel
 from .elemwise import supported_dtype
-from .lowering import DEVICE, Step, register
-from . import driver
-from .memory import empty
-from .memory import _c_strides
-from .memory import DeviceArray
+from ..lowering import DEVICE, Step, register
+from .. import driver
+from ..memory import empty
+from ..memory import _c_strides
+from ..memory import DeviceArray
 
 THREADS = 256
 _COMBINE = {"add": ps.add, "mul": ps.mul, "max": ps.maximum, "min": ps.minimum}
@@ -99,22 +99,22 @@ def render_careduce(name, op, in_dtype, out_dtype, max_dims):
     body = [f"  {d.shared_prefix} {at} buf[{THREADS}];"] + _loop_head() + [
         f"    {at} acc = {identity_literal(op, acc)};",
         "    if (m < M) {"] + _inner_loop(max_dims) + [
-        f"        acc = KERNEL_combine(acc, ({at})x[off]);",
+        f"        acc = {name}_combine(acc, ({at})x[off]);",
         "      }",
         "    }",
         "    buf[ty * bx + tx] = acc;",
         f"    {d.barrier}",
         "    for (int s = blockDim.y >> 1; s > 0; s >>= 1) {",
-        "      if (ty < s) buf[ty * bx + tx] = KERNEL_combine(buf[ty * bx + tx], "
+        f"      if (ty < s) buf[ty * bx + tx] = {name}_combine(buf[ty * bx + tx], "
         "buf[(ty + s) * bx + tx]);",
         f"      {d.barrier}",
         "    }",
         f"    if (ty == 0 && m < M) out[m] = ({ot})buf[tx];",
         f"    {d.barrier}",
         "  }"]
-    src = render_kernel(_params(max_dims, [f"const {xt}* {d.restrict} x", f"{ot}* out"]), body)
-    helper = f"{d.helper_prefix} {at} KERNEL_combine({at} a, {at} b) {{ return {combine_a_b}; }}\n"
-    return (helper + src).replace("KERNEL", name)
+    src = render_kernel(_params(max_dims, [f"const {xt}* {d.restrict} x", f"{ot}* out"]), body, name)
+    helper = f"{d.helper_prefix} {at} {name}_combine({at} a, {at} b) {{ return {combine_a_b}; }}\n"
+    return helper + src
 
 
 def render_argmax(name, op, in_dtype, max_dims):
@@ -148,8 +148,8 @@ def render_argmax(name, op, in_dtype, max_dims):
         "    if (ty == 0 && m < M) out[m] = ibuf[tx];",
         f"    {d.barrier}",
         "  }"]
-    src = render_kernel(_params(max_dims, [f"const {xt}* {d.restrict} x", "int64_t* out"]), body)
-    return src.replace("KERNEL", name)
+    src = render_kernel(_params(max_dims, [f"const {xt}* {d.restrict} x", "int64_t* out"]), body, name)
+    return src
 
 
 def arg_format(max_dims):
@@ -200,12 +200,12 @@ def lower_careduce(node, ctx):
     op, axes = node.op.op, tuple(node.op.axis)
     nd = max(x.ndim, 1)
     h = ctx.kernel(f"R_{op}_{x.dtype}_{out.dtype}_{nd}d",
-                   render_careduce("KERNEL", op, x.dtype, out.dtype, nd), arg_format(nd))
+                   render_careduce(KERNEL_NAME, op, x.dtype, out.dtype, nd), arg_format(nd))
     out_np = np.dtype(out.dtype)
     h2 = None
     if len(axes) >= 2:     # a second pass (on the first pass's partial results)
         h2 = ctx.kernel(f"R_{op}_{out.dtype}_{out.dtype}_{nd}d",
-                        render_careduce("KERNEL", op, out.dtype, out.dtype, nd), arg_format(nd))
+                        render_careduce(KERNEL_NAME, op, out.dtype, out.dtype, nd), arg_format(nd))
     cache = {}
 
     def plan(xv):
@@ -266,7 +266,7 @@ def lower_argmax(node, ctx):
     axes = tuple(range(x.ndim)) if axis is None else (axis,)
     nd = max(x.ndim, 1)
     h = ctx.kernel(f"arg{node.op.op}_{x.dtype}_{nd}d",
-                   render_argmax("KERNEL", node.op.op, x.dtype, nd), arg_format(nd))
+                   render_argmax(KERNEL_NAME, node.op.op, x.dtype, nd), arg_format(nd))
     cache = {}
 
     def run(ins):

@@ -2,10 +2,10 @@
 1-column matrix view, so no copies are made)."""
 from __future__ import annotations
 
-from ...ops.blas import Dot
-from .lowering import DEVICE, Step, register
-from . import cublas
-from .memory import DeviceArray
+from ....ops.blas import Dot
+from ..lowering import DEVICE, Step, register
+from .. import cublas
+from ..memory import DeviceArray
 
 
 def _as_matrix(v, row):

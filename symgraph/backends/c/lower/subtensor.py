@@ -7,10 +7,10 @@ never reads or writes outside the array.
 """
 from __future__ import annotations
 
-from ...graph import Constant
-from ...ops.subtensor import AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor
-from ...ops.type import INT_DTYPES
-from .lowering import c_string, register
+from ....graph import Constant
+from ....ops.subtensor import AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor
+from ....ops.type import INT_DTYPES
+from ..lowering import c_string, register
 
 
 def _index_tables(e, idx_list, syms, adv):

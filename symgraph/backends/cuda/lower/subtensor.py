@@ -41,17 +41,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import scalar as ps
-from ...ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
+from ....ops import scalar as ps
+from ....ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
                               build_index)
-from ..errors import reraise_with_node
-from .dialect import DIALECT, grid_loop, render_kernel
+from ...errors import reraise_with_node
+from ..dialect import DIALECT, KERNEL_NAME, grid_loop, render_kernel
 from .elemwise import (ElemwiseLaunch, arg_format, register_copy, render_elemwise, scalar_kind,
                        supported_dtype)
-from .lowering import DEVICE, HOST, Step, register
-from .memory import DeviceArray
-from . import driver
-from .memory import empty
+from ..lowering import DEVICE, HOST, Step, register
+from ..memory import DeviceArray
+from .. import driver
+from ..memory import empty
 
 
 @register(Subtensor)
@@ -102,7 +102,7 @@ def lower_inc_subtensor(node, ctx):
     else:
         sop, kinds, dts = ps.add, ["array", y_kind], [x.dtype, x.dtype]
     h = ctx.kernel(f"{'set' if op.set_instead_of_inc else 'inc'}_subtensor_{x.dtype}_{kn}d",
-                   render_elemwise("KERNEL", sop, dts, kinds, kn, [x.dtype]),
+                   render_elemwise(KERNEL_NAME, sop, dts, kinds, kn, [x.dtype]),
                    arg_format(dts, kinds, 1, kn))
     register_copy(ctx, x.dtype, x.ndim)
     launch = ElemwiseLaunch(h, kn, kinds)
@@ -155,7 +155,7 @@ ERROR_WORDS = 4         # long longs in the error word: code, value, size, posit
 SITE_SHIFT = 256        # code = site * SITE_SHIFT + axis
 
 
-def render_error_helper(name="KERNEL"):
+def render_error_helper(name=KERNEL_NAME):
     """``name_bad_index(err, site, axis, position, value, size)``: record a bad index in the
     error word unless an earlier one is there (a ``__device__`` helper of the kernel ``name``)."""
     d = DIALECT
@@ -185,17 +185,17 @@ def _target_lines(k, report):
                   f"      if (v < 0 || v >= d{j}) {{",
                   "        ok = false;"]
         if report:
-            lines.append(f"        if ({report}) KERNEL_bad_index(err, site, {j}, row, v0, d{j});")
+            lines.append(f"        if ({report}) ${{name}}_bad_index(err, site, {j}, row, v0, d{j});")
         lines += ["      }",
                   f"      off = off * d{j} + v; }}"]
     return lines
 
 
 def render_gather(dtype, idx_dtypes, scatter=None):
-    """``KERNEL(L, R, d0..dk-1 (indexed sizes), x, out, idx0.., err, site)``: out[i, r] =
+    """``<name>(L, R, d0..dk-1 (indexed sizes), x, out, idx0.., err, site)``: out[i, r] =
     x[idx0[i], .., r] (x C-contiguous, R = trailing size). ``scatter='inc'``:
-    ``KERNEL(L, R, d.., x, y, ys_i, ys_r, idx.., err, site)``, x[...] += y[i, r] instead
-    (``atomicAdd``: repeated targets sum). ``scatter='set'``: ``KERNEL(L, R, d.., x, y, ys_i,
+    ``<name>(L, R, d.., x, y, ys_i, ys_r, idx.., err, site)``, x[...] += y[i, r] instead
+    (``atomicAdd``: repeated targets sum). ``scatter='set'``: ``<name>(L, R, d.., x, y, ys_i,
     ys_r, win, idx.., err, site)``, x[...] = y[i, r] where ``win`` (one entry per row of x's
     indexed dims, from :func:`render_scatter_winner`) names this position ``i`` as the last
     one with that target: NumPy's "last occurrence wins", whatever order threads run in.
@@ -238,7 +238,7 @@ def render_gather(dtype, idx_dtypes, scatter=None):
 
 
 def render_scatter_winner(idx_dtypes):
-    """``KERNEL(L, d0..dk-1, win, idx0.., phase)``, run with phase 0 then 1 before a
+    """``<name>(L, d0..dk-1, win, idx0.., phase)``, run with phase 0 then 1 before a
     ``set`` scatter: phase 0 sets ``win`` to -1 at every target row, phase 1 leaves there the
     largest index position ``i`` with that target (``atomicMax``). Out-of-range indices are
     skipped (the scatter reports them)."""
@@ -257,13 +257,13 @@ def render_scatter_winner(idx_dtypes):
 
 
 def render_guarded_copy(itemsize):
-    """``KERNEL(n, src, dst, err)``: dst[:n] = src[:n] (elements of ``itemsize`` bytes) unless
+    """``<name>(n, src, dst, err)``: dst[:n] = src[:n] (elements of ``itemsize`` bytes) unless
     the error word is set: the write-back of an update at the end of a CUDA graph."""
     d = DIALECT
     t = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int",
          8: "unsigned long long"}[itemsize]
     return "\n".join([
-        f"{d.kernel_prefix} KERNEL(const long long n, const {t}* {d.restrict} src, "
+        f"{d.kernel_prefix} {KERNEL_NAME}(const long long n, const {t}* {d.restrict} src, "
         f"{t}* {d.restrict} dst, const long long* {d.restrict} err)",
         "{",
         "  if (err[0] != 0) return;",

@@ -6,23 +6,11 @@ Reshape of a non-contiguous input copies into the node's own buffer.
 """
 from __future__ import annotations
 
-from ...graph import Constant
-from ...ops.elemwise import DimShuffle
-from ...ops.shape import (Alloc, Arange, Join, MakeVector, Rebroadcast, Reshape, Shape, Shape_i,
+from ....graph import Constant
+from ....ops.shape import (Alloc, Arange, Join, MakeVector, Rebroadcast, Reshape, Shape, Shape_i,
                           SpecifyShape)
-from .lowering import c_string, register
-from .render import is_float
-
-
-@register(DimShuffle)
-def lower_dimshuffle(e):
-    X, O = e.inp(0), e.out(0)
-    e.emit(f"{O}.data = {X}.data;")
-    for k, src in enumerate(e.op.new_order):
-        if src == "x":
-            e.emit(f"{O}.shape[{k}] = 1; {O}.strides[{k}] = 0;")
-        else:
-            e.emit(f"{O}.shape[{k}] = {X}.shape[{src}]; {O}.strides[{k}] = {X}.strides[{src}];")
+from ..lowering import c_string, register
+from ..render import is_float
 
 
 def _read_vector(e, var, n, name):

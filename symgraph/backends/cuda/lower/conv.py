@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, pads_for
-from .dialect import DIALECT, grid_loop, render_kernel
+from ....ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, pads_for
+from ..dialect import DIALECT, grid_loop, render_kernel
 from .elemwise import register_copy
-from .lowering import DEVICE, HOST, Step, register
-from . import driver
-from .memory import empty
-from . import cublas
-from ...ops.conv import _shape_checked
+from ..lowering import DEVICE, HOST, Step, register
+from .. import driver
+from ..memory import empty
+from .. import cublas
+from ....ops.conv import _shape_checked
 from .elemwise import copy_into
 
 # the batch N is 64-bit (a batch's pixels may be more than 2**31); one image's sizes are ints
@@ -63,7 +63,7 @@ def _kernel(dtype, op, src, dst, body, total):
 
 
 def render_im2col(dtype, op):
-    """``KERNEL(geometry..., img, colT)``: one thread per (c, n, y, x) writes its kh*kw taps."""
+    """``<name>(geometry..., img, colT)``: one thread per (c, n, y, x) writes its kh*kw taps."""
     t = DIALECT.ctype(dtype)
     return _kernel(dtype, op, "img", "col", [
         "    const long long r0 = i / ow, r1 = r0 / oh, n = r1 % N;",
@@ -81,7 +81,7 @@ def render_im2col(dtype, op):
 
 
 def render_col2im(dtype, op):
-    """``KERNEL(geometry..., colT, img)``: img pixel = sum of the colT entries of the taps
+    """``<name>(geometry..., colT, img)``: img pixel = sum of the colT entries of the taps
     that read it (a gather: one thread per pixel)."""
     t = DIALECT.ctype(dtype)
     return _kernel(dtype, op, "col", "img", [

@@ -10,21 +10,21 @@ The fused cross-entropy kernels read a class label per row. A label outside
 ``[0, k)`` (negative ones included, as in the reference) is never used as an
 address: the forward kernel writes a NaN loss for that row, the gradient kernel
 subtracts nothing, and both record the label in the function's error word
-(``indexing.py``), which the linker raises at the end of the call as the
+(``lower/subtensor.py``), which the linker raises at the end of the call as the
 reference's IndexError ("class index 10 is out of range for 10 classes"),
 before any update is committed.
 """
 from __future__ import annotations
 
-from ...ops import scalar as ps
-from ...ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad,
+from ....ops import scalar as ps
+from ....ops.nnet import (LogSoftmax, Softmax, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad,
                          SoftmaxGrad)
-from .dialect import DIALECT, grid_loop, render_kernel
+from ..dialect import DIALECT, KERNEL_NAME, grid_loop, render_kernel
 from .elemwise import supported_dtype
-from .indexing import ERROR_PARAMS, render_error_helper
-from .lowering import DEVICE, Step, register
-from . import driver
-from .memory import DeviceArray
+from .subtensor import ERROR_PARAMS, render_error_helper
+from ..lowering import DEVICE, Step, register
+from .. import driver
+from ..memory import DeviceArray
 
 THREADS = 256
 
@@ -62,7 +62,7 @@ def render_row_helpers(name, dtype):
 
 
 def _row_loop_head(d, params):
-    return [f"{d.kernel_prefix} KERNEL({', '.join(params)})", "{",
+    return [f"{d.kernel_prefix} {KERNEL_NAME}({', '.join(params)})", "{",
             f"  {d.shared_prefix} ACC buf[{THREADS}];",
             "  const int tk = threadIdx.x, TK = blockDim.x, TR = blockDim.y;",
             "  for (long long row0 = (long long)blockIdx.x * TR; row0 < M; "
@@ -76,19 +76,19 @@ def _max_and_sum(dtype, xr):
     f, mx = _math(dtype)
     return [f"    ACC mx = {DIALECT.literal(float('-inf'), dtype)};",
             f"    if (ok) for (long long k = tk; k < K; k += TK) {{ const ACC a = mx, b = {xr}[k]; mx = {mx}; }}",
-            "    mx = KERNEL_rmax(mx, buf);",
+            "    mx = ${name}_rmax(mx, buf);",
             "    ACC s = 0;",
             f"    if (ok) for (long long k = tk; k < K; k += TK) s += exp{f}({xr}[k] - mx);",
-            "    s = KERNEL_rsum(s, buf);"]
+            "    s = ${name}_rsum(s, buf);"]
 
 
 def _finish(lines, dtype):
-    src = "\n".join(render_row_helpers("KERNEL", dtype) + lines + ["  }", "}", ""])
+    src = "\n".join(render_row_helpers(KERNEL_NAME, dtype) + lines + ["  }", "}", ""])
     return src.replace("ACC", DIALECT.ctype(dtype))
 
 
 def render_softmax(dtype, log=False):
-    """``KERNEL(M, K, x, out)``: (log-)softmax of each of the M rows of length K."""
+    """``<name>(M, K, x, out)``: (log-)softmax of each of the M rows of length K."""
     d = DIALECT
     f, _ = _math(dtype)
     t = d.ctype(dtype)
@@ -106,7 +106,7 @@ def render_softmax(dtype, log=False):
 
 
 def render_softmax_grad(dtype):
-    """``KERNEL(M, K, dy, sm, out)``: out = dy * sm - sum(dy * sm) * sm per row."""
+    """``<name>(M, K, dy, sm, out)``: out = dy * sm - sum(dy * sm) * sm per row."""
     d = DIALECT
     t = d.ctype(dtype)
     lines = _row_loop_head(d, ["const long long M", "const long long K",
@@ -115,14 +115,14 @@ def render_softmax_grad(dtype):
     lines += ["    const long long o = row * K;",
               "    ACC s = 0;",
               "    if (ok) for (long long k = tk; k < K; k += TK) s += dy[o + k] * sm[o + k];",
-              "    s = KERNEL_rsum(s, buf);",
+              "    s = ${name}_rsum(s, buf);",
               "    if (ok) for (long long k = tk; k < K; k += TK) "
               "out[o + k] = dy[o + k] * sm[o + k] - s * sm[o + k];"]
     return _finish(lines, dtype)
 
 
 def render_xent(dtype, ydtype):
-    """``KERNEL(M, K, z, y, loss, sm, err, site)``: loss[i] = logsumexp(z[i]) - z[i, y[i]];
+    """``<name>(M, K, z, y, loss, sm, err, site)``: loss[i] = logsumexp(z[i]) - z[i, y[i]];
     sm = softmax. A label outside [0, K) gives a NaN loss and is recorded in the error word."""
     d = DIALECT
     f, _ = _math(dtype)
@@ -140,14 +140,14 @@ def render_xent(dtype, ydtype):
               f"        loss[row] = log{f}(s) - (zr[c] - mx);",
               "      } else {",
               f"        loss[row] = {DIALECT.literal(float('nan'), dtype)};",
-              "        KERNEL_bad_index(err, site, 1, row, c, K);",
+              "        ${name}_bad_index(err, site, 1, row, c, K);",
               "      }",
               "    }"]
     return render_error_helper() + _finish(lines, dtype)
 
 
 def render_xent_grad(dtype, ydtype):
-    """``KERNEL(n, K, g, sm, y, out, err, site)``: out = sm * g[row] - g[row] at column y[row].
+    """``<name>(n, K, g, sm, y, out, err, site)``: out = sm * g[row] - g[row] at column y[row].
     A label outside [0, K) subtracts nothing and is recorded in the error word."""
     d = DIALECT
     t, yt = d.ctype(dtype), d.ctype(ydtype)
@@ -158,7 +158,7 @@ def render_xent_grad(dtype, ydtype):
             "    const long long row = i / K, col = i - row * K;",
             f"    const {t} gr = g[row];",
             "    const long long c = (long long)y[row];",
-            "    if (col == 0 && (c < 0 || c >= K)) KERNEL_bad_index(err, site, 1, row, c, K);",
+            "    if (col == 0 && (c < 0 || c >= K)) ${name}_bad_index(err, site, 1, row, c, K);",
             f"    out[i] = sm[i] * gr - (c == col ? gr : ({t})0);",
             "  }"]
     return render_error_helper() + render_kernel(params, body)

@@ -1,8 +1,8 @@
 """C lowering of Dot: OpenBLAS gemm/gemv/dot for float32/float64, a plain loop otherwise."""
 from __future__ import annotations
 
-from ...ops.blas import Dot
-from .lowering import c_string, register
+from ....ops.blas import Dot
+from ..lowering import c_string, register
 
 
 def _is_blas(node):
