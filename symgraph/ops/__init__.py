@@ -17,6 +17,9 @@ Modules import only modules listed before them (and the graph and config layers)
 ``variable``    TensorVariable/TensorConstant and their operators (uses every family)
 ``sharedvar``   tensor shared variables and ``shared()``
 ``random_streams``, ``rng_mrg``   RandomStreams and MRG_RandomStreams (own shared state)
+``innergraph``  what control-flow ops share: inner graphs, their shapes, the gradient hook
+``ifelse``      IfElse (lazy conditional over two inner graphs); ``ifelse()``
+``scan``        Scan (a loop over an inner graph), ``scan``/``map``/``reduce``/``foldl``/``foldr``
 
 A family lower in the list that needs a constructor of a higher one in a gradient uses the
 variable's methods (``g.sum(axis)``, ``g.reshape(shape)``), which exist once ``variable`` is
@@ -24,5 +27,5 @@ imported; importing ``symgraph.ops`` imports every module.
 """
 from . import (  # noqa: F401
     type, scalar, elemwise, shape, reduce, subtensor, blas, nnet, conv, pool, random, variable,
-    sharedvar, random_streams, rng_mrg,
+    sharedvar, random_streams, rng_mrg, innergraph, ifelse, scan,
 )
