@@ -156,3 +156,10 @@ def test_ifelse_inside_scan_and_debugprint():
         outputs_info=T.constant(1.0))[0], [xv], mode="PY")
     text = theano.debugprint(ifelse(T.gt(x.sum(), 0), T.exp(x), -x), file="str")
     assert "(then)" in text and "(else)" in text and "exp" in text and "neg" in text
+
+
+def test_constant_condition_is_folded():
+    x = T.dvector("x")
+    f = function([x], ifelse(T.constant(1), T.exp(x), -x), mode="FAST_RUN")
+    assert not any(isinstance(n.op, IfElse) for n in f.maker.fgraph.toposort())
+    np.testing.assert_allclose(f(np.zeros(2)), [1.0, 1.0])

@@ -451,3 +451,21 @@ def test_debugprint_shows_inner_graph():
                        outputs_info=T.zeros_like(x[0]), name="cumexp")
     text = theano.debugprint(s, file="str")
     assert "Scan" in text and "Inner graph" in text and "exp" in text
+
+
+def test_inner_graph_is_rewritten_in_fast_run_only():
+    x = T.dvector("x")
+    s, _ = theano.scan(lambda xt, acc: acc + xt * 1 + 0, sequences=x,
+                       outputs_info=T.zeros_like(x[0]))
+    user_inner = len(s.owner.op.fgraph.apply_nodes)
+
+    def inner_nodes(f):
+        (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Scan)]
+        return len(node.op.fgraph.apply_nodes)
+
+    fast = function([x], s, mode="FAST_RUN")
+    slow = function([x], s, mode=theano.Mode(linker="py", optimizer=None))
+    assert inner_nodes(fast) < user_inner == inner_nodes(slow)
+    assert len(s.owner.op.fgraph.apply_nodes) == user_inner        # the user's graph is kept
+    xv = rng.randn(4)
+    np.testing.assert_allclose(fast(xv), slow(xv))
