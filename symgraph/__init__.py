@@ -19,6 +19,9 @@ from .compile.mode import Mode, CudaMode, DebugMode, NanGuardMode, get_mode  # n
 from .gradient import grad, verify_grad  # noqa: F401
 from .printing import pp, debugprint, pydotprint  # noqa: F401
 from . import printing  # noqa: F401
+from . import ifelse  # noqa: F401
+from . import scan_module  # noqa: F401
+from .scan_module import scan, until, map, reduce, foldl, foldr  # noqa: F401,A004
 
 
 def clone(output, replace=None, strict=True, share_inputs=True):

@@ -12,7 +12,10 @@ import numpy as np
 from .config import config
 from .graph import Apply, Op, Variable, clone_replace, compiler, format_trace, toposort
 from .ops import elemwise as elemwise_ops
+from .ops import innergraph as innergraph_ops
 from .ops import reduce as reduce_ops
+from .ops import scan as scan_ops
+from .ops import shape as shape_ops
 from .ops.sharedvar import shared
 from .ops.type import TensorType, DISCRETE_DTYPES
 
@@ -224,9 +227,58 @@ def Rop(f, wrt, eval_points):
     return outs[0] if single else outs
 
 
-def jacobian(expression, wrt):
-    """Rows of gradients of each element of a vector expression (small sizes only)."""
-    raise NotImplementedError("jacobian needs scan; compute grads per element instead")
+def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The Jacobian of a vector ``expression`` with respect to ``wrt`` (a variable or list):
+    row ``i`` is ``grad(expression[i], wrt)``, computed by a scan over ``i``.
+
+    >>> J = jacobian(T.tanh(T.dot(W, x)), x)        # (len(y), len(x))
+
+    A scalar expression gives its gradient.
+    """
+    single = not isinstance(wrt, (list, tuple))
+    ws = [wrt] if single else list(wrt)
+    expression = elemwise_ops.as_tensor_variable(expression)
+    if expression.ndim == 0:
+        return grad(expression, wrt, consider_constant=consider_constant,
+                    disconnected_inputs=disconnected_inputs)
+    if expression.ndim != 1:
+        raise TypeError(f"jacobian: the expression must be a vector (or a scalar), got "
+                        f"{expression.type} (built at {expression.where()}); flatten it first")
+
+    def row(i, y, *xs):
+        return grad(y[i], list(xs), consider_constant=consider_constant,
+                    disconnected_inputs=disconnected_inputs)
+
+    rows, _ = scan_ops.build_scan(row, sequences=shape_ops.arange(expression.shape[0]),
+                                  non_sequences=[expression] + ws, name="jacobian",
+                                  return_list=True)
+    return rows[0] if single else rows
+
+
+def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """The Hessian of scalar ``cost`` with respect to each vector in ``wrt``: the Jacobian of
+    its gradient (a scan over the gradient's entries).
+
+    >>> H = hessian(T.sum(x ** 3), x)                # diag(6 x)
+    """
+    single = not isinstance(wrt, (list, tuple))
+    ws = [wrt] if single else list(wrt)
+    cost = elemwise_ops.as_tensor_variable(cost)
+    if cost.ndim != 0:
+        raise TypeError(f"hessian: the cost must be a scalar, got {cost.type}")
+    out = []
+    for w in ws:
+        if w.ndim != 1:
+            raise TypeError(f"hessian: wrt must be vectors, got {w} of type {w.type}; flatten "
+                            f"the parameter or compute the Jacobian of its gradient")
+        g = grad(cost, w, consider_constant=consider_constant,
+                 disconnected_inputs=disconnected_inputs)
+        out.append(jacobian(g, w, consider_constant=consider_constant,
+                            disconnected_inputs=disconnected_inputs))
+    return out[0] if single else out
+
+
+innergraph_ops.register_gradient(grad)     # the control-flow ops' L_op reach grad through it
 
 
 class GradientError(AssertionError):
@@ -294,6 +346,7 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
                     f"rel err {rel_err.reshape(-1)[j]:.3g})")
 
 
-__all__ = ["grad", "verify_grad", "zero_grad", "disconnected_grad", "Lop", "Rop",
+__all__ = ["grad", "verify_grad", "zero_grad", "disconnected_grad", "Lop", "Rop", "jacobian",
+           "hessian",
            "DisconnectedInputError",
            "GradientError", "format_trace"]

@@ -117,11 +117,32 @@ def debugprint(obj, file=None, print_type=True, ids="id", depth=-1):
 
     for out in outputs:
         walk(out, "", depth)
+    # the inner graphs of scan and ifelse nodes (and of the nodes inside those), after the tree
+    pending, done = _inner_owners(outputs), set()
+    if pending:
+        lines.append("")
+        lines.append("Inner graphs:")
+    while pending:
+        node = pending.pop(0)
+        if node in done:
+            continue
+        done.add(node)
+        for label, fg in node.op.inner_graphs():
+            lines.append("")
+            lines.append(f"{node.op} {ident(node.outputs[0])} ({label})")
+            for o in fg.outputs:
+                walk(o, " >", depth)
+            pending.extend(_inner_owners(fg.outputs))
     text = "\n".join(lines)
     if file == "str":
         return text
     print(text, file=file or sys.stdout)
     return file         # as Theano: the file written to; None for stdout, so a REPL shows it once
+
+
+def _inner_owners(outputs):
+    """Nodes of the graph of ``outputs`` whose op holds inner graphs (Scan, IfElse)."""
+    return [n for n in toposort(outputs) if hasattr(n.op, "inner_graphs")]
 
 
 def _letters(n):

@@ -214,10 +214,16 @@ def test_verify_grad_scalar_output_and_float32(rng):
     verify_grad(lambda a, b: a * b, [rng.rand(2), rng.rand(2)], n_tests=1, mode="py", rng=rng)
 
 
-def test_jacobian_not_available():
+def test_jacobian_is_built_on_scan():
     from symgraph.gradient import jacobian
-    with pytest.raises(NotImplementedError, match="scan"):
-        jacobian(T.dvector(), T.dvector())
+    x = T.dvector("x")
+    J = jacobian(T.tanh(x) * x[0], x)
+    xv = np.array([0.3, -0.7, 1.1])
+    f = symgraph.function([x], J)
+    t = np.tanh(xv)
+    expected = np.diag((1 - t ** 2) * xv[0])
+    expected[:, 0] += t
+    np.testing.assert_allclose(f(xv), expected, rtol=1e-10)
 
 
 def test_grad_of_mlp_against_finite_differences(rng):

@@ -22,6 +22,9 @@ Modules import only modules listed before them (and the graph and config layers)
 ``variable``    TensorVariable/TensorConstant and their operators (uses every family)
 ``sharedvar``   tensor shared variables and ``shared()``
 ``random_streams``, ``rng_mrg``   RandomStreams and MRG_RandomStreams (own shared state)
+``innergraph``  what control-flow ops share: inner graphs, their shapes, the gradient hook
+``ifelse``      IfElse (lazy conditional over two inner graphs); ``ifelse()``
+``scan``        Scan (a loop over an inner graph), ``scan``/``map``/``reduce``/``foldl``/``foldr``
 
 A family lower in the list that needs a constructor of a higher one in a gradient uses the
 variable's methods (``g.sum(axis)``, ``g.reshape(shape)``), which exist once ``variable`` is
@@ -29,5 +32,6 @@ imported; importing ``symgraph.ops`` imports every module.
 """
 from . import (  # noqa: F401
     type, scalar, elemwise, shape, reduce, subtensor, blas, nnet, conv, pool, random, nlinalg,
-    slinalg, extra_ops, sort, xlogx, variable, sharedvar, random_streams, rng_mrg,
+    slinalg, extra_ops, sort, xlogx, variable, sharedvar, random_streams, rng_mrg, innergraph,
+    ifelse, scan,
 )

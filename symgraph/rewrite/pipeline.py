@@ -2,7 +2,11 @@
 
 Phases, in order::
 
-    merge1 -> canonicalize -> stabilize -> specialize -> fusion -> inplace -> merge2
+    merge1 -> canonicalize -> stabilize -> specialize -> scan_inner -> fusion -> inplace -> merge2
+
+with, between specialize and fusion, the ``scan_inner`` pass (tags ``fast_run``, ``scan``),
+which runs this pipeline, less ``inplace``, on the inner graphs of Scan and IfElse nodes
+(:mod:`symgraph.rewrite.scan`).
 
 ``canonicalize``, ``stabilize`` and ``specialize`` are equilibrium phases of
 node rewriters (see :mod:`symgraph.opt.engine`); the others are whole-graph
@@ -24,7 +28,7 @@ from __future__ import annotations
 import gc
 
 from ..graph import EquilibriumRewriter, GraphRewriter, MergeFeature, MergeRewriter
-from . import basic, canonicalize, fusion, inplace, shape, stabilize
+from . import basic, canonicalize, fusion, inplace, scan, shape, stabilize
 
 PHASES = ("merge1", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "merge2")
 
@@ -91,6 +95,7 @@ def _phases():
         _Phase("canonicalize", ("fast_run", "fast_compile", "canonicalize")),
         _Phase("stabilize", ("fast_run", "stabilize")),
         _Phase("specialize", ("fast_run", "specialize")),
+        scan.InnerGraphRewriter("scan_inner", ("fast_run", "scan"), run_pipeline),
         fusion.FusionRewriter("fusion", ("fast_run", "fusion")),
         inplace.InplaceRewriter("inplace", ("fast_run", "inplace")),
         MergeRewriter("merge2", ("fast_run", "fast_compile", "merge")),
