@@ -10,8 +10,9 @@ The sources live in ``src/`` next to this module (package data):
 - ``sg_scalar.h``: the scalar helpers the expression rules call, shared with CUDA
   (qualifier ``SG_DEVICE``);
 - ``core.c``, ``index.c``, ``blas.c``, ``conv.c``, ``nnet.c``: the runtime library; code
-  written once for an element type is in ``conv_impl.h`` / ``nnet_impl.h``, included once per
-  dtype after ``#define SG_T float`` / ``SG_S f32`` / ``SG_MSFX f`` (names through ``SG_FN``).
+  written once for an element type is in ``conv_impl.h`` / ``nnet_impl.h``, instantiated once per
+  dtype by ``sg_per_dtype.h`` (``SG_T float`` / ``SG_S f32`` / ``SG_MSFX f``, then double;
+  names through ``SG_FN``).
 
 The library is compiled once (cached like any module, keyed by its units, its flags and
 :func:`source_digest`, the hash of every file in ``src/``), in two translation units of about

@@ -31,18 +31,5 @@ static inline int sg_conv_tid(void) {
 #endif
 }
 
-#define SG_T float
-#define SG_S f32
-#define SG_MSFX f
-#include "conv_impl.h"
-#undef SG_T
-#undef SG_S
-#undef SG_MSFX
-
-#define SG_T double
-#define SG_S f64
-#define SG_MSFX
-#include "conv_impl.h"
-#undef SG_T
-#undef SG_S
-#undef SG_MSFX
+#define SG_PER_DTYPE "conv_impl.h"
+#include "sg_per_dtype.h"

@@ -154,18 +154,5 @@ SG_API int sg_mrg_uniform(sg_ctx *c, int node, int bs, int bo, sg_val *rstate, c
     return 0;
 }
 
-#define SG_T float
-#define SG_S f32
-#define SG_MSFX f
-#include "nnet_impl.h"
-#undef SG_T
-#undef SG_S
-#undef SG_MSFX
-
-#define SG_T double
-#define SG_S f64
-#define SG_MSFX
-#include "nnet_impl.h"
-#undef SG_T
-#undef SG_S
-#undef SG_MSFX
+#define SG_PER_DTYPE "nnet_impl.h"
+#include "sg_per_dtype.h"

@@ -183,19 +183,7 @@ int64_t sg_pool_len(int64_t size, int64_t ws, int64_t st, int64_t pad, int ignor
 int sg_mrg_uniform(sg_ctx *c, int node, int bs, int bo, sg_val *rstate, const int64_t *size, int nd, int dbl,
                    sg_val *new_state, sg_val *out);
 
-#define SG_T float
-#define SG_S f32
-#define SG_MSFX f
-#include "sg_api_typed.h"
-#undef SG_T
-#undef SG_S
-#undef SG_MSFX
-#define SG_T double
-#define SG_S f64
-#define SG_MSFX
-#include "sg_api_typed.h"
-#undef SG_T
-#undef SG_S
-#undef SG_MSFX
+#define SG_PER_DTYPE "sg_api_typed.h"
+#include "sg_per_dtype.h"
 
 #endif /* SG_RUNTIME_H */
