@@ -31,8 +31,9 @@ def _axis(a, axis):
     return axis % a.ndim
 
 
-class SortOp(Op):
-    """``numpy.sort(a, axis, kind)``; ``axis=None`` sorts the flattened tensor."""
+class _AlongAxis(Op):
+    """What sort and argsort share: the props, the checks, the name and the output shape
+    (the input's; its size as one dimension for ``axis=None``)."""
 
     __props__ = ("kind", "axis")
 
@@ -41,7 +42,19 @@ class SortOp(Op):
         self.kind, self.axis = kind, axis
 
     def __str__(self):
-        return f"SortOp{{{self.kind}, axis={self.axis}}}"
+        return f"{type(self).__name__}{{{self.kind}, axis={self.axis}}}"
+
+    def infer_shape(self, node, shapes):
+        if self.axis is None:
+            n = 1
+            for s in shapes[0]:
+                n = n * s
+            return [(n,)]
+        return [shapes[0]]
+
+
+class SortOp(_AlongAxis):
+    """``numpy.sort(a, axis, kind)``; ``axis=None`` sorts the flattened tensor."""
 
     def make_node(self, a):
         a = as_tensor(a)
@@ -62,26 +75,10 @@ class SortOp(Op):
         g = TakeAlongAxis(axis)(gz, ranks)
         return [reshape(g, a.shape, ndim=a.ndim) if self.axis is None else g]
 
-    def infer_shape(self, node, shapes):
-        if self.axis is None:
-            n = 1
-            for s in shapes[0]:
-                n = n * s
-            return [(n,)]
-        return [shapes[0]]
 
 
-class ArgSortOp(Op):
+class ArgSortOp(_AlongAxis):
     """``numpy.argsort(a, axis, kind)`` as int64; no gradient."""
-
-    __props__ = ("kind", "axis")
-
-    def __init__(self, kind="quicksort", axis=-1, order=None):
-        _check_kind(kind, order)
-        self.kind, self.axis = kind, axis
-
-    def __str__(self):
-        return f"ArgSortOp{{{self.kind}, axis={self.axis}}}"
 
     def make_node(self, a):
         a = as_tensor(a)
@@ -95,13 +92,6 @@ class ArgSortOp(Op):
     def grad(self, inputs, output_grads):
         return [None]
 
-    def infer_shape(self, node, shapes):
-        if self.axis is None:
-            n = 1
-            for s in shapes[0]:
-                n = n * s
-            return [(n,)]
-        return [shapes[0]]
 
 
 class TakeAlongAxis(Op):
