@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import pickle
 import sys
 import time
 import zlib
@@ -296,14 +297,11 @@ def allreduce_arrays(arrays, op="sum", names=None, bucket_bytes=DEFAULT_BUCKET_B
         raise ValueError(f"allreduce op must be one of {_OPS}, got {op!r}")
     arrays = [np.asarray(a) for a in arrays]
     names = list(names) if names is not None else [f"input {i}" for i in range(len(arrays))]
-    w = world()
     out_dtypes = [result_dtype(op, a.dtype) for a in arrays]
-    if w.size == 1:
-        return [np.array(a, dtype=d, copy=True) for a, d in zip(arrays, out_dtypes)]
-    w.check()
-    w.mpi()
     what = what or f"allreduce({op}) of {', '.join(map(repr, names[:3]))}{' ...' if len(names) > 3 else ''}"
-    _exchange_header(w, f"allreduce/{op}", describe(arrays, names), what)
+    w = _begin(f"allreduce/{op}", what, arrays, names)
+    if w is None:
+        return [np.array(a, dtype=d, copy=True) for a, d in zip(arrays, out_dtypes)]
     MPI, comm = w.MPI, w.comm
     results = [None] * len(arrays)
     requests, finish = [], []
@@ -354,16 +352,25 @@ def allreduce_arrays(arrays, op="sum", names=None, bucket_bytes=DEFAULT_BUCKET_B
     return results
 
 
+def _begin(kind, what, arrays, names):
+    """The group, ready for collective ``kind`` over ``arrays`` (every rank's names, dtypes and
+    shapes checked equal first), or None in a one-process run."""
+    w = world()
+    if w.size == 1:
+        return None
+    w.check()
+    w.mpi()
+    _exchange_header(w, kind, describe(arrays, names), what)
+    return w
+
+
 def allgather_array(x, axis=0, name="x"):
     """Concatenate every rank's ``x`` along ``axis`` (rank order); all ranks must give equal shapes."""
     x = np.asarray(x)
-    w = world()
-    if w.size == 1:
-        return np.array(x, copy=True)
-    w.check()
-    w.mpi()
     what = f"allgather(axis={axis}) of {name!r}"
-    _exchange_header(w, f"allgather/{axis}", describe([x], [name]), what)
+    w = _begin(f"allgather/{axis}", what, [x], [name])
+    if w is None:
+        return np.array(x, copy=True)
     moved = np.moveaxis(x, axis, 0)
     send = np.ascontiguousarray(moved)                 # no copy for axis 0 of a contiguous array
     recv = np.empty((w.size,) + send.shape, send.dtype)
@@ -375,15 +382,12 @@ def allgather_array(x, axis=0, name="x"):
 def broadcast_array(x, root=0, name="x"):
     """Root's ``x`` on every rank; every rank gives an array of the same dtype and shape."""
     x = np.asarray(x)
-    w = world()
-    if not 0 <= root < w.size:
-        raise ValueError(f"broadcast root {root} is not a rank of a group of {w.size}")
-    if w.size == 1:
-        return np.array(x, copy=True)
-    w.check()
-    w.mpi()
+    if not 0 <= root < world().size:
+        raise ValueError(f"broadcast root {root} is not a rank of a group of {world().size}")
     what = f"broadcast(root={root}) of {name!r}"
-    _exchange_header(w, f"broadcast/{root}", describe([x], [name]), what)
+    w = _begin(f"broadcast/{root}", what, [x], [name])
+    if w is None:
+        return np.array(x, copy=True)
     buf = np.array(x, dtype=_wire_dtype(x.dtype), order="C", copy=True)
     w.wait([w.comm.Ibcast(buf, root=root)], what)
     return buf if buf.dtype == x.dtype else buf.astype(x.dtype)
@@ -392,13 +396,10 @@ def broadcast_array(x, root=0, name="x"):
 def reduce_to_root_array(x, root=0, name="x"):
     """Sum of every rank's ``x`` on ``root``, zeros elsewhere (the gradient of broadcast)."""
     x = np.asarray(x)
-    w = world()
-    if w.size == 1:
-        return np.array(x, copy=True)
-    w.check()
-    w.mpi()
     what = f"reduce(sum, root={root}) of {name!r}"
-    _exchange_header(w, f"reduce/{root}", describe([x], [name]), what)
+    w = _begin(f"reduce/{root}", what, [x], [name])
+    if w is None:
+        return np.array(x, copy=True)
     wire = _wire_dtype(x.dtype)
     send = np.ascontiguousarray(x, dtype=wire)
     recv = np.zeros(x.shape, wire)
@@ -416,7 +417,6 @@ def gather_objects(obj, root=0):
         return [obj]
     w.check()
     comm = w.mpi()
-    import pickle
     raw = np.frombuffer(pickle.dumps(obj), np.uint8)
     lens = np.empty(w.size, np.int64)
     w.wait([comm.Iallgather(np.array([raw.size], np.int64), lens)], "gather_objects (sizes)")
