@@ -11,6 +11,12 @@ from .shape import _count, reshape
 from .type import TensorType, upcast
 
 
+def _same_dtype(a, b):
+    """``a`` and ``b`` cast to their common dtype (products compute in one dtype)."""
+    dtype = upcast(a.dtype, b.dtype)
+    return (a if a.dtype == dtype else cast(a, dtype)), (b if b.dtype == dtype else cast(b, dtype))
+
+
 class Dot(Op):
     """``dot(a, b)`` for 1-d and 2-d operands (numpy semantics)."""
 
@@ -19,11 +25,8 @@ class Dot(Op):
         if a.ndim not in (1, 2) or b.ndim not in (1, 2):
             raise TypeError(f"dot: operands must be vectors or matrices, got {a.type} and {b.type} "
                             f"(use tensordot/batched ops for higher ranks)")
-        dtype = upcast(a.dtype, b.dtype)
-        if a.dtype != dtype:
-            a = cast(a, dtype)
-        if b.dtype != dtype:
-            b = cast(b, dtype)
+        a, b = _same_dtype(a, b)
+        dtype = a.dtype
         bcast = []
         if a.ndim == 2:
             bcast.append(a.broadcastable[0])
@@ -136,15 +139,13 @@ class BatchedDot(Op):
         if a.ndim not in (2, 3) or b.ndim not in (2, 3):
             raise TypeError(f"batched_dot: operands must be 2-d or 3-d, got {a.type} and "
                             f"{b.type}")
-        dtype = upcast(a.dtype, b.dtype)
-        a = cast(a, dtype) if a.dtype != dtype else a
-        b = cast(b, dtype) if b.dtype != dtype else b
+        a, b = _same_dtype(a, b)
         bcast = [a.broadcastable[0] and b.broadcastable[0]]
         if a.ndim == 3:
             bcast.append(a.broadcastable[1])
         if b.ndim == 3:
             bcast.append(b.broadcastable[2])
-        return Apply(self, [a, b], [TensorType(dtype, tuple(bcast))()])
+        return Apply(self, [a, b], [TensorType(a.dtype, tuple(bcast))()])
 
     def perform(self, node, inputs, output_storage):
         a, b = inputs

@@ -13,7 +13,7 @@ import numpy as np
 from ..config import config
 from ..graph import Apply, Op
 from .elemwise import as_tensor, as_tensor_variable, cast, eq, squeeze  # noqa: F401
-from .shape import arange, reshape, shape_vector
+from .shape import arange, axis_result_shape, reshape, shape_vector
 from .type import TensorType, INT_DTYPES, normalize_dtype
 
 
@@ -81,12 +81,7 @@ class CumOp(Op):
         return [g]
 
     def infer_shape(self, node, shapes):
-        if self.axis is None:
-            n = 1
-            for s in shapes[0]:
-                n = n * s
-            return [(n,)]
-        return [shapes[0]]
+        return [axis_result_shape(shapes[0], self.axis)]
 
 
 def cumsum(x, axis=None):

@@ -37,7 +37,7 @@ from ..graph.shared import SharedVariable
 from . import subtensor as sub_ops
 from .elemwise import (as_tensor_variable, cast, constant, eq, minimum, patternbroadcast,
                        shape_padleft, switch, zeros_like)
-from .innergraph import Evaluated, infer_inner_shapes, make_inner, placeholder, pullback
+from .innergraph import Evaluated, infer_inner_shapes, make_inner, pullback
 from .shape import Shape_i, concatenate, stack
 from .type import TensorType
 

@@ -380,6 +380,17 @@ def eye(n, m=None, k=0, dtype=None):
     return cast(eq(rows + k, cols), normalize_dtype(dtype))
 
 
+def axis_result_shape(shape, axis):
+    """Shape (a tuple of dims, for ``infer_shape``) of an op along ``axis`` that keeps its
+    input's shape, or flattens it when ``axis`` is None (cumsum, sort, argsort)."""
+    if axis is not None:
+        return tuple(shape)
+    n = 1
+    for s in shape:
+        n = n * s
+    return (n,)
+
+
 def _count(x, axes):
     n = None
     for a in axes:

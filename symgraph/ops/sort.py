@@ -9,7 +9,7 @@ import numpy as np
 
 from ..graph import Apply, Op
 from .elemwise import as_tensor, as_tensor_variable
-from .shape import reshape
+from .shape import axis_result_shape, reshape
 from .type import TensorType, INT_DTYPES
 
 _KINDS = ("quicksort", "mergesort", "heapsort", "stable")
@@ -45,12 +45,7 @@ class _AlongAxis(Op):
         return f"{type(self).__name__}{{{self.kind}, axis={self.axis}}}"
 
     def infer_shape(self, node, shapes):
-        if self.axis is None:
-            n = 1
-            for s in shapes[0]:
-                n = n * s
-            return [(n,)]
-        return [shapes[0]]
+        return [axis_result_shape(shapes[0], self.axis)]
 
 
 class SortOp(_AlongAxis):
