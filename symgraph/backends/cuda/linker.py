@@ -112,9 +112,9 @@ class CudaLinker:
             lowered, copy_first = _keeping_graph_inputs(node)
             sites = ctx.index_errors.sites
             n_sites = len(sites)
-            lower = find_lowering(lowered.op)
-            if lower is not None:
-                step = lower(lowered, ctx)
+            lowering_fn = find_lowering(lowered.op)
+            if lowering_fn is not None:
+                step = lowering_fn(lowered, ctx)
             if step is None:
                 step = _host_step(lowered, _memoizable(ctx, node))
             if copy_first:
