@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 import symgraph
+from symgraph.backends.cuda.lowering import DEVICE
 
 
 def _sibling(name, folder=None):
@@ -378,7 +379,7 @@ def test_failed_call_leaves_gpu_shared_variables_unchanged(cpu_cuda):
     rel.Trap.armed = None
     f = symgraph.function([x], T.exp(x).sum(), updates=[(w, w * 2 + 1), (n, n + 1),
                                                         (v, rel.Trap()(v + x))])
-    assert f.maker.thunk.places[f.maker.fgraph.outputs[1]] == "device"
+    assert f.maker.thunk.places[f.maker.fgraph.outputs[1]] == DEVICE
     try:
         for exc in (ValueError("boom"), KeyboardInterrupt()):
             f(np.zeros(3, "float32"))

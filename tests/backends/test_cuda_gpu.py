@@ -15,6 +15,7 @@ import pytest
 import symgraph
 import symgraph.tensor as T
 from symgraph.compile.mode import Mode
+from symgraph.backends.cuda.lowering import DEVICE, HOST
 
 
 def _gpu_available():
@@ -71,7 +72,7 @@ def test_op_matches_reference(case, optimizer):
     # call 1 runs node by node, call 2 captures a CUDA graph, call 3 replays it
     for got in [f(*values) for _ in range(3)]:
         _check_outputs(name, ref, got)
-    assert any(p == "device" for p in f.maker.thunk.places.values())
+    assert any(p == DEVICE for p in f.maker.thunk.places.values())
 
 
 def _check_outputs(name, ref, got):
@@ -92,8 +93,8 @@ def test_every_case_node_runs_on_the_gpu():
     for name, inputs, outputs, _ in CASES:
         _, places, steps, _ = CudaLinker().plan(FunctionGraph(inputs, outputs))
         for node, step in steps:
-            if step.out_places and all(p == "host" for p in step.out_places) and \
-                    any(places[v] == "device" for v in node.inputs):
+            if step.out_places and all(p == HOST for p in step.out_places) and \
+                    any(places[v] == DEVICE for v in node.inputs):
                 host_ops.add(type(node.op).__name__)
     assert not host_ops - {"Shape", "Shape_i"}, host_ops
 

@@ -25,7 +25,7 @@ import pytest
 import symgraph
 from symgraph.backends.cuda import CudaUnavailable, dialect
 from symgraph.backends.cuda.linker import CudaLinker
-from symgraph.backends.cuda.lowering import KernelHandle, render_module
+from symgraph.backends.cuda.lowering import DEVICE, HOST, KernelHandle, render_module
 from symgraph.graph.fgraph import FunctionGraph
 
 
@@ -200,8 +200,8 @@ def test_placement_keeps_shape_arithmetic_on_host():
     fg = FunctionGraph([x, k], [x[k * 2:] * 3])
     _, places, steps, _ = CudaLinker().plan(fg)
     mul_k = [n for n, _ in steps if n.inputs and n.inputs[0] is k][0]
-    assert places[mul_k.outputs[0]] == "host"
-    assert places[fg.outputs[0]] == "device"
+    assert places[mul_k.outputs[0]] == HOST
+    assert places[fg.outputs[0]] == DEVICE
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pycuda") is not None, reason="pycuda is installed")

@@ -19,6 +19,7 @@ different nodes or functions are compiled once per process.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import re
 from typing import Callable
@@ -27,7 +28,19 @@ from ..registry import LoweringRegistry
 from . import driver
 from .dialect import DIALECT, HASH_NAME, name_kernel
 
-HOST, DEVICE, ANY = "host", "device", "any"
+
+
+class Place(enum.Enum):
+    """Where a step takes its inputs and leaves its outputs."""
+    HOST = "host"          # numpy arrays
+    DEVICE = "device"      # DeviceArray
+    ANY = "any"            # taken as they come
+
+    def __str__(self):
+        return self.value
+
+
+HOST, DEVICE, ANY = Place.HOST, Place.DEVICE, Place.ANY
 
 LOWERINGS = LoweringRegistry("cuda")
 
