@@ -48,6 +48,8 @@ def test_sdist_has_backend_sources_and_typing_marker(sdist_names):
     missing = sources - sdist_names
     assert not missing, f"C/CUDA sources missing from the sdist: {sorted(missing)}"
     assert "symgraph/py.typed" in sdist_names
+    stubs = _repo_files("symgraph/**/*.pyi")
+    assert "symgraph/ops/type.pyi" in stubs and stubs <= sdist_names
 
 
 def test_sdist_has_every_module_test_example_and_doc(sdist_names):
