@@ -91,7 +91,9 @@ def worker(args):
     size = args.min_bytes
     while size <= args.max_bytes:
         a = np.ones(size // 4, np.float32)
-        fn = (lambda a=a: dist.allreduce_arrays([a], "sum"))
+        def fn(a=a):
+            return dist.allreduce_arrays([a], "sum")
+
         number = max(1, min(200, int(2e6 // max(size, 1))))
         for _ in range(2):
             fn()
@@ -100,7 +102,10 @@ def worker(args):
         if n > 1:        # the bare MPI call on the same buffers: no header exchange, no checks
             w = dist.comm.world()
             recv = np.empty_like(a)
-            raw = (lambda a=a, recv=recv: w.wait([w.comm.Iallreduce(a, recv)], "raw allreduce"))
+
+            def raw(a=a, recv=recv):
+                return w.wait([w.comm.Iallreduce(a, recv)], "raw allreduce")
+
             raw_t, _ = _median_time(raw, args.repeats, number)
         out["allreduce"].append(dict(bytes=size, s=t, iqr_s=iqr, raw_s=raw_t, algbw=size / t,
                                      busbw=2 * (n - 1) / n * size / t if n > 1 else None))

@@ -47,6 +47,7 @@ import logging
 import os
 import re
 import warnings
+from typing import Mapping
 
 _logger = logging.getLogger("symgraph.config")
 
@@ -639,7 +640,7 @@ class Config:
             self._apply(items, var)
 
     @classmethod
-    def from_environment(cls, environ=None):
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Config:
         """The configuration ``import symgraph`` builds: ``environ`` (default
         ``os.environ``) and its rc files (:func:`default_rc_files`)."""
         environ = os.environ if environ is None else environ

@@ -6,6 +6,7 @@ this module walks the graph from the cost back to the requested variables.
 from __future__ import annotations
 
 import warnings
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -58,8 +59,10 @@ def zero_grad(x):
 disconnected_grad = zero_grad
 
 
-def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise",
-         add_names=True, known_grads=None, return_disconnected="zero", null_gradients="raise"):
+def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
+         consider_constant: Sequence[Variable] | None = None, disconnected_inputs: str = "raise",
+         add_names: bool = True, known_grads: Mapping[Variable, Any] | None = None,
+         return_disconnected: str = "zero", null_gradients: str = "raise") -> Any:
     """Symbolic gradient of scalar ``cost`` with respect to ``wrt`` (a variable or list).
 
     >>> x = T.dscalar('x'); gx = T.grad(x ** 2, x)   # 2 * x

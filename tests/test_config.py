@@ -110,10 +110,10 @@ def test_dir_lists_flags():
 # Configs are built from an explicit environ and rc file list: nothing here depends on the
 # developer's own ~/.theanorc or THEANO_FLAGS.
 
-import logging
-import warnings
+import logging  # noqa: E402
+import warnings  # noqa: E402
 
-from symgraph.config import (ConfigWarning, default_rc_files, flag_names, read_rc_file,
+from symgraph.config import (ConfigWarning, default_rc_files, flag_names, read_rc_file,  # noqa: E402
                              change_flags)
 
 # Every Theano 1.0 flag name (configdefaults.py) with a valid non-default value.

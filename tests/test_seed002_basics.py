@@ -5,7 +5,6 @@ the expected values are the ones Theano's documentation prints. Random streams a
 (also in the seed) are tested by their own modules.
 """
 import numpy as np
-import pytest
 
 import symgraph as theano
 import symgraph.tensor as T

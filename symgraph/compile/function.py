@@ -6,6 +6,7 @@ import operator
 import sys
 import warnings
 from itertools import repeat
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from ..ops.elemwise import as_tensor_variable, patternbroadcast
 from ..ops.type import TensorType
 from ..rewrite import optimize
 from .io import In, Out
-from .mode import get_mode
+from .mode import Mode, get_mode
 
 
 class MissingInputError(ValueError):
@@ -354,9 +355,12 @@ class FunctionMaker:
                     warnings.warn(msg, stacklevel=4)
 
 
-def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
-             accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None,
-             profile=None, on_unused_input=None, trust_input=False):
+def function(inputs: Sequence[Variable | In], outputs: Any = None, mode: str | Mode | None = None,
+             updates: Iterable[tuple[SharedVariable, Any]] | Mapping[Any, Any] | None = None,
+             givens: Iterable[tuple[Variable, Any]] | Mapping[Any, Any] | None = None,
+             no_default_updates: bool | Sequence[SharedVariable] = False, accept_inplace: bool = False,
+             name: str | None = None, rebuild_strict: bool = True, allow_input_downcast: bool | None = None,
+             profile: Any = None, on_unused_input: str | None = None, trust_input: bool = False) -> Function:
     """Compile ``outputs`` as a function of ``inputs``.
 
     >>> x, y = T.dscalars('x', 'y')

@@ -8,6 +8,8 @@ everything else becomes a :class:`TensorSharedVariable` holding a host ndarray.
 """
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 
 from ..config import config
@@ -37,8 +39,17 @@ def _device_constructor(device):
     return None
 
 
-def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, broadcastable=None,
-           **kwargs):
+@overload
+def shared(value: np.random.RandomState | np.random.Generator, name: str | None = None,
+           strict: bool = False, allow_downcast: bool | None = None, borrow: bool = False,
+           broadcastable: tuple[bool, ...] | None = None, **kwargs: Any) -> GenericSharedVariable: ...
+@overload
+def shared(value: np.ndarray | np.generic | float | list | tuple, name: str | None = None,
+           strict: bool = False, allow_downcast: bool | None = None, borrow: bool = False,
+           broadcastable: tuple[bool, ...] | None = None, **kwargs: Any) -> TensorSharedVariable: ...
+def shared(value: Any, name: str | None = None, strict: bool = False, allow_downcast: bool | None = None,
+           borrow: bool = False, broadcastable: tuple[bool, ...] | None = None,
+           **kwargs: Any) -> TensorSharedVariable | GenericSharedVariable:
     """A shared variable initialised with ``value``.
 
     >>> state = shared(0); W = shared(np.zeros((3, 4), dtype='float32'), name='W')

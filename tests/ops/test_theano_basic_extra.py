@@ -4,7 +4,6 @@ tensordot's axes (ops/blas.py)."""
 import numpy as np
 import pytest
 
-import symgraph
 import symgraph.tensor as T
 
 from extra_helpers import run_both, verify_grad

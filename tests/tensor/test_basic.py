@@ -611,13 +611,17 @@ def test_set_and_inc_subtensor_api():
     f = function([x, y, idx], [T.set_subtensor(x[1], y), T.inc_subtensor(x[:, 1:3], 1),
                                T.set_subtensor(x[idx, 0], 5.0), T.inc_subtensor(x[idx], y)])
     s, inc, sadv, iadv = f(a, np.arange(4.0), np.array([0, 2, 2]))
-    ref = a.copy(); ref[1] = np.arange(4.0)
+    ref = a.copy()
+    ref[1] = np.arange(4.0)
     np.testing.assert_array_equal(s, ref)
-    ref = a.copy(); ref[:, 1:3] += 1
+    ref = a.copy()
+    ref[:, 1:3] += 1
     np.testing.assert_array_equal(inc, ref)
-    ref = a.copy(); ref[[0, 2], 0] = 5
+    ref = a.copy()
+    ref[[0, 2], 0] = 5
     np.testing.assert_array_equal(sadv, ref)
-    ref = a.copy(); np.add.at(ref, [0, 2, 2], np.arange(4.0))
+    ref = a.copy()
+    np.add.at(ref, [0, 2, 2], np.arange(4.0))
     np.testing.assert_array_equal(iadv, ref)
     with pytest.raises(TypeError, match="indexed tensor"):
         T.set_subtensor(x, 1.0)

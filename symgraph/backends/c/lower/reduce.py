@@ -84,7 +84,7 @@ def lower_careduce(e):
 @register(Argmax, check=_reduce_ok, workspace=1)
 def lower_argmax(e):
     node = e.node
-    x, out = node.inputs[0], node.outputs[0]
+    x = node.inputs[0]
     t = e.ctype(x)
     cmp = ">" if node.op.op == "max" else "<"
     name = e.name("a")

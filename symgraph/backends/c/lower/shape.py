@@ -120,7 +120,7 @@ def lower_arange(e):
         e.emit(f"int64_t start = {st}, stop = {sp}, step = {ss};",
                f"if (step == 0) {{ {e.fail('value', c_string('@arange: step must not be zero'))} }}",
                "int64_t n = (int64_t)ceil((double)(stop - start) / (double)step);",
-               f"int64_t first = start, second = start + step;")
+               "int64_t first = start, second = start + step;")
     else:
         st, sp, ss = (e.scalar(v, "double") for v in node.inputs)
         e.emit(f"double start = {st}, stop = {sp}, step = {ss};",
