@@ -129,7 +129,7 @@ class LSTMTorch:
         with torch.no_grad():
             for p in self.params:
                 p -= self.lr * p.grad
-        return float(loss)
+        return float(loss.detach())
 
 
 def main():
