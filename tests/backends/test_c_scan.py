@@ -202,6 +202,19 @@ def test_errors_match_the_reference():
         f2(np.ones(2))
 
 
+def test_error_inside_the_body_names_the_inner_node():
+    X, W, U, h0 = T.dtensor3("X"), T.dmatrix("W"), T.dmatrix("U"), T.dmatrix("h0")
+    out, _ = theano.scan(rnn_step, sequences=X, outputs_info=h0, non_sequences=[W, U])
+    f = theano.function([X, W, U, h0], out)
+    assert all(scan_nodes(f))
+    bad = [np.ones((3, 2, 3)), np.ones((4, 4)), np.ones((4, 4)), np.ones((2, 4))]
+    with pytest.raises(ValueError, match="not aligned") as ec:
+        f(*bad)
+    assert "dot" in str(ec.value).lower()
+    with pytest.raises(ValueError, match="not aligned"):
+        theano.function([X, W, U, h0], out, mode=PY)(*bad)
+
+
 def test_state_changing_shape_and_nitsot_shapes_errors():
     h0 = T.dvector("h0")
     out, _ = theano.scan(lambda h: T.concatenate([h, h])[:T.minimum(h.shape[0] + 1, 3)],

@@ -321,7 +321,7 @@ class Runtime:
         reraise_with_node(exc, node, [self._shape_of(v) for v in node.inputs])
 
     def _shape_of(self, var):
-        slot = self.plan.val.get(var)
+        slot = next((p.val[var] for p in self.plan.all_plans() if var in p.val), None)
         if slot is None:
             if isinstance(var, Constant):
                 return var.data
