@@ -31,12 +31,13 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import symgraph  # noqa: E402
-from bench import harness, peers_numpy, sg_models, compile_time  # noqa: E402
+from bench import harness, peers_numpy, sg_models, compile_time, scan_bench  # noqa: E402
 from bench.harness import Row, check_close  # noqa: E402
 
 GROUPS = ("lenet", "convnet", "conv", "pool", "softmax", "fused", "reduce", "overhead", "compile")
-# groups run only when named (they launch other processes): `python bench/run.py dist`
-EXTRA_GROUPS = ("dist",)
+# groups run only when named: `python bench/run.py dist` (launches other processes),
+# `python bench/run.py scan_overhead lstm` (a million-step loop; an LSTM step with its compile)
+EXTRA_GROUPS = ("dist", "scan_overhead", "lstm")
 CHECK_STEPS = 3  # training steps compared before timing (LeNet's W3 = 0 makes step 1 trivially log 10)
 
 
@@ -56,6 +57,8 @@ class Settings:
     fused_n: int = 1 << 20
     reduce_shape: tuple = (4096, 4096)
     peak_n: int = 1024
+    scan_steps: int = 10 ** 6
+    lstm: tuple = (100, 16, 128, 128, 10000)     # steps, batch, embedding, hidden, vocabulary
     mode: str = "FAST_RUN"
     device: str = "cpu"
     torch_compile: bool = False
@@ -69,7 +72,8 @@ def profile(name: str) -> Settings:
     if name == "tiny":
         return Settings("tiny", repeats=2, warmup=1, min_time=None, sample_s=2e-4,
                         lenet_batch=16, convnet_batch=8, conv_batch=4, pool_shape=(8, 20, 24, 24),
-                        softmax_shape=(50, 10), fused_n=1 << 12, reduce_shape=(256, 256), peak_n=256)
+                        softmax_shape=(50, 10), fused_n=1 << 12, reduce_shape=(256, 256), peak_n=256,
+                        scan_steps=10 ** 4, lstm=(5, 2, 8, 8, 50))
     raise ValueError(name)
 
 
@@ -407,6 +411,49 @@ def bench_overhead(ctx: Context) -> list[Row]:
     return rows
 
 
+def bench_scan_overhead(ctx: Context) -> list[Row]:
+    """One scalar add per step: the lowered loop's cost per step against ``Scan.perform``."""
+    s = ctx.settings
+    n, n_py = s.scan_steps, max(s.scan_steps // 100, 100)
+    sym = scan_bench.scan_overhead(n, mode=s.mode)
+    ref = scan_bench.scan_overhead(n_py, mode=symgraph.compile.mode.Mode(linker="py"))
+    if float(sym()) != n or float(ref()) != n_py:
+        return [Row("scan_overhead", None, "Scan.perform", None, note="NOT TIMED: wrong last value")]
+    busy = harness.busy_cores()
+    times = harness.time_alternating({"sym": sym, "ref": ref}, repeats=s.repeats, warmup=s.warmup)
+    per = float(np.median(times["sym"])) / n
+    per_py = float(np.median(times["ref"])) / n_py
+    return [Row(f"scan_overhead: s + 1 (float64 scalar), {n} steps, time per step", per,
+                f"Scan.perform ({n_py} steps)", per_py,
+                note=f"{per * 1e9:.0f} ns/step (target < 200) vs {per_py * 1e9:.0f} ns/step; "
+                     f"busy cores {busy}")]
+
+
+def bench_lstm(ctx: Context) -> list[Row]:
+    """The IMDB tutorial's LSTM training step (scan) against torch.nn.LSTM and an eager loop."""
+    s = ctx.settings
+    steps, batch, dim, hidden, vocab = s.lstm
+    work = (f"LSTM train step T={steps} batch {batch} emb/hidden {dim}/{hidden} vocab {vocab} "
+            f"(scan)")
+    if ctx.pt is None:
+        return [skipped(work, "torch.nn.LSTM", ctx.torch_missing)]
+    params = scan_bench.lstm_params(vocab, dim, hidden)
+    x, y = scan_bench.lstm_batch(steps, batch, vocab)
+    sym = scan_bench.LSTMSymgraph(params, x, y, mode=s.mode)
+    rows = []
+    for peer_name, eager in (("torch.nn.LSTM", False), ("torch eager loop", True)):
+        peer = scan_bench.LSTMTorch(params, x, y, eager=eager)
+        msg = check_costs(work, sym.step, peer.step, 1e-4)
+        if msg:
+            rows.append(Row(work, None, peer_name, None, note=f"NOT TIMED: {msg}"))
+            continue
+        busy = harness.busy_cores()
+        rows.append(time_steps(ctx, work, sym.step, peer_name, peer.step, flops=0.0, peak=None,
+                               note=f"busy cores {busy}"))
+        sym = scan_bench.LSTMSymgraph(params, x, y, mode=s.mode)   # same start for the next peer
+    return rows
+
+
 def bench_compile(ctx: Context) -> list[Row]:
     s = ctx.settings
     b = s.lenet_batch
@@ -454,7 +501,8 @@ def bench_dist(ctx: Context) -> list[Row]:
 
 BENCHES = {"dist": bench_dist, "lenet": bench_lenet, "convnet": bench_convnet, "conv": bench_conv, "pool": bench_pool,
            "softmax": bench_softmax, "fused": bench_fused, "reduce": bench_reduce,
-           "overhead": bench_overhead, "compile": bench_compile}
+           "overhead": bench_overhead, "compile": bench_compile,
+           "scan_overhead": bench_scan_overhead, "lstm": bench_lstm}
 
 
 # ---------------------------------------------------------------------------

@@ -467,3 +467,53 @@ def test_conv_and_pool_agree(data):
         outputs.append(pool_2d(y, ws=ws, stride=stride, pad=pad, ignore_border=ignore_border, mode=mode))
     inputs = [var for var, _, _ in g.leaves]
     run_both(inputs, outputs, values_for(data, g.leaves, specials), lambda: graph_text(outputs), specials)
+
+
+@FUZZ
+@given(st.data())
+def test_small_scans_agree(data):
+    """Random small scans (taps, several states, nit-sot, go_backwards, until, 0 steps): the C
+    backend lowers the loop (backends/c/lower/scan.py); the reference runs Scan.perform."""
+    r = np.random.RandomState(data.draw(st.integers(0, 2**31 - 1), label="seed"))
+    dtype = data.draw(st.sampled_from(FLOATS), label="dtype")
+    elem = data.draw(st.sampled_from([(), (2,), (2, 3)]), label="element shape")
+    seq_taps = data.draw(st.lists(st.sampled_from([-2, -1, 0, 1]), min_size=1, max_size=3, unique=True),
+                         label="sequence taps")
+    n_states = data.draw(st.integers(1, 2), label="states")
+    state_taps = [data.draw(st.lists(st.sampled_from([-3, -2, -1]), min_size=1, max_size=2, unique=True),
+                            label="state taps") for _ in range(n_states)]
+    nitsot, backwards, stop = data.draw(st.booleans()), data.draw(st.booleans()), data.draw(st.booleans())
+    keep_last = data.draw(st.booleans(), label="reduce (last values only)")
+    n_steps = data.draw(st.integers(0, 5), label="n_steps")
+    bc = (False,) * (1 + len(elem))
+    x = T.TensorType(dtype, bc)("x")
+    inits = [T.TensorType(dtype, bc)(f"h{i}") for i in range(n_states)]
+    w = T.TensorType(dtype, ())("w")
+
+    def step(*args):
+        xs, rest = args[:len(seq_taps)], list(args[len(seq_taps):])
+        hs = []
+        for taps in state_taps:
+            hs.append(rest[:len(taps)])
+            rest = rest[len(taps):]
+        (wv,) = rest
+        xsum = sum(xs[1:], xs[0])
+        new = [T.tanh(sum(h[1:], h[0]) * wv + xsum * (i + 1)) for i, h in enumerate(hs)]
+        outs = new + ([T.sqr(xsum) - new[0]] if nitsot else [])
+        return (outs, symgraph.until(T.sum(new[0]) > 0.5)) if stop else outs
+
+    span = max(0, max(seq_taps)) - min(0, min(seq_taps))
+    info = [dict(initial=h, taps=t) for h, t in zip(inits, state_taps)] + ([None] if nitsot else [])
+    outs, _ = symgraph.scan(step, sequences=dict(input=x, taps=seq_taps), outputs_info=info,
+                            non_sequences=w, n_steps=n_steps, go_backwards=backwards)
+    outs = outs if isinstance(outs, list) else [outs]
+    if keep_last:
+        outs = [o[-1] for o in outs[:n_states]] + outs[n_states:] if n_steps and not stop else outs
+    seq_len = n_steps + span + data.draw(st.integers(-1, 1), label="sequence length slack")
+    vals = [r.uniform(-1, 1, (max(seq_len, 0),) + elem).astype(dtype)]
+    vals += [r.uniform(-1, 1, (-min(t),) + elem).astype(dtype) for t in state_taps]
+    vals.append(np.asarray(r.uniform(-1, 1), dtype=dtype))
+    layouts = [data.draw(st.sampled_from(LAYOUTS)) for _ in vals]
+    sets = [(vals, [in_layout(v, lay) for v, lay in zip(vals, layouts)])]
+    run_both([x, *inits, w], outs, sets, lambda: f"{graph_text(outs)}\nn_steps={n_steps}, seq len "
+             f"{seq_len}, taps {seq_taps} / {state_taps}", specials=False)

@@ -163,9 +163,12 @@ class Scan(Evaluated, Op):
         return Apply(self, [n_steps, *inputs], outs)
 
     # ------------------------------------------------------------------ running
+    def error_prefix(self):
+        """How every run-time error of this scan starts (generated C code writes it too)."""
+        return f"scan{' ' + repr(self.name) if self.name else ''} (built at {self.where()}): "
+
     def _error(self, msg, exc=ValueError):
-        return exc(f"scan{' ' + repr(self.name) if self.name else ''} (built at {self.where()}): "
-                   f"{msg}")
+        return exc(self.error_prefix() + msg)
 
     def n_steps_of(self, n_given, seqs):
         if self.auto_steps:

@@ -169,10 +169,10 @@ class Runtime:
 
     def __init__(self, plan, ffi, lib):
         self.plan, self.ffi, self.lib = plan, ffi, lib
-        n_ext, nb = len(plan.ext_vars), plan.n_buffers
+        n_ext, nb = plan.end.exts, plan.end.bufs        # sub-plans (scan bodies) included
         self.ctx = ctx = ffi.new("sg_ctx *")
         self.ext = ffi.new("intptr_t[]", max(1, n_ext))
-        self.V = ffi.new("sg_val[]", max(1, plan.n_vals))
+        self.V = ffi.new("sg_val[]", max(1, plan.end.vals))
         self.bufp = ffi.new("char *[]", max(1, nb))
         self.cap = ffi.new("int64_t[]", max(1, nb))
         self.n_prev = prev_words(plan)
@@ -192,7 +192,7 @@ class Runtime:
         self.boxes = []                                  # (slot, var) read from the variable's storage each call
         fg = plan.fgraph
         self.n_in = len(fg.inputs)
-        for var, slot in plan.ext.items():
+        for var, slot in [item for p in plan.all_plans() for item in p.ext.items()]:
             if slot < self.n_in:
                 continue
             if isinstance(var, Constant):
@@ -274,7 +274,7 @@ class Runtime:
         """Handle a load failure: convert the offending array (retry) or raise TypeError."""
         ctx = self.ctx
         slot = ctx.err_slot
-        var = self.plan.ext_vars[slot]
+        var = self.plan.ext_var_at(slot)
         obj = values[slot] if slot < self.n_in else self.value_of_ext(var)
         if rc == _RETRY:
             try:
@@ -315,13 +315,13 @@ class Runtime:
         exc_type = _ERRORS.get(rc, RuntimeError)
         if ctx.err_node < 0:
             raise exc_type(msg)
-        node = self.plan.nodes[ctx.err_node]
+        node = self.plan.node_at(ctx.err_node)
         # a message starting with '@' already names the op (the reference's wording); else prefix it
         exc = exc_type(msg[1:] if msg.startswith("@") else f"{node.op}: {msg}")
         reraise_with_node(exc, node, [self._shape_of(v) for v in node.inputs])
 
     def _shape_of(self, var):
-        slot = self.plan.val.get(var)
+        slot = next((p.val[var] for p in self.plan.all_plans() if var in p.val), None)
         if slot is None:
             if isinstance(var, Constant):
                 return var.data
@@ -335,7 +335,7 @@ class Runtime:
 
         ``rc``: the result of a call already made (the fast path), handled before any new call.
         """
-        for _ in range(len(self.plan.ext_vars) + 2):
+        for _ in range(self.plan.end.exts + 2):
             if rc is None:
                 rc = self.c_run(self.ctx, seg, epi)
             if rc == 0 or rc == -1:

@@ -12,7 +12,9 @@ dtypes); a node without lowering, or whose check fails, runs in Python.
 of the node). ``own_buffer`` marks view ops that sometimes copy (Reshape of a
 non-contiguous input): their output may live in the input's memory or in a
 buffer of their own. ``literal_inputs(node)`` names inputs rendered as literals
-(never loaded).
+(never loaded). ``subgraphs(node)`` lists the inner FunctionGraphs the node's code runs
+itself (Scan's body): the planner gives each a nested sub-plan (``plan.subplans``), whose
+node functions the module defines before the node's own.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class Lowering:
     workspace: object = 0
     own_buffer: bool = False
     literal_inputs: Optional[Callable] = None
+    subgraphs: Optional[Callable] = None
 
     def n_workspace(self, node):
         return self.workspace(node) if callable(self.workspace) else self.workspace
@@ -49,11 +52,11 @@ LOWERINGS = LoweringRegistry("c")
 
 
 def register(*op_types, check=None, workspace=0, own_buffer=False, literal_inputs=None,
-             replace=False):
+             subgraphs=None, replace=False):
     """Decorator: ``@register(OpClass, ...)`` makes the function the C lowering of those Op types."""
     return LOWERINGS.register(*op_types, replace=replace,
                               wrap=lambda fn: Lowering(fn, check, workspace, own_buffer,
-                                                       literal_inputs))
+                                                       literal_inputs, subgraphs))
 
 
 def lookup(node):
@@ -105,7 +108,8 @@ class NodeEmitter:
 
     def __init__(self, plan, index, node, dialect=None):
         self.plan = plan
-        self.index = index
+        self.local = index                  # the node's position in ``plan``
+        self.index = plan.node_id(index)    # its number in the module (C names, errors)
         self.node = node
         self.op = node.op
         self.d = dialect or CDialect()
@@ -125,13 +129,17 @@ class NodeEmitter:
         return self.v(self.node.outputs[j])
 
     def buf(self, j):
-        return self.plan.out_buf[(self.index, j)]
+        return self.plan.out_buf[(self.local, j)]
 
     def inplace(self, j):
-        return self.plan.inplace.get((self.index, j))
+        return self.plan.inplace.get((self.local, j))
 
     def ws(self, k):
-        return self.plan.ws_buf[(self.index, k)]
+        return self.plan.ws_buf[(self.local, k)]
+
+    def subplans(self):
+        """The nested plans of this node's inner graphs (``Lowering.subgraphs``)."""
+        return self.plan.subplans.get(self.local, [])
 
     def name(self, stem):
         """A module-unique C identifier for this node (``k12`` for stem 'k')."""

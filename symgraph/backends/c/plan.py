@@ -15,7 +15,12 @@ Decided once at compile time:
   memory. Buffers persist across calls and only grow. Graph outputs get
   buffers of their own; an output whose memory would be an input's (a view of
   an input) is copied into its own buffer by the epilogue;
-- segments: maximal runs of C nodes; a Python node sits between two segments.
+- segments: maximal runs of C nodes; a Python node sits between two segments;
+- sub-plans: a C node whose lowering runs inner graphs (``Lowering.subgraphs``: Scan's body)
+  gets one nested :class:`Plan` per inner graph. A sub-plan numbers its values, external
+  slots, buffers and nodes after everything its parent numbered (:class:`Base`), so the whole
+  tree shares one context (``V``, ``ext``, buffers) and one module; its inputs are *bound*
+  (the parent's code sets their descriptors, no load), its external arrays are constants.
 """
 from __future__ import annotations
 
@@ -77,11 +82,26 @@ class FromC(NamedTuple):
     copy: Optional[tuple]
 
 
-class Plan:
-    """The storage and execution plan of ``fgraph`` (``per_node``: one segment per C node)."""
+class Base(NamedTuple):
+    """Where a plan's numbering starts: values (V slots), external slots, buffers, nodes."""
+    vals: int = 0
+    exts: int = 0
+    bufs: int = 0
+    nodes: int = 0
 
-    def __init__(self, fgraph, per_node=False):
+
+class Plan:
+    """The storage and execution plan of ``fgraph`` (``per_node``: one segment per C node).
+
+    ``base``: where this plan's numbering starts (a sub-plan's, after its parent's);
+    ``bound_inputs``: the graph inputs are descriptors set by the caller (a sub-plan), not
+    arrays loaded from Python. :attr:`end` is the numbering after this plan and its sub-plans.
+    """
+
+    def __init__(self, fgraph, per_node=False, base=None, bound_inputs=False):
         self.fgraph = fgraph
+        self.base = base or Base()
+        self.bound = frozenset(fgraph.inputs) if bound_inputs else frozenset()
         self.nodes = list(fgraph.toposort())
         self.lowerings = [lookup(n) for n in self.nodes]
         self.is_c = [low is not None for low in self.lowerings]
@@ -97,6 +117,7 @@ class Plan:
         self._storage()
         self._segments(per_node)
         self._outputs()
+        self._subplans()
 
     # ------------------------------------------------------------------ values
     def _needs(self, i):
@@ -107,16 +128,17 @@ class Plan:
 
     def _slot(self, var):
         if var not in self.val:
-            self.val[var] = len(self.val)
+            self.val[var] = self.base.vals + len(self.val)
 
     def _ext(self, var):
         if var not in self.ext:
-            self.ext[var] = len(self.ext_vars)
+            self.ext[var] = self.base.exts + len(self.ext_vars)
             self.ext_vars.append(var)
 
     def _assign_values(self):
         for v in self.fgraph.inputs:                    # inputs take ext slots 0..n-1, in order
-            self._ext(v)
+            if v not in self.bound:
+                self._ext(v)
         produced_by_py = set()
         for i, node in enumerate(self.nodes):
             if not self.is_c[i]:
@@ -126,7 +148,7 @@ class Plan:
                 continue
             for v in self._needs(i):
                 self._slot(v)
-                if v.owner is None or v in produced_by_py:
+                if (v.owner is None and v not in self.bound) or v in produced_by_py:
                     self._ext(v)
             for v in node.outputs:
                 self._slot(v)
@@ -222,7 +244,7 @@ class Plan:
 
     def _new_buffer(self):
         self.n_buffers += 1
-        return self.n_buffers - 1
+        return self.base.bufs + self.n_buffers - 1
 
     def _inplace_ok(self, i, node, k, roots_of, alias, last):
         """Whether output of node i may overwrite input k's memory."""
@@ -286,12 +308,55 @@ class Plan:
                 self.out_specs.append(FromC(self.val[v], None))
             else:
                 if v not in self.copy_slots:
-                    slot = len(self.val) + len(self.copy_slots)
+                    slot = self.base.vals + len(self.val) + len(self.copy_slots)
                     self.copy_slots[v] = (slot, self._new_buffer())
                     self.output_buffers.add(self.copy_slots[v][1])
                 slot, b = self.copy_slots[v]
                 self.out_specs.append(FromC(slot, (self.val[v], b)))
         self.n_vals = len(self.val) + len(self.copy_slots)
+
+    # ------------------------------------------------------------------ sub-plans
+    def _subplans(self):
+        """One nested plan per inner graph of each C node whose lowering declares some."""
+        b = self.base
+        nxt = Base(b.vals + self.n_vals, b.exts + len(self.ext_vars), b.bufs + self.n_buffers,
+                   b.nodes + len(self.nodes))
+        self.subplans = {}
+        for i, (node, low) in enumerate(zip(self.nodes, self.lowerings)):
+            if low is None or low.subgraphs is None:
+                continue
+            subs = []
+            for fg in low.subgraphs(node):
+                sub = Plan(fg, base=nxt, bound_inputs=True)
+                subs.append(sub)
+                nxt = sub.end
+            self.subplans[i] = subs
+        self.end = nxt
+
+    def node_id(self, i):
+        """The module-wide number of node i (error reports, C names)."""
+        return self.base.nodes + i
+
+    def all_plans(self):
+        """This plan and its sub-plans, depth first, inner plans before the plan that runs them."""
+        for subs in self.subplans.values():
+            for sub in subs:
+                yield from sub.all_plans()
+        yield self
+
+    def node_at(self, gid):
+        """The node numbered ``gid`` in this plan or a sub-plan."""
+        for p in self.all_plans():
+            if p.base.nodes <= gid < p.base.nodes + len(p.nodes):
+                return p.nodes[gid - p.base.nodes]
+        raise KeyError(gid)
+
+    def ext_var_at(self, slot):
+        """The variable of external slot ``slot`` (this plan or a sub-plan)."""
+        for p in self.all_plans():
+            if p.base.exts <= slot < p.base.exts + len(p.ext_vars):
+                return p.ext_vars[slot - p.base.exts]
+        raise KeyError(slot)
 
     # ------------------------------------------------------------------ helpers for the runner
     def output_buffer_of(self, j):
@@ -332,5 +397,14 @@ def dtype_codes(dtype):
     return dt.itemsize, dt.char, alt
 
 
-__all__ = ["Plan", "dtype_codes", "is_c_value", "ExtRoot", "BufRoot", "CSegment", "PyNode",
+def load_specs(plan, loads):
+    """``sg_load_t`` initializers (C text) loading external values ``loads`` of ``plan``."""
+    specs = []
+    for v in loads:
+        isz, t1, t2 = dtype_codes(v.type.dtype)
+        specs.append(f"{{{plan.ext[v]}, {plan.val[v]}, {v.type.ndim}, {isz}, '{t1}', '{t2}'}}")
+    return specs
+
+
+__all__ = ["Plan", "Base", "dtype_codes", "load_specs", "is_c_value", "ExtRoot", "BufRoot", "CSegment", "PyNode",
            "FromInput", "FromConstant", "FromPython", "FromC"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .runtime import MODULE_HEADER
 from .lowering import NodeEmitter
-from .plan import FromC, dtype_codes
+from .plan import FromC, load_specs
 from .render import CDialect, simd_declarations
 
 # Registers the lowerings of every op family (imported for its side effect on the table).
@@ -29,18 +29,19 @@ def render_module(plan, simd=True, dialect=None):
     """Return the C source of the module for ``plan``."""
     d = dialect or CDialect()
     kernels, functions, math = [], [], set()
-    for i, node in enumerate(plan.nodes):
-        if not plan.is_c[i]:
-            continue
-        low = plan.lowerings[i]
-        e = NodeEmitter(plan, i, node, d)
-        low.fn(e)
-        kernels.extend(e.kernels)
-        math |= e.math
-        body = "\n    ".join(e.lines)
-        functions.append(f"/* {_comment(node)} */\n"
-                         f"static int n{i}(sg_ctx *c) {{\n    sg_val *V = c->V;\n    (void)V;\n"
-                         f"    {body}\n    return 0;\n}}")
+    for p in plan.all_plans():          # sub-plans first: a node calls its inner nodes' functions
+        for i, node in enumerate(p.nodes):
+            if not p.is_c[i]:
+                continue
+            low = p.lowerings[i]
+            e = NodeEmitter(p, i, node, d)
+            low.fn(e)
+            kernels.extend(e.kernels)
+            math |= e.math
+            body = "\n    ".join(e.lines)
+            functions.append(f"/* {_comment(node)} */\n"
+                             f"static int n{e.index}(sg_ctx *c) {{\n    sg_val *V = c->V;\n    (void)V;\n"
+                             f"    {body}\n    return 0;\n}}")
     parts = [MODULE_HEADER]
     if simd and math:
         parts.append(simd_declarations(math))
@@ -58,10 +59,7 @@ def _comment(node):
 def _entry_points(plan):
     lines = []
     for s, loads in enumerate(plan.seg_loads):
-        specs = []
-        for v in loads:
-            isz, t1, t2 = dtype_codes(v.type.dtype)
-            specs.append(f"{{{plan.ext[v]}, {plan.val[v]}, {v.type.ndim}, {isz}, '{t1}', '{t2}'}}")
+        specs = load_specs(plan, loads)
         if specs:
             lines.append(f"static const sg_load_t L{s}[] = {{{', '.join(specs)}}};")
     lines.append(_epilogue(plan))

@@ -9,7 +9,7 @@ The sources live in ``src/`` next to this module (package data):
   the cffi declaration Python binds modules with (:data:`CDEF`);
 - ``sg_scalar.h``: the scalar helpers the expression rules call, shared with CUDA
   (qualifier ``SG_DEVICE``);
-- ``core.c``, ``index.c``, ``blas.c``, ``conv.c``, ``nnet.c``: the runtime library; code
+- ``core.c``, ``index.c``, ``blas.c``, ``conv.c``, ``nnet.c``, ``scan.c``: the runtime library; code
   written once for an element type is in ``conv_impl.h`` / ``nnet_impl.h``, instantiated once per
   dtype by ``sg_per_dtype.h`` (``SG_T float`` / ``SG_S f32`` / ``SG_MSFX f``, then double;
   names through ``SG_FN``).

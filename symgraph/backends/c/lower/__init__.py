@@ -12,7 +12,8 @@ Importing this package imports every family module, so each registers its loweri
 ``conv``       Conv2d, Conv2dGradInputs, Conv2dGradWeights
 ``pool``       Pool, MaxPoolGrad, MaxPoolGradGrad, AveragePoolGrad
 ``random``     MRGUniform
+``scan``       Scan (the time loop; its body as a nested sub-plan)
 """
 from . import (  # noqa: F401
-    elemwise, reduce, shape, subtensor, blas, nnet, conv, pool, random,
+    elemwise, reduce, shape, subtensor, blas, nnet, conv, pool, random, scan,
 )

@@ -74,7 +74,7 @@ def lower_elemwise(e):
     name = e.name("k")
     inner = "\n        ".join(loads + body.stmts + stores)
     e.kernel(f"static void {name}(int64_t n, char **p, int *kerr) {{\n    (void)kerr;\n    " + "\n    ".join(decls) +
-             f"\n    for (int64_t j = 0; j < n; j++) {{\n        {inner}\n    }}\n}}")
+             f"\n    #pragma omp simd\n    for (int64_t j = 0; j < n; j++) {{\n        {inner}\n    }}\n}}")
     bmask = [sum(1 << dd for dd, b in enumerate(node.inputs[k].broadcastable) if b) for k in operands]
     isz = [e.isz(node.inputs[k]) for k in operands] + [e.isz(o) for o in node.outputs]
     bufs = [(-1 - pos[inplace[j]]) if inplace[j] is not None else e.buf(j) for j in range(len(node.outputs))]

@@ -305,7 +305,17 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     for (int k = 0; k < nops; k++)
         if (!(k < nin && (E->inner_bcast >> k & 1)) && it.st[k][L] != 1) unit = 0;
     int failed = 0;
-    #pragma omp parallel if (sg_par(c, total, E->par_min))
+    int par = sg_par(c, total, E->par_min);
+    if (!par && it.nd == 1 && (unit || total == 1)) {       /* one contiguous run on this thread: no OpenMP region
+                                               (a few hundred ns per call, the cost of a small op
+                                               in a loop such as a lowered scan's body) */
+        char *p[SG_MAXOPS];
+        int kerr = 0;
+        for (int k = 0; k < nops; k++) p[k] = ops[k]->data;
+        E->kernel(total, p, &kerr);
+        failed = kerr;
+    } else
+    #pragma omp parallel if (par)
     {
         int64_t lo, hi, idx[SG_MAXD], off[SG_MAXOPS];
         char *p[SG_MAXOPS], *q[SG_MAXOPS];

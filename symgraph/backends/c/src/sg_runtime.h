@@ -182,6 +182,12 @@ int sg_vdot(sg_ctx *c, int node, int dbl, sg_val *x, sg_val *y, sg_val *out, int
 int64_t sg_pool_len(int64_t size, int64_t ws, int64_t st, int64_t pad, int ignore_border);
 int sg_mrg_uniform(sg_ctx *c, int node, int bs, int bo, sg_val *rstate, const int64_t *size, int nd, int dbl,
                    sg_val *new_state, sg_val *out);
+/* scan.c: the time loop of a lowered Scan (lower/scan.py) */
+void sg_scan_view(sg_val *v, const sg_val *x, int nd);
+void sg_scan_put(int nd, sg_val *dst, const sg_val *src, int isz);
+int sg_scan_same(int nd, const int64_t *a, const int64_t *b);
+int sg_scan_shapes_fail(sg_ctx *c, int node, const char *prefix, int out, int nd, const int64_t *a,
+                        const int64_t *b);
 
 #define SG_PER_DTYPE "sg_api_typed.h"
 #include "sg_per_dtype.h"
