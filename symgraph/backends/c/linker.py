@@ -27,7 +27,7 @@ import numpy as np
 from ...graph import Constant, aliasing
 from ..errors import reraise_with_node
 from ..python import check_finite
-from .build import CompileError
+from .build import CompileError, c_environment
 from .cache import default_cache
 from .plan import BufRoot, CSegment, ExtRoot, FromC, FromConstant, FromInput, FromPython, Plan
 from .program import prev_words, render_module
@@ -80,13 +80,11 @@ def _init_openmp():
     """
     if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
         return
-    os.environ["GOMP_SPINCOUNT"] = "20000"
-    try:
-        ctypes.CDLL("libgomp.so.1")
-    except OSError:
-        pass
-    finally:
-        del os.environ["GOMP_SPINCOUNT"]
+    with c_environment("GOMP_SPINCOUNT", "20000"):     # os.environ is left alone
+        try:
+            ctypes.CDLL("libgomp.so.1")
+        except OSError:
+            pass
 
 
 _init_openmp()
