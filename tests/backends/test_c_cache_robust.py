@@ -208,7 +208,7 @@ def test_cap_zero_disables(tmp_path, monkeypatch):
 
 
 def test_compile_logging_is_debug_without_the_flag(tmp_path, caplog):
-    caplog.set_level(logging.DEBUG, logger="symgraph")
+    caplog.set_level(logging.DEBUG, logger="symgraph.compile")
     cache = CompileCache(tmp_path)
     cache.get_library(_src(5), "int value(void);")
     recs = [r for r in caplog.records if r.name == "symgraph.compile"]
