@@ -50,6 +50,25 @@ import warnings
 from typing import Mapping
 
 _logger = logging.getLogger("symgraph.config")
+# The library configures no handler of its own (the application decides), only this one; the
+# log_compiles / print_c flags make their messages visible through show_logger.
+logging.getLogger("symgraph").addHandler(logging.NullHandler())
+
+
+def show_logger(name, level=logging.INFO):
+    """``logging.getLogger(name)`` at ``level``, visible on stderr (``symgraph: message``)
+    unless the application configured a handler (on ``symgraph`` or the root logger)."""
+    logger = logging.getLogger(name)
+    if logger.getEffectiveLevel() > level or logger.level == logging.NOTSET:
+        logger.setLevel(level)
+    top = logging.getLogger("symgraph")
+    configured = logging.getLogger().handlers or any(
+        not isinstance(h, logging.NullHandler) for h in top.handlers)
+    if not configured:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("symgraph: %(message)s"))
+        top.addHandler(handler)
+    return logger
 
 
 class ConfigError(ValueError):
@@ -340,7 +359,13 @@ _add("profile", _bool, False, "collect a per-node time profile of every function
 _add("openmp", _bool, True, "let generated C use OpenMP threads", _E)
 _add("openmp_adaptive", _bool, True, "while other processes keep the cores busy, only large "
      "C regions use threads (the team's wake-up time is probed every 50 ms)", _E)
-_add("print_c", _bool, False, "print generated C/CUDA source when it is compiled", _E)
+_add("print_c", _bool, False, "log generated C/CUDA source when it is compiled (logger "
+     "symgraph.compile.source, INFO)", _E)
+_add("log_compiles", _bool, lambda cfg: os.environ.get("SYMGRAPH_LOG_COMPILES") == "1",
+     "log each C compile at INFO (logger symgraph.compile): what, why the cache missed, how "
+     "long gcc took", _E)
+_add("cache_max_size", _str, "1G", "size cap of the compile cache (e.g. 500M, 2G; 0: none); "
+     "past it the least recently used entries are pruned to 90 %", _E)
 _add("print_rewrites", _bool, False, "print each rewrite as it fires (Theano: "
      "optimizer_verbose)", _E)
 

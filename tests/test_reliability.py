@@ -281,10 +281,10 @@ from symgraph.compile.mode import Mode
 cache = default_cache()
 module_keys = []
 get_library = cache.get_library
-def spy(source, cdef, extra_flags=()):
+def spy(source, cdef, extra_flags=(), **kw):
     if "int sg_run(" in source:                   # a function's module (not the runtime or a probe)
         module_keys.append(cache.key(source, extra_flags))
-    return get_library(source, cdef, extra_flags)
+    return get_library(source, cdef, extra_flags, **kw)
 cache.get_library = spy
 barrier = args.get("barrier")
 if barrier:

@@ -19,7 +19,7 @@ import time
 
 import filelock
 
-DEFAULT_MAX_SIZE = 2 << 30          # bytes: the cap enforced after compiles (prune_to_cap)
+DEFAULT_MAX_SIZE = 1 << 30          # bytes: `prune` without options (the flag cache_max_size caps it as it grows)
 _ENTRY_SUFFIXES = (".so", ".sha256", ".lock", ".cubin", ".ptx")
 
 
@@ -94,14 +94,17 @@ def _remove_entry(entry):
     return True
 
 
-def prune(directory, max_size=None, max_age=None, now=None):
+def prune(directory, max_size=None, max_age=None, now=None, keep=()):
     """Remove entries unused for more than ``max_age`` seconds, then the least recently used
-    until the cache holds at most ``max_size`` bytes. Returns the removed entries."""
+    until the cache holds at most ``max_size`` bytes; entries named in ``keep`` stay. Returns
+    the removed entries."""
     now = time.time() if now is None else now
     es = entries(directory)
     total = sum(e.size for e in es)
     removed = []
     for e in es:
+        if e.key in keep:
+            continue
         too_old = max_age is not None and now - e.last_used > max_age
         too_big = max_size is not None and total > max_size
         if not (too_old or too_big):

@@ -116,7 +116,7 @@ def test_memory_hit_then_disk_hit_in_new_process(tmp_path):
     cache = CompileCache(tmp_path)
     first = cache.get_library(ADD_SRC, ADD_CDEF)
     second = cache.get_library(ADD_SRC, ADD_CDEF)
-    assert second is first
+    assert second[0] is first[0] and second[1] is first[1]      # the loaded library, reused
     assert cache.stats == {"memory_hits": 1, "disk_hits": 0, "compiles": 1}
 
     report = _run_child(tmp_path)
@@ -279,16 +279,19 @@ def test_compile_error_reports_compiler_text_and_line(tmp_path):
     assert not list(tmp_path.glob("*.so")) and not list(tmp_path.glob(".tmp-*"))
 
 
-def test_print_c_and_log_compiles(tmp_path, monkeypatch, capsys):
+def test_print_c_and_log_compiles(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(config, "print_c", True)
-    monkeypatch.setenv("SYMGRAPH_LOG_COMPILES", "1")
+    monkeypatch.setattr(config, "log_compiles", True)
     src = "int forty_two(void) { return 42; }\n"
     cache = CompileCache(tmp_path)
     ffi, lib = cache.get_library(src, "int forty_two(void);")
     assert lib.forty_two() == 42
-    err = capsys.readouterr().err
-    assert "    1 | int forty_two(void) { return 42; }" in err
-    assert f"symgraph: compiled {cache.key(src)[:16]} in " in err
+    source = [r.getMessage() for r in caplog.records if r.name == "symgraph.compile.source"]
+    assert len(source) == 1 and "    1 | int forty_two(void) { return 42; }" in source[0]
+    compiled = [r for r in caplog.records if r.name == "symgraph.compile"]
+    assert [r.levelname for r in compiled] == ["INFO", "INFO"]
+    assert "cache miss: not in the cache" in compiled[0].getMessage()
+    assert compiled[1].getMessage().startswith(f"compiled {cache.key(src)[:16]} in ")
 
 
 def test_default_cache_is_per_directory_singleton(tmp_path, monkeypatch):

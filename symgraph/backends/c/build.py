@@ -13,6 +13,8 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import functools
 import os
@@ -28,7 +30,7 @@ from symgraph.config import config
 
 __all__ = [
     "CompileError", "CompilerInfo", "compiler_info", "compiler_command",
-    "compile_shared", "blas_flags", "number_lines", "pin_library",
+    "compile_shared", "blas_flags", "number_lines", "pin_library", "c_environment",
 ]
 
 # Always used. -ffp-contract=fast lets gcc emit FMA (-std=c11 turns it off otherwise).
@@ -290,6 +292,10 @@ def select_blas_kernels(cpuinfo="/proc/cpuinfo", environ=None):
     ``OPENBLAS_CORETYPE=SkylakeX`` before the library is first loaded (every library that
     links it is built or loaded after :func:`blas_flags`). Intel CPUs are detected
     correctly by OpenBLAS and left alone.
+
+    Nothing is written to ``os.environ``: :func:`blas_flags` loads OpenBLAS with the choice
+    set in the C environment only while the library initialises (:func:`c_environment`).
+    ``environ`` (a dict, for tests) receives the choice when given.
     """
     env = os.environ if environ is None else environ
     if "OPENBLAS_CORETYPE" in env:
@@ -309,9 +315,30 @@ def select_blas_kernels(cpuinfo="/proc/cpuinfo", environ=None):
             flags = set(value.split())
             break
     if vendor == "AuthenticAMD" and _AVX512 <= flags:
-        env["OPENBLAS_CORETYPE"] = "SkylakeX"
+        if environ is not None:
+            environ["OPENBLAS_CORETYPE"] = "SkylakeX"
         return "SkylakeX"
     return None
+
+
+@contextlib.contextmanager
+def c_environment(name, value):
+    """Set ``name=value`` in the C library's environment (what ``getenv`` in a library
+    constructor reads) for the ``with`` block, then remove it; ``os.environ`` is never touched.
+
+    For libraries that read a setting only from the environment when they load (OpenBLAS's
+    core type, libgomp's spin count). Only for a name absent from ``os.environ``. Another
+    thread that reads the C environment in that moment sees the value; Python code does not
+    (``os.environ`` is a copy taken at start-up).
+    """
+    libc = ctypes.CDLL(None)
+    libc.setenv.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int)
+    libc.unsetenv.argtypes = (ctypes.c_char_p,)
+    libc.setenv(name.encode(), value.encode(), 1)
+    try:
+        yield
+    finally:
+        libc.unsetenv(name.encode())
 
 
 @functools.lru_cache(maxsize=None)
@@ -325,20 +352,30 @@ def blas_flags() -> tuple:
     """
     import scipy_openblas32
 
-    select_blas_kernels()
-
     inc = scipy_openblas32.get_include_dir()
     lib = scipy_openblas32.get_lib_dir()
+    core = select_blas_kernels(environ=dict(os.environ))
+    if core and "OPENBLAS_CORETYPE" not in os.environ:
+        # load it now, with the core type in the C environment only, before any library that
+        # links it (the loader then reuses this copy); ctypes never unloads it
+        path = os.path.join(lib, f"lib{scipy_openblas32.get_library()}.so")
+        with c_environment("OPENBLAS_CORETYPE", core):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                pass
     return (f"-I{inc}", f"-L{lib}", f"-l{scipy_openblas32.get_library()}", f"-Wl,-rpath,{lib}")
 
 
-def compile_shared(source, out_path: str, extra_flags=()) -> None:
+def compile_shared(source, out_path: str, extra_flags=(), build_dir=None) -> None:
     """Compile C ``source`` into the shared library ``out_path``.
 
     ``source`` is one C text, or a tuple of texts: translation units, each compiled by its
     own compiler process at the same time, the objects then linked into one library (the
     runtime library is split so its cold build takes the time of its largest unit, not of
-    the whole). Sources are written to a private temporary directory first. On failure
+    the whole). Sources are written to a private temporary directory first (in ``build_dir``
+    when given, else the system's; gcc's own temporary files go there too, and it is removed
+    on any exit, Ctrl-C included). On failure
     raises :class:`CompileError` with the compiler's stderr and the numbered source lines
     around the first error. Example::
 
@@ -346,54 +383,70 @@ def compile_shared(source, out_path: str, extra_flags=()) -> None:
     """
     command = compiler_command(extra_flags)
     if isinstance(source, str):
-        _run_compiler(command[:1], command[1:], source, out_path)
+        _run_compiler(command[:1], command[1:], source, out_path, build_dir)
     else:
-        _run_compiler_parts(command[:1], command[1:], list(source), out_path)
+        _run_compiler_parts(command[:1], command[1:], list(source), out_path, build_dir)
+
+
+def _compiler_env(tmp):
+    """The compiler's environment: this process's, with TMPDIR in the build folder (passed to
+    the child only)."""
+    return dict(os.environ, TMPDIR=tmp)
 
 
 def _is_link_flag(flag):
     return flag == "-shared" or flag.startswith(("-l", "-L", "-Wl,"))
 
 
-def _run_compiler_parts(argv0, flags, parts, out_path):
+def _run_compiler_parts(argv0, flags, parts, out_path, build_dir=None):
     """Compile each part to an object file (all at once), then link them into ``out_path``."""
     compile_flags = [f for f in flags if not _is_link_flag(f)]
-    with tempfile.TemporaryDirectory(prefix="symgraph-build-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".tmp-build-", dir=build_dir) as tmp:
         jobs = []
-        for k, part in enumerate(parts):
-            d = os.path.join(tmp, f"part{k}")
-            os.mkdir(d)
-            src_path = os.path.join(d, "symgraph_module.c")      # the name error reports look for
-            with open(src_path, "w") as f:
-                f.write(part)
-            obj = os.path.join(d, "part.o")
-            command = list(argv0) + ["-c", src_path, "-o", obj] + compile_flags
-            try:
-                proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, cwd=d)
-            except OSError as exc:
-                for _, p, _, _, _ in jobs:
-                    p.kill()
-                raise CompileError(f"could not run the C compiler {argv0[0]!r}: {exc}", command) from exc
-            jobs.append((command, proc, part, src_path, obj))
-        failure = None
-        for command, proc, part, src_path, _ in jobs:
-            _, stderr = proc.communicate()
-            if proc.returncode != 0 and failure is None:
-                failure = _compile_error(command, proc.returncode, stderr, part, src_path)
-        if failure is not None:
-            raise failure
-        command = list(argv0) + [obj for *_, obj in jobs] + ["-o", os.fspath(out_path)] + list(flags)
         try:
-            proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+            _start_and_link(argv0, flags, compile_flags, parts, out_path, tmp, jobs)
+        except BaseException:
+            for _, p, _, _, _ in jobs:       # Ctrl-C: stop every compiler before the folder goes
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            raise
+
+
+def _start_and_link(argv0, flags, compile_flags, parts, out_path, tmp, jobs):
+    """Start one compiler per part (recorded in ``jobs``), wait for them, link the objects."""
+    for k, part in enumerate(parts):
+        d = os.path.join(tmp, f"part{k}")
+        os.mkdir(d)
+        src_path = os.path.join(d, "symgraph_module.c")      # the name error reports look for
+        with open(src_path, "w") as f:
+            f.write(part)
+        obj = os.path.join(d, "part.o")
+        command = list(argv0) + ["-c", src_path, "-o", obj] + compile_flags
+        try:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, cwd=d, env=_compiler_env(tmp))
         except OSError as exc:
             raise CompileError(f"could not run the C compiler {argv0[0]!r}: {exc}", command) from exc
-        if proc.returncode != 0:
-            raise CompileError(f"linking failed (exit {proc.returncode}):\n{proc.stderr}", command)
+        jobs.append((command, proc, part, src_path, obj))
+    failure = None
+    for command, proc, part, src_path, _ in jobs:
+        _, stderr = proc.communicate()
+        if proc.returncode != 0 and failure is None:
+            failure = _compile_error(command, proc.returncode, stderr, part, src_path)
+    if failure is not None:
+        raise failure
+    command = list(argv0) + [obj for *_, obj in jobs] + ["-o", os.fspath(out_path)] + list(flags)
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=_compiler_env(tmp))
+    except OSError as exc:
+        raise CompileError(f"could not run the C compiler {argv0[0]!r}: {exc}", command) from exc
+    if proc.returncode != 0:
+        raise CompileError(f"linking failed (exit {proc.returncode}):\n{proc.stderr}", command)
 
 
-def _run_compiler(argv0, flags, source, out_path):
-    with tempfile.TemporaryDirectory(prefix="symgraph-build-") as tmp:
+def _run_compiler(argv0, flags, source, out_path, build_dir=None):
+    with tempfile.TemporaryDirectory(prefix=".tmp-build-", dir=build_dir) as tmp:
         src_path = os.path.join(tmp, "symgraph_module.c")
         with open(src_path, "w") as f:
             f.write(source)
@@ -401,7 +454,7 @@ def _run_compiler(argv0, flags, source, out_path):
         # linkers that default to --as-needed require.
         command = list(argv0) + [src_path, "-o", os.fspath(out_path)] + list(flags)
         try:
-            proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
+            proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp, env=_compiler_env(tmp))
         except OSError as exc:
             raise CompileError(f"could not run the C compiler {argv0[0]!r}: {exc}", command) from exc
     if proc.returncode != 0:

@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import sys
 import time
@@ -27,7 +28,7 @@ import numpy as np
 from ...graph import Constant, aliasing
 from ..errors import reraise_with_node
 from ..python import check_finite
-from .build import CompileError
+from .build import CompileError, c_environment
 from .cache import default_cache
 from .plan import BufRoot, CSegment, ExtRoot, FromC, FromConstant, FromInput, FromPython, Plan
 from .program import prev_words, render_module
@@ -45,6 +46,8 @@ MODULE_FLAGS = ("-fno-math-errno", "-fwrapv", "-fopenmp-simd")
 # Graph outputs of at least this many bytes are written into a new array each call (handed to the
 # caller as is); smaller ones live in planned buffers and are copied out (cheaper than a callback).
 FRESH_MIN_BYTES = 1 << 16
+
+_log = logging.getLogger("symgraph.compile")
 
 _ERRORS = {1: ValueError, 2: IndexError, 3: TypeError, 4: MemoryError, 5: RuntimeError}
 _RETRY = 100
@@ -80,13 +83,11 @@ def _init_openmp():
     """
     if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
         return
-    os.environ["GOMP_SPINCOUNT"] = "20000"
-    try:
-        ctypes.CDLL("libgomp.so.1")
-    except OSError:
-        pass
-    finally:
-        del os.environ["GOMP_SPINCOUNT"]
+    with c_environment("GOMP_SPINCOUNT", "20000"):     # os.environ is left alone
+        try:
+            ctypes.CDLL("libgomp.so.1")
+        except OSError:
+            pass
 
 
 _init_openmp()
@@ -126,6 +127,9 @@ class CLinker:
     def compile(self, fgraph, per_node=False):
         """Plan, render and build ``fgraph``; return a :class:`Runtime` (None if no node runs in C)."""
         plan = Plan(fgraph, per_node=per_node or self.nan_guard or self.profile is not None)
+        for node, c in zip(plan.nodes, plan.is_c):
+            if not c:
+                _log.debug("%s has no C lowering: it runs in Python (perform) between C segments", node.op)
         if not any(plan.is_c):
             return None
         simd = simd_math_available()

@@ -64,9 +64,11 @@ def runtime_link_flags(module_flags, simd=False):
     slot = (cache.directory, flags, simd)
     with _lock:
         hit = _built.get(slot)
-        if hit is None:
-            cache.get_library(units, "int64_t sg_size(int nd, const int64_t *s);", flags)
+        # a library another process removed from the cache is built again: modules link to the file
+        if hit is None or not os.path.exists(os.path.join(cache.directory, hit[0])):
+            cache.get_library(units, "int64_t sg_size(int nd, const int64_t *s);", flags, keep=True,
+                              what="the C runtime library (once per cache)")
             name = os.path.basename(cache.path(cache.key(units, flags)))
-            hit = _built[slot] = INCLUDE_FLAGS + (f"-L{cache.directory}", f"-l:{name}",
-                                                  f"-Wl,-rpath,{cache.directory}")
-        return hit
+            hit = _built[slot] = (name,) + INCLUDE_FLAGS + (f"-L{cache.directory}", f"-l:{name}",
+                                                            f"-Wl,-rpath,{cache.directory}")
+        return hit[1:]
