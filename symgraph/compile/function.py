@@ -4,6 +4,7 @@ from __future__ import annotations
 import atexit
 import operator
 import sys
+import threading
 import warnings
 from itertools import repeat
 
@@ -87,6 +88,13 @@ class Function:
         for k, spec in enumerate(self._ins):
             if spec.name is not None:
                 self._index.setdefault(spec.name, k)
+        # Threads: one call at a time per Function (its thunk's buffers persist across calls);
+        # a function with updates also holds each updated variable's lock from its read of the
+        # old values to the write of the new ones, so two functions updating the same variable
+        # in two threads do not lose updates. Locks are taken in one global order (id).
+        self._lock = threading.Lock()
+        locks = {id(sv.update_lock): sv.update_lock for sv in maker.update_vars}
+        self._upd_locks = [locks[k] for k in sorted(locks)]
         self._filters = [(spec.variable.type.filter, spec.strict,
                           maker.allow_downcast if spec.allow_downcast is None else spec.allow_downcast,
                           spec.name or str(spec.variable)) for spec in self._ins]
@@ -105,21 +113,40 @@ class Function:
                 values = [flt(a, strict, down, nm) for (flt, strict, down, nm), a in zip(self._filters, args)]
             except (TypeError, ValueError) as exc:
                 raise self._input_error(exc, args) from None
-        for box in self._shared_boxes:
-            values.append(box[0])
-        outs = self._run(values)
-        n_out = self._n_out
-        result = outs[:n_out]
+        if self._upd_locks:
+            return self._call_updating(values)
+        with self._lock:
+            for box in self._shared_boxes:
+                values.append(box[0])
+            return self._results(self._run(values))
+
+    def _call_updating(self, values):
+        """A call with updates: the updated variables' locks held from reading to writing them."""
+        locks = self._upd_locks
+        with self._lock:
+            for lk in locks:
+                lk.acquire()
+            try:
+                for box in self._shared_boxes:
+                    values.append(box[0])
+                outs = self._run(values)
+                # all outputs computed: apply every update together
+                new = outs[self._n_out:]
+                for i in self._copy_upd:
+                    new[i] = np.array(new[i], copy=True)
+                # one pass of C calls (no bytecode between assignments, so a KeyboardInterrupt
+                # cannot land between them): every shared variable changes, or none does
+                list(map(operator.setitem, self._update_boxes, repeat(0), new))
+                # copies of results in the thunk's memory are made before another call may run
+                return self._results(outs)
+            finally:
+                for lk in locks:
+                    lk.release()
+
+    def _results(self, outs):
+        result = outs[:self._n_out]
         for i in self._copy_out:
             result[i] = np.array(result[i], copy=True)
-        if self._update_vars:
-            # all outputs computed: apply every update together
-            new = outs[n_out:]
-            for i in self._copy_upd:
-                new[i] = np.array(new[i], copy=True)
-            # one pass of C calls (no bytecode between assignments, so a KeyboardInterrupt
-            # cannot land between them): every shared variable changes, or none does
-            list(map(operator.setitem, self._update_boxes, repeat(0), new))
         if self._single:
             return result[0]
         return result
