@@ -98,27 +98,43 @@ class Function:
         self._filters = [(spec.variable.type.filter, spec.strict,
                           maker.allow_downcast if spec.allow_downcast is None else spec.allow_downcast,
                           spec.name or str(spec.variable)) for spec in self._ins]
+        # the fast check of each input (see __call__): its exact numpy dtype and ndim, or a
+        # dtype no array has (None) when the type is not a tensor or has broadcastable dims
+        self._exact = [(spec.variable.type.numpy_dtype, spec.variable.type.ndim)
+                       if isinstance(spec.variable.type, TensorType)
+                       and not any(spec.variable.type.broadcastable) else (None, -1)
+                       for spec in self._ins]
+        self._kinds = range(len(self._ins))
+        # one output, nothing to copy: the call returns the thunk's result as is
+        self._plain = self._single and not self._copy_out and self._n_out == 1
 
     # ------------------------------------------------------------------ call
     def __call__(self, *args, **kwargs):
-        n = self._n_explicit
-        if len(args) > n:
-            raise TypeError(f"{self._label()} takes {n} argument(s) but {len(args)} were given")
-        if kwargs or len(args) < n:
+        if kwargs or len(args) != self._n_explicit:
             args = self._bind(args, kwargs)
         if self.trust_input:
             values = list(args)
         else:
-            try:
-                values = [flt(a, strict, down, nm) for (flt, strict, down, nm), a in zip(self._filters, args)]
-            except (TypeError, ValueError) as exc:
-                raise self._input_error(exc, args) from None
+            # an ndarray of exactly the input's dtype and ndim (no broadcastable dims) is taken
+            # as is; anything else goes through the type's filter (conversion, clear errors)
+            values = [a if a.__class__ is _ndarray and a.dtype is dt and a.ndim == nd
+                      else self._filter(k, a, args)
+                      for k, (dt, nd), a in zip(self._kinds, self._exact, args)]
         if self._upd_locks:
             return self._call_updating(values)
         with self._lock:
             for box in self._shared_boxes:
                 values.append(box[0])
+            if self._plain:
+                return self._run(values)[0]
             return self._results(self._run(values))
+
+    def _filter(self, k, a, args):
+        flt, strict, down, nm = self._filters[k]
+        try:
+            return flt(a, strict, down, nm)
+        except (TypeError, ValueError) as exc:
+            raise self._input_error(exc, args) from None
 
     def _call_updating(self, values):
         """A call with updates: the updated variables' locks held from reading to writing them."""
@@ -152,6 +168,9 @@ class Function:
         return result
 
     def _bind(self, args, kwargs):
+        n = self._n_explicit
+        if len(args) > n:
+            raise TypeError(f"{self._label()} takes {n} argument(s) but {len(args)} were given")
         vals = list(args) + [_MISSING] * (self._n_explicit - len(args))
         for key, val in kwargs.items():
             k = self._index.get(key)
@@ -207,6 +226,7 @@ class Function:
 
 
 _MISSING = object()
+_ndarray = np.ndarray
 
 
 def _rebuild_function(spec):
