@@ -20,13 +20,13 @@ is called on several layouts. For a long run::
 (with the variable set, examples are random rather than derandomized).
 """
 import os
-import threading
 import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from test_threads import run_in_threads
 
 import symgraph
 import symgraph.tensor as T
@@ -433,11 +433,9 @@ def test_random_graphs_agree_in_threads(data):
                 continue
     if not cases:
         return
-    start = threading.Barrier(4)
     failures = []
 
     def work(t):
-        start.wait()
         for k in range(20):
             c_values, ref = cases[(t + k) % len(cases)]
             try:
@@ -449,11 +447,7 @@ def test_random_graphs_agree_in_threads(data):
             except Exception as exc:        # noqa: BLE001  (reported below)
                 failures.append(exc)
                 return
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_in_threads(work, 4)
     assert not failures, f"{failures[0]} for {graph_text(outputs)}"
 
 

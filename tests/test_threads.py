@@ -29,12 +29,10 @@ def elemwise_function(mode):
 def hammer(f, reference, n_threads, n_calls, seed=0):
     """Call ``f`` from ``n_threads`` threads ``n_calls`` times each, with inputs of varying
     sizes (so the planned buffers grow and move); return the list of failures."""
-    start = threading.Barrier(n_threads)
     failures = []
 
     def work(t):
         rng = np.random.RandomState(seed + t)
-        start.wait()
         for k in range(n_calls):
             n = int(rng.randint(1, 200))
             a, b = rng.randn(n), rng.randn(n)
@@ -46,11 +44,7 @@ def hammer(f, reference, n_threads, n_calls, seed=0):
             except Exception as exc:        # noqa: BLE001  (reported below)
                 failures.append(f"thread {t}, call {k}, n={n}: {type(exc).__name__}: {exc}")
                 return
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_in_threads(work, n_threads)
     return failures
 
 

@@ -117,12 +117,10 @@ class Function:
             # an ndarray of exactly the input's dtype and ndim (no broadcastable dims) is taken
             # as is; anything else goes through the type's filter (conversion, clear errors)
             values = list(args)
-            k = 0
-            for dt, nd in self._exact:
+            for k, (dt, nd) in enumerate(self._exact):
                 a = values[k]
                 if a.__class__ is not _ndarray or a.dtype is not dt or a.ndim != nd:
                     values[k] = self._filter(k, a, args)
-                k += 1
         if self._upd_locks:
             return self._call_updating(values)
         lock = self._lock
