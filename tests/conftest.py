@@ -48,3 +48,17 @@ def lineno():
     """``lineno()`` returns the line it is called on: ``y = x + z; line = lineno()`` records
     where an expression was built, for checking that error messages point there."""
     return lambda: inspect.currentframe().f_back.f_lineno
+
+
+def pytest_addoption(parser):
+    parser.addoption("--stress", action="store_true", default=False,
+                     help="run the long stress tests (marker 'stress'; or set SYMGRAPH_STRESS=1)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--stress") or os.environ.get("SYMGRAPH_STRESS"):
+        return
+    skip = pytest.mark.skip(reason="stress test: run with --stress or SYMGRAPH_STRESS=1")
+    for item in items:
+        if "stress" in item.keywords:
+            item.add_marker(skip)

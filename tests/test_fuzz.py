@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from test_threads import run_in_threads
 
 import symgraph
 import symgraph.tensor as T
@@ -403,6 +404,51 @@ def test_random_graphs_agree(data):
     outputs = [g.pool[-1].var] + [e.var for e in data.draw(st.lists(st.sampled_from(g.pool), max_size=2))]
     inputs = [var for var, _, _ in g.leaves]
     run_both(inputs, outputs, values_for(data, g.leaves, specials), lambda: graph_text(outputs), specials)
+
+
+THREADED_FUZZ = settings(FUZZ, max_examples=max(3, EXAMPLES // 5))
+
+
+@THREADED_FUZZ
+@given(st.data())
+def test_random_graphs_agree_in_threads(data):
+    """A random graph's C function called from 4 threads at once, each value set many times:
+    every result equals the reference's (issue #15: one Function shared by threads)."""
+    g = GraphBuilder(data)
+    g.start()
+    for _ in range(data.draw(st.integers(1, 4), label="steps")):
+        g.step()
+    outputs = [g.pool[-1].var]
+    inputs = [var for var, _, _ in g.leaves]
+    sets = values_for(data, g.leaves, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_fn = symgraph.function(inputs, outputs, mode=REFERENCE, on_unused_input="ignore")
+        c_fn = symgraph.function(inputs, outputs, mode=C_MODE, on_unused_input="ignore")
+        cases = []
+        for ref_values, c_values in sets:
+            try:
+                cases.append((c_values, ref_fn(*ref_values)))
+            except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError):
+                continue
+    if not cases:
+        return
+    failures = []
+
+    def work(t):
+        for k in range(20):
+            c_values, ref = cases[(t + k) % len(cases)]
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    got = c_fn(*c_values)
+                for r, o, var in zip(ref, got, outputs):
+                    assert_same(r, o, var, f"thread {t}, call {k}")
+            except Exception as exc:        # noqa: BLE001  (reported below)
+                failures.append(exc)
+                return
+    run_in_threads(work, 4)
+    assert not failures, f"{failures[0]} for {graph_text(outputs)}"
 
 
 @FUZZ

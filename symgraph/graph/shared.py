@@ -7,6 +7,7 @@ constructor are in :mod:`symgraph.ops.sharedvar`.
 from __future__ import annotations
 
 import copy
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,6 +26,9 @@ class SharedVariable(Variable):
     def __init__(self, type, value, strict=False, allow_downcast=None, name=None, borrow=False):
         super().__init__(type, None, None, name)
         self._value = None
+        # taken by every compiled function that updates this variable, around its read of the
+        # old value and its write of the new one (clones share it with the storage)
+        self._lock = threading.RLock()
         self._strict = strict
         self.set_value(value if borrow else copy.deepcopy(value), borrow=True,
                        _allow_downcast=allow_downcast)
@@ -53,6 +57,11 @@ class SharedVariable(Variable):
             self._box[0] = value
 
     @property
+    def update_lock(self):
+        """The lock functions hold while they read and replace this variable's value."""
+        return self._lock
+
+    @property
     def value(self):
         return self.get_value()
 
@@ -65,11 +74,13 @@ class SharedVariable(Variable):
     def __getstate__(self):
         state = super().__getstate__()
         state["tag"] = {}
+        state.pop("_lock", None)
         return state
 
     def __setstate__(self, state):
         tag = state.pop("tag", {}) or {}
         self.__dict__.update(state)
+        self._lock = threading.RLock()
         self.tag = SimpleNamespace(trace=None, **(tag if isinstance(tag, dict) else {}))
 
 

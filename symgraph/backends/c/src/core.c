@@ -271,6 +271,47 @@ SG_API int sg_bcast_fail(sg_ctx *c, int node, int nd, int nin, sg_val *const *in
                    "broadcasts only when its type marks it broadcastable)", dim, all);
 }
 
+/* The rows [lo, hi) of an elementwise loop (the team member's share: sg_range); returns the
+   kernel's error flag. */
+static int sg_ew_rows(const sg_ew_t *E, sg_val **ops, const sg_iter *it, int64_t total, int unit) {
+    int nin = E->nin, nops = E->nin + E->nout, L = it->nd - 1;
+    int64_t inner = it->shape[L];
+    int64_t lo, hi, idx[SG_MAXD], off[SG_MAXOPS];
+    char *p[SG_MAXOPS], *q[SG_MAXOPS];
+    int kerr = 0;
+    sg_range(total, &lo, &hi);
+    if (lo < hi) sg_iter_seek(it, lo, idx, off);
+    while (lo < hi) {
+        int64_t n = inner - idx[L] < hi - lo ? inner - idx[L] : hi - lo;
+        for (int k = 0; k < nops; k++) p[k] = ops[k]->data + off[k] * E->isz[k];
+        if (unit || n == 1) {
+            E->kernel(n, p, &kerr);
+        } else {
+            /* strided row: gather into blocks, run the contiguous kernel, scatter */
+            int64_t scratch[SG_MAXOPS][SG_BLOCK];
+            for (int64_t b0 = 0; b0 < n; b0 += SG_BLOCK) {
+                int64_t m = n - b0 < SG_BLOCK ? n - b0 : SG_BLOCK;
+                for (int k = 0; k < nops; k++) {
+                    int64_t s = it->st[k][L];
+                    char *base = p[k] + b0 * s * E->isz[k];
+                    if ((k < nin && (E->inner_bcast >> k & 1)) || s == 1) q[k] = base;
+                    else {
+                        q[k] = (char *)scratch[k];
+                        if (k < nin) sg_move(q[k], 1, base, s, m, E->isz[k]);
+                    }
+                }
+                E->kernel(m, q, &kerr);
+                for (int k = nin; k < nops; k++)
+                    if (q[k] == (char *)scratch[k])
+                        sg_move(p[k] + b0 * it->st[k][L] * E->isz[k], it->st[k][L], q[k], 1, m, E->isz[k]);
+            }
+        }
+        lo += n;
+        sg_iter_next(it, idx, off);
+    }
+    return kerr;
+}
+
 SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     int nd = E->nd, nin = E->nin, nops = E->nin + E->nout;
     int64_t sh[SG_MAXD];
@@ -300,59 +341,20 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     sg_iter_init(&it, nd, sh, nops, ops, bm);
     sg_iter_collapse(&it);
     int L = it.nd - 1;
-    int64_t inner = it.shape[L];
     int unit = 1;
     for (int k = 0; k < nops; k++)
         if (!(k < nin && (E->inner_bcast >> k & 1)) && it.st[k][L] != 1) unit = 0;
     int failed = 0;
-    int par = sg_par(c, total, E->par_min);
-    if (!par && it.nd == 1 && (unit || total == 1)) {       /* one contiguous run on this thread: no OpenMP region
-                                               (a few hundred ns per call, the cost of a small op
-                                               in a loop such as a lowered scan's body) */
-        char *p[SG_MAXOPS];
-        int kerr = 0;
-        for (int k = 0; k < nops; k++) p[k] = ops[k]->data;
-        E->kernel(total, p, &kerr);
-        failed = kerr;
-    } else
-    #pragma omp parallel if (par)
-    {
-        int64_t lo, hi, idx[SG_MAXD], off[SG_MAXOPS];
-        char *p[SG_MAXOPS], *q[SG_MAXOPS];
-        int kerr = 0;
-        sg_range(total, &lo, &hi);
-        if (lo < hi) sg_iter_seek(&it, lo, idx, off);
-        while (lo < hi) {
-            int64_t n = inner - idx[L] < hi - lo ? inner - idx[L] : hi - lo;
-            for (int k = 0; k < nops; k++) p[k] = ops[k]->data + off[k] * E->isz[k];
-            if (unit || n == 1) {
-                E->kernel(n, p, &kerr);
-            } else {
-                /* strided row: gather into blocks, run the contiguous kernel, scatter */
-                int64_t scratch[SG_MAXOPS][SG_BLOCK];
-                for (int64_t b0 = 0; b0 < n; b0 += SG_BLOCK) {
-                    int64_t m = n - b0 < SG_BLOCK ? n - b0 : SG_BLOCK;
-                    for (int k = 0; k < nops; k++) {
-                        int64_t s = it.st[k][L];
-                        char *base = p[k] + b0 * s * E->isz[k];
-                        if ((k < nin && (E->inner_bcast >> k & 1)) || s == 1) q[k] = base;
-                        else {
-                            q[k] = (char *)scratch[k];
-                            if (k < nin) sg_move(q[k], 1, base, s, m, E->isz[k]);
-                        }
-                    }
-                    E->kernel(m, q, &kerr);
-                    for (int k = nin; k < nops; k++)
-                        if (q[k] == (char *)scratch[k])
-                            sg_move(p[k] + b0 * it.st[k][L] * E->isz[k], it.st[k][L], q[k], 1, m, E->isz[k]);
-                }
+    if (!sg_par(c, total, E->par_min)) {
+        /* no parallel region at all: entering even a one-thread team costs about 0.5 us */
+        failed = sg_ew_rows(E, ops, &it, total, unit);
+    } else {
+        #pragma omp parallel
+        {
+            if (sg_ew_rows(E, ops, &it, total, unit)) {
+                #pragma omp atomic write
+                failed = 1;
             }
-            lo += n;
-            sg_iter_next(&it, idx, off);
-        }
-        if (kerr) {
-            #pragma omp atomic write
-            failed = 1;
         }
     }
     if (failed) return sg_fail(c, E->node, SG_EVALUE, "%s", E->err_msg ? E->err_msg : "invalid value");
