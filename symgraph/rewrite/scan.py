@@ -31,6 +31,7 @@ from ..ops.innergraph import clone_inner, make_inner, outer_outputs, placeholder
 from ..ops.random import MRGUniform, MultinomialFromUniform, RandomFunction
 from ..ops.scan import Scan
 from ..ops.shape import reshape, stack
+from ..ops.subtensor import Subtensor
 from ..ops.type import TensorType
 
 _STOCHASTIC = (RandomFunction, MRGUniform, MultinomialFromUniform)
@@ -103,9 +104,9 @@ def _rebuild(node, seqs, istates, nonseqs, outputs):
                             *[v for v, _ in nonseqs]).outputs
 
 
-def _replace_node(fgraph, node, new_outputs, name):
+def _replace_pairs(fgraph, pairs, name):
     try:
-        fgraph.replace_validate(list(zip(node.outputs, new_outputs)), reason=name)
+        fgraph.replace_validate(pairs, reason=name)
     except (InconsistencyError, TypeError):
         return False
     return True
@@ -245,12 +246,40 @@ def remove_unused_inputs(fgraph, node):
     return _rebuild(node, keep_seqs, states, keep_nons, outs)
 
 
+def keep_last_state(fgraph, node):
+    """A state whose history is read only as ``h[-1]`` keeps only its last value in the loop
+    (``state_keep`` "last": the loop holds the taps' window, not ``n_steps`` rows); the
+    ``h[-1]`` nodes are replaced by that output. (With zero steps ``h[-1]`` was an index
+    error; the last-value form gives the initial value.)"""
+    op = node.op
+    keep = list(op.state_keep)
+    repl = []
+    for i in range(op.n_states):
+        out = node.outputs[i]
+        clients = fgraph.clients.get(out, [])
+        if keep[i] != "all" or not clients:
+            continue
+        if all(c != "output" and isinstance(c.op, Subtensor) and c.op.idx_list == (("int", -1),)
+               for c, _ in clients):
+            keep[i] = "last"
+            repl.append((i, [c.outputs[0] for c, _ in clients]))
+    if not repl:
+        return None
+    new = op.replace(state_keep=keep).make_node(*node.inputs).outputs
+    pairs = [(o, n) for o, n in zip(node.outputs, new) if o not in {node.outputs[i] for i, _ in repl}]
+    for i, reads in repl:
+        if any(r.type != new[i].type for r in reads):
+            return None
+        pairs.extend((r, new[i]) for r in reads)
+    return pairs
+
+
 class ScanLoopRewriter(GraphRewriter):
     """Apply the loop rewrites (``pushout_invariants``, ``pushout_sequences``,
-    ``remove_unused_inputs``) to every Scan node until none applies; each can be left out by
+    ``remove_unused_inputs``, ``keep_last_state``) to every Scan node until none applies; each can be left out by
     its name (``Mode.excluding('pushout_sequences')``)."""
 
-    REWRITES = (pushout_invariants, pushout_sequences, remove_unused_inputs)
+    REWRITES = (pushout_invariants, pushout_sequences, remove_unused_inputs, keep_last_state)
 
     def apply(self, fgraph, excluded=frozenset()):
         for rw in self.REWRITES:
@@ -262,11 +291,14 @@ class ScanLoopRewriter(GraphRewriter):
                     if node not in fgraph.apply_nodes or not isinstance(node.op, Scan):
                         continue
                     new = rw(fgraph, node)
-                    if new is not None and _replace_node(fgraph, node, new, rw.__name__):
+                    if new is None:
+                        continue
+                    pairs = new if isinstance(new[0], tuple) else list(zip(node.outputs, new))
+                    if _replace_pairs(fgraph, pairs, rw.__name__):
                         changed = True
                 if not changed:
                     break
 
 
 __all__ = ["InnerGraphRewriter", "ScanLoopRewriter", "pushout_invariants", "pushout_sequences",
-           "remove_unused_inputs"]
+           "remove_unused_inputs", "keep_last_state"]

@@ -212,3 +212,24 @@ def test_excluding_a_single_rewrite():
     f = function([X, W, U, b, h0], rnn(X, W, U, b, h0),
                  mode=Mode("py", "fast_run").excluding("pushout_sequences"))
     assert inner_ops(scans(f)[0]).count("Dot") == 2
+
+
+# ------------------------------------------------------------------ last value only
+
+def test_last_value_only_when_history_is_read_as_minus_one():
+    X, W, U, b, h0 = T.dmatrix("X"), T.dmatrix("W"), T.dmatrix("U"), T.dvector("b"), \
+        T.dvector("h0")
+    v = rnn_values(False)
+    last = rnn(X, W, U, b, h0)[-1]
+    f = compare([X, W, U, b, h0], last, v, [rnn_ref(*v)[-1]])
+    (node,) = scans(f)
+    assert node.op.state_keep == ("last",)
+    assert "Subtensor" not in outer_ops(f)[outer_ops(f).index("Scan"):]
+    # the whole history is read too: it stays
+    hs = rnn(X, W, U, b, h0)
+    f = compare([X, W, U, b, h0], [hs[-1], hs.sum()], v)
+    assert scans(f)[0].op.state_keep == ("all",)
+    # BPTT reads the forward history: the gradient's forward scan keeps it, results agree
+    g = T.grad(last.sum(), [W, U])
+    f = compare([X, W, U, b, h0], g, v)
+    theano.verify_grad(lambda X, W, U, b, h0: rnn(X, W, U, b, h0)[-1], v, mode="PY")
