@@ -61,7 +61,7 @@ def lstm(x, W, U, b, n_hidden):
         return h_new, c_new
 
     h0 = T.zeros((x.shape[1], n_hidden), dtype=theano.config.floatX)
-    (hs, cs), _ = theano.scan(step, sequences=x, outputs_info=[h0, h0],
+    (hs, _cells), _ = theano.scan(step, sequences=x, outputs_info=[h0, h0],
                               non_sequences=[W, U, b], name='lstm')
     return hs
 
