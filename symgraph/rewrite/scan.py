@@ -249,7 +249,8 @@ def remove_unused_inputs(fgraph, node):
 def keep_last_state(fgraph, node):
     """A state whose history is read only as ``h[-1]`` keeps only its last value in the loop
     (``state_keep`` "last": the loop holds the taps' window, not ``n_steps`` rows); the
-    ``h[-1]`` nodes are replaced by that output. (With zero steps ``h[-1]`` was an index
+    ``h[-1]`` nodes are replaced by that output; a history nobody reads is not kept
+    either. (With zero steps ``h[-1]`` was an index
     error; the last-value form gives the initial value.)"""
     op = node.op
     keep = list(op.state_keep)
@@ -257,7 +258,7 @@ def keep_last_state(fgraph, node):
     for i in range(op.n_states):
         out = node.outputs[i]
         clients = fgraph.clients.get(out, [])
-        if keep[i] != "all" or not clients:
+        if keep[i] != "all" or not isinstance(out.type, TensorType):
             continue
         if all(c != "output" and isinstance(c.op, Subtensor) and c.op.idx_list == (("int", -1),)
                for c, _ in clients):

@@ -233,3 +233,16 @@ def test_last_value_only_when_history_is_read_as_minus_one():
     g = T.grad(last.sum(), [W, U])
     f = compare([X, W, U, b, h0], g, v)
     theano.verify_grad(lambda X, W, U, b, h0: rnn(X, W, U, b, h0)[-1], v, mode="PY")
+
+
+def test_unread_history_is_not_kept():
+    x = T.dvector("x")
+    (a, s), _ = theano.scan(lambda xt, a, s: (a * 0.5 + xt, s + xt), sequences=x,
+                            outputs_info=[T.constant(0.0), T.constant(0.0)])
+    xv = rng.randn(5)
+    ref, h = [], 0.0
+    for t in range(5):
+        h = h * 0.5 + xv[t]
+        ref.append(h)
+    f = compare([x], a, [xv], [np.array(ref)])
+    assert scans(f)[0].op.state_keep == ("all", "last")
