@@ -194,6 +194,21 @@ def test_lstm_mnist_smoke(tmp_path):
     assert all(np.isfinite(costs)) and costs[1] < costs[0], costs
 
 
+@needs_mnist
+def test_rbm_smoke(tmp_path):
+    """PCD with the Gibbs chain in scan: a tiny run writes both PNGs and a finite cost."""
+    filters, samples = tmp_path / "f.png", tmp_path / "s.png"
+    out = run_example("rbm", "--train-size", 200, "--valid-size", 10, "--test-size", 50,
+                      "--hidden", 20, "--k", 2, "--epochs", 2, "--no-progress",
+                      "--filters", filters, "--samples", samples, "--sample-steps", 5,
+                      "--save", tmp_path / "rbm.npz")
+    assert "rbm: 2 epochs" in out
+    for png in (filters, samples):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, meta = read_checkpoint(tmp_path / "rbm.npz")
+    assert all(np.isfinite(h["cost"]) for h in meta["history"])
+
+
 def _run_failing(name, *args):
     cmd = [sys.executable, str(EXAMPLES / f"{name}.py"), *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300,
