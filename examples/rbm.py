@@ -60,15 +60,15 @@ class RBM:
         return [pre_v, v_mean, v, h_mean, h_new]
 
     def gibbs_vhv(self, v):
-        h_mean, h = self.sample_h_given_v(v)
-        pre_v, v_mean, v_new = self.sample_v_given_h(h)
+        _, h = self.sample_h_given_v(v)
+        _, v_mean, v_new = self.sample_v_given_h(h)
         return [v_mean, v_new]
 
     def updates(self, x, lr, persistent, k):
         """The CD-k / PCD-k cost and parameter updates (with the random streams' updates)."""
         _, ph = self.sample_h_given_v(x)
         start = ph if persistent is None else persistent
-        (pre_vs, v_means, vs, h_means, hs), updates = theano.scan(
+        (_, _, vs, _, hs), updates = theano.scan(
             lambda h: self.gibbs_hvh(h), outputs_info=[None, None, None, None, start],
             n_steps=k, name='gibbs_hvh')
         chain_end = vs[-1]
