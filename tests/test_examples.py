@@ -181,6 +181,34 @@ def test_plot_writes_a_png(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@needs_mnist
+def test_lstm_mnist_smoke(tmp_path):
+    """The scan LSTM: a few steps on a few hundred images; the cost falls, a checkpoint is read."""
+    ckpt = tmp_path / "lstm.npz"
+    out = run_example("lstm_mnist", "--train-size", 300, "--valid-size", 50, "--test-size", 50,
+                      "--batch-size", 50, "--hidden", 16, "--lr", 0.01, "--epochs", 2,
+                      "--no-progress", "--save", ckpt)
+    assert "lstm_mnist: 2 epochs" in out
+    _, meta = read_checkpoint(ckpt)
+    costs = [h["cost"] for h in meta["history"]]
+    assert all(np.isfinite(costs)) and costs[1] < costs[0], costs
+
+
+@needs_mnist
+def test_rbm_smoke(tmp_path):
+    """PCD with the Gibbs chain in scan: a tiny run writes both PNGs and a finite cost."""
+    filters, samples = tmp_path / "f.png", tmp_path / "s.png"
+    out = run_example("rbm", "--train-size", 200, "--valid-size", 10, "--test-size", 50,
+                      "--hidden", 20, "--k", 2, "--epochs", 2, "--no-progress",
+                      "--filters", filters, "--samples", samples, "--sample-steps", 5,
+                      "--save", tmp_path / "rbm.npz")
+    assert "rbm: 2 epochs" in out
+    for png in (filters, samples):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, meta = read_checkpoint(tmp_path / "rbm.npz")
+    assert all(np.isfinite(h["cost"]) for h in meta["history"])
+
+
 def _run_failing(name, *args):
     cmd = [sys.executable, str(EXAMPLES / f"{name}.py"), *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300,

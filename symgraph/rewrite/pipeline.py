@@ -2,9 +2,12 @@
 
 Phases, in order::
 
-    merge1 -> canonicalize -> stabilize -> specialize -> scan_inner -> fusion -> inplace -> merge2
+    merge1 -> scan_loop -> canonicalize -> stabilize -> specialize -> scan_inner -> fusion
+        -> inplace -> merge2
 
-with, between specialize and fusion, the ``scan_inner`` pass (tags ``fast_run``, ``scan``),
+with, after the first merge, the ``scan_loop`` pass (tags ``fast_run``, ``scan``: loop
+invariants and per-step sequence computations moved out of Scan loops, unused loop inputs
+dropped) and, between specialize and fusion, the ``scan_inner`` pass (tags ``fast_run``, ``scan``),
 which runs this pipeline, less ``inplace``, on the inner graphs of Scan and IfElse nodes
 (:mod:`symgraph.rewrite.scan`).
 
@@ -92,6 +95,7 @@ class _Phase(GraphRewriter):
 def _phases():
     return [
         MergeRewriter("merge1", ("fast_run", "fast_compile", "merge")),
+        scan.ScanLoopRewriter(None, "scan_loop", ("fast_run", "scan")),
         _Phase("canonicalize", ("fast_run", "fast_compile", "canonicalize")),
         _Phase("stabilize", ("fast_run", "stabilize")),
         _Phase("specialize", ("fast_run", "specialize")),
