@@ -83,7 +83,7 @@ class Elemwise(Op):
         if self.scalar_op.nout == 1:
             result = (result,)
         for o, (store, res, var) in enumerate(zip(output_storage, result, node.outputs)):
-            res = np.asarray(res, dtype=var.dtype)
+            res = ps.convert(res, var.dtype)
             if res.shape != shape:
                 res = np.broadcast_to(res, shape).copy()
             elif any(res is i for i in inputs):   # e.g. second(x, y) returns y: no view_map

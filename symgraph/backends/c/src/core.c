@@ -275,6 +275,8 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     int nd = E->nd, nin = E->nin, nops = E->nin + E->nout;
     int64_t sh[SG_MAXD];
     uint32_t bm[SG_MAXOPS];
+    if (nops > SG_MAXOPS)       /* the lowering's check refuses such nodes; never index past the tables */
+        return sg_fail(c, E->node, SG_ERUNTIME, "%d operands, more than SG_MAXOPS (%d)", nops, SG_MAXOPS);
     for (int d = 0; d < nd; d++) {
         int64_t size = -1;
         for (int k = 0; k < nin; k++) {
@@ -303,7 +305,7 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     int64_t inner = it.shape[L];
     int unit = 1;
     for (int k = 0; k < nops; k++)
-        if (!(k < nin && (E->inner_bcast >> k & 1)) && it.st[k][L] != 1) unit = 0;
+        if (!(k < nin && E->inner_bcast && E->inner_bcast[k]) && it.st[k][L] != 1) unit = 0;
     int failed = 0;
     #pragma omp parallel if (sg_par(c, total, E->par_min))
     {
@@ -325,7 +327,7 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
                     for (int k = 0; k < nops; k++) {
                         int64_t s = it.st[k][L];
                         char *base = p[k] + b0 * s * E->isz[k];
-                        if ((k < nin && (E->inner_bcast >> k & 1)) || s == 1) q[k] = base;
+                        if ((k < nin && E->inner_bcast && E->inner_bcast[k]) || s == 1) q[k] = base;
                         else {
                             q[k] = (char *)scratch[k];
                             if (k < nin) sg_move(q[k], 1, base, s, m, E->isz[k]);
