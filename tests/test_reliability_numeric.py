@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 import symgraph
 import symgraph.tensor as T
@@ -99,3 +100,63 @@ def test_casts_inside_fused_kernels_and_constant_folding_agree(src):
             for linker, got in results.items():
                 np.testing.assert_array_equal(got[k], want, err_msg=f"{linker} {src}->{d}")
                 np.testing.assert_array_equal(got[len(INTS) + k], want, err_msg=f"folded {linker} {src}->{d}")
+
+
+# ---------------------------------------------------------------- 7. stability in every mode
+
+STABLE_MODES = ["FAST_RUN", "FAST_COMPILE"] + (["C_FAST_COMPILE"] if c_available() else [])
+
+
+def _mode(name):
+    return Mode(linker="c", optimizer="fast_compile") if name == "C_FAST_COMPILE" else name
+
+
+def _softmax_nll_reference(z, y):
+    """-log softmax(z)[i, y_i] per row and its gradient (softmax - onehot), by log-sum-exp."""
+    m = z.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+    p = np.exp(z - m) / np.exp(z - m).sum(axis=1, keepdims=True)
+    onehot = np.eye(z.shape[1])[y]
+    return lse - z[np.arange(len(y)), y], p - onehot
+
+
+LOGITS = np.array([[800.0, -800.0, 0.0], [-800.0, 800.0, 3.0], [1.0, 2.0, 3.0]])
+TARGETS = np.array([0, 2, 1], dtype="int32")
+
+
+@pytest.mark.parametrize("mode", STABLE_MODES)
+@pytest.mark.parametrize("form", ["hand_written", "hand_written_shifted", "categorical_crossentropy",
+                                  "log_softmax_index"])
+def test_softmax_crossentropy_is_finite_at_large_logits(mode, form):
+    x, y = T.matrix("x"), T.ivector("y")
+    if form.startswith("hand_written"):
+        z = x - x.max(axis=1, keepdims=True) if form.endswith("shifted") else x
+        sm = T.exp(z) / T.exp(z).sum(axis=1, keepdims=True)
+        per_row = -T.log(sm)[T.arange(y.shape[0]), y]
+    elif form == "categorical_crossentropy":
+        per_row = T.nnet.categorical_crossentropy(T.nnet.softmax(x), y)
+    else:
+        per_row = -T.log(T.nnet.softmax(x))[T.arange(y.shape[0]), y]
+    cost = per_row.mean()
+    f = symgraph.function([x, y], [cost, T.grad(cost, x)], mode=_mode(mode))
+    c, g = f(LOGITS, TARGETS)
+    want_c, want_g = _softmax_nll_reference(LOGITS, TARGETS)
+    np.testing.assert_allclose(c, want_c.mean(), rtol=1e-10)
+    np.testing.assert_allclose(g, want_g / len(TARGETS), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", STABLE_MODES)
+def test_log_sigmoid_and_binary_crossentropy_are_finite_at_large_inputs(mode):
+    v, t = T.vector("v"), T.vector("t")
+    xs = np.array([-1000.0, -50.0, 0.0, 30.0, 1000.0])
+    ts = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
+    ls = T.log(T.nnet.sigmoid(v)).sum()
+    bce = T.nnet.binary_crossentropy(T.nnet.sigmoid(v), t).sum()
+    f = symgraph.function([v, t], [ls, T.grad(ls, v), bce, T.grad(bce, v)], mode=_mode(mode))
+    c1, g1, c2, g2 = f(xs, ts)
+    sig = expit(xs)
+    softplus = np.logaddexp(0, xs)
+    np.testing.assert_allclose(c1, -np.logaddexp(0, -xs).sum(), rtol=1e-12)
+    np.testing.assert_allclose(g1, expit(-xs), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(c2, (ts * (softplus - xs) + (1 - ts) * softplus).sum(), rtol=1e-12)
+    np.testing.assert_allclose(g2, sig - ts, rtol=1e-12, atol=1e-300)

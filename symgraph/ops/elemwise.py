@@ -348,7 +348,17 @@ def _binary(op, doc):
 neg = _unary(ps.neg, "-x")
 abs_ = _unary(ps.abs_, "|x|")
 exp = _unary(ps.exp, "e**x")
-log = _unary(ps.log, "natural logarithm")
+
+
+def log(x):
+    """natural logarithm; ``log(sigmoid(z))`` is built as ``-softplus(-z)``, whose value and
+    gradient stay finite where sigmoid(z) underflows (z = -1000), in every mode."""
+    owner = getattr(x, "owner", None)
+    if owner is not None and isinstance(owner.op, Elemwise) and owner.op.scalar_op == ps.sigmoid:
+        return neg(_elem(ps.softplus, neg(owner.inputs[0])))
+    return _elem(ps.log, x)
+
+
 log1p = _unary(ps.log1p, "log(1 + x), accurate for small x")
 log2 = _unary(ps.log2, "base-2 logarithm")
 log10 = _unary(ps.log10, "base-10 logarithm")
