@@ -160,3 +160,65 @@ def test_log_sigmoid_and_binary_crossentropy_are_finite_at_large_inputs(mode):
     np.testing.assert_allclose(g1, expit(-xs), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(c2, (ts * (softplus - xs) + (1 - ts) * softplus).sum(), rtol=1e-12)
     np.testing.assert_allclose(g2, sig - ts, rtol=1e-12, atol=1e-300)
+
+
+# ---------------------------------------------------------------- 8. graphs deeper than the recursion limit
+
+DEEP = 10_000        # building, grad, debugprint, clone, pickling a variable
+DEEP_COMPILE = 600   # compile, call, pickling a function (FAST_RUN compile of a 10,000-node chain
+                     # takes minutes: the rewrite passes, not recursion; see the report)
+
+
+def _chain(x, depth):
+    y = x
+    for i in range(depth):
+        y = T.tanh(y) if i % 2 else y + 1
+    return y
+
+
+def _chain_value(v, depth):
+    for i in range(depth):
+        v = np.tanh(v) if i % 2 else v + 1
+    return v
+
+
+def test_deep_chain_grad_print_clone_and_pickle_without_recursion():
+    import io
+    import pickle
+    import sys
+
+    from symgraph.graph import clone_replace, toposort
+    from symgraph.printing import debugprint
+    assert sys.getrecursionlimit() <= 10_000
+    x = T.dvector("x")
+    y = _chain(x, DEEP)
+    g = T.grad(y.sum(), x)
+    assert g.owner is not None
+    text = io.StringIO()
+    debugprint(y, file=text)
+    assert text.getvalue().count("\n") >= DEEP
+    x2 = T.dvector("x2")
+    (y2,) = clone_replace([y], {x: x2})
+    n_nodes = len(toposort([y]))
+    assert n_nodes >= DEEP and len(toposort([y2])) == n_nodes
+    y3, x3 = pickle.loads(pickle.dumps([y, x]))
+    nodes = toposort([y3])
+    assert [str(n.op) for n in nodes] == [str(n.op) for n in toposort([y])]
+    assert x3 in nodes[1].inputs                   # identity kept across the pickle
+
+
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "FAST_RUN"])
+def test_deep_chain_compiles_runs_and_pickles_as_a_function(mode):
+    import pickle
+    x = T.dvector("x")
+    y = _chain(x, DEEP_COMPILE)
+    g = T.grad(y.sum(), x)
+    f = symgraph.function([x], [y, g], mode=mode)
+    v = np.array([0.0, 0.5, -2.0])
+    out, grad = f(v)
+    np.testing.assert_allclose(out, _chain_value(v, DEEP_COMPILE), rtol=1e-12)
+    eps = 1e-6
+    fd = (_chain_value(v + eps, DEEP_COMPILE) - _chain_value(v - eps, DEEP_COMPILE)) / (2 * eps)
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-9)
+    f2 = pickle.loads(pickle.dumps(f))
+    np.testing.assert_allclose(f2(v)[0], out, rtol=1e-12)
