@@ -222,3 +222,25 @@ def test_deep_chain_compiles_runs_and_pickles_as_a_function(mode):
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-9)
     f2 = pickle.loads(pickle.dumps(f))
     np.testing.assert_allclose(f2(v)[0], out, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- 6. huge allocations
+
+@pytest.mark.parametrize("linker", LINKERS)
+@pytest.mark.parametrize("build", ["zeros", "alloc", "alloc_plus"])
+def test_allocation_of_2_to_the_40_elements_is_a_memory_error_naming_op_and_shape(linker, build):
+    n = T.lscalar("n")
+    x = T.dvector("x")
+    if build == "zeros":
+        out, args = T.zeros((n, n)), [n]
+    elif build == "alloc":
+        out, args = T.alloc(np.float64(1.5), n, n), [n]
+    else:
+        out, args = x + T.alloc(np.float64(1.5), n, n), [x, n]
+    f = symgraph.function(args, out, mode=Mode(linker=linker))
+    vals = [2 ** 20] if len(args) == 1 else [np.ones(2 ** 20), 2 ** 20]
+    with pytest.raises(MemoryError) as info:
+        f(*vals)
+    msg = str(info.value)
+    assert "Alloc" in msg and "(1048576, 1048576)" in msg, msg
+    np.testing.assert_array_equal(f(*([2] if len(args) == 1 else [np.ones(2), 2])).shape, (2, 2))

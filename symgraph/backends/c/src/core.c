@@ -119,10 +119,21 @@ SG_API int sg_alloc(sg_ctx *c, int node, int b, sg_val *v, int nd, const int64_t
         v->shape[d] = sh[d];
         v->strides[d] = st;
         st *= sh[d] ? sh[d] : 1;
-        if (sh[d] && n > INT64_MAX / 16 / sh[d]) return sg_fail(c, node, SG_EMEMORY, "array too large");
+        if (sh[d] && n > INT64_MAX / 16 / sh[d]) {
+            char s[200];
+            return sg_fail(c, node, SG_EMEMORY, "cannot allocate an array of shape %s (too large)",
+                           sg_shp(s, nd, sh));
+        }
         n *= sh[d];
     }
-    return sg_getbuf(c, node, b, n * isz, &v->data);
+    if (sg_getbuf(c, node, b, n * isz, &v->data)) {
+        char s[200];
+        if (c->err_code == SG_EMEMORY)
+            sg_fail(c, node, SG_EMEMORY, "cannot allocate %.2f GiB for an array of shape %s (itemsize %lld)",
+                    (double)n * (double)isz / 1073741824.0, sg_shp(s, nd, sh), (long long)isz);
+        return c->err_code;
+    }
+    return 0;
 }
 
 SG_API int sg_is_contig(int nd, const int64_t *sh, const int64_t *st) {
