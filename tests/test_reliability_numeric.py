@@ -244,3 +244,44 @@ def test_allocation_of_2_to_the_40_elements_is_a_memory_error_naming_op_and_shap
     msg = str(info.value)
     assert "Alloc" in msg and "(1048576, 1048576)" in msg, msg
     np.testing.assert_array_equal(f(*([2] if len(args) == 1 else [np.ones(2), 2])).shape, (2, 2))
+
+
+# ---------------------------------------------------------------- 3. uint64 as index, bound and shape
+
+@pytest.mark.parametrize("linker", LINKERS)
+def test_uint64_slice_bounds_and_indices_at_or_above_2_to_the_63(linker):
+    u = T.vector("u", dtype="uint64")
+    i = T.scalar("i", dtype="uint64")
+    v = np.arange(5, dtype="uint64")
+    m = Mode(linker=linker)
+    f = symgraph.function([u, i], [u[i:], u[:i], u[::-1][:i]], mode=m)
+    for big in (2 ** 63, 2 ** 63 + 1, 2 ** 64 - 1):
+        got = f(v, np.uint64(big))
+        for g, want in zip(got, [v[big:], v[:big], v[::-1][:big]]):
+            np.testing.assert_array_equal(g, want)
+    np.testing.assert_array_equal(f(v, np.uint64(2))[1], v[:2])
+    g = symgraph.function([u, i], u[i], mode=m)
+    assert g(v, np.uint64(3)) == 3
+    with pytest.raises(IndexError):
+        g(v, np.uint64(2 ** 64 - 1))                  # out of bounds (NumPy: OverflowError), not u[-1]
+
+
+@pytest.mark.parametrize("linker", LINKERS)
+def test_uint64_shapes_are_not_read_as_negative(linker):
+    u = T.vector("u", dtype="uint64")
+    i = T.scalar("i", dtype="uint64")
+    m = Mode(linker=linker)
+    r = symgraph.function([u, i], u.reshape((i,)), mode=m)
+    np.testing.assert_array_equal(r(np.arange(5, dtype="uint64"), np.uint64(5)), np.arange(5))
+    with pytest.raises(ValueError):
+        r(np.arange(5, dtype="uint64"), np.uint64(2 ** 64 - 1))     # not reshape(-1)
+    z = symgraph.function([i], T.zeros((i,)), mode=m)
+    assert z(np.uint64(3)).shape == (3,)
+    with pytest.raises((ValueError, MemoryError)) as info:
+        z(np.uint64(2 ** 64 - 1))
+    assert "-1" not in str(info.value).split("\n")[0]
+    p = symgraph.function([u, i], [u ** 3, u ** np.uint64(2), u ** i], mode=m)
+    vals = np.array([0, 3, 2 ** 40], dtype="uint64")
+    with np.errstate(all="ignore"):
+        for got, want in zip(p(vals, np.uint64(3)), [vals ** 3, vals ** np.uint64(2), vals ** np.uint64(3)]):
+            np.testing.assert_array_equal(got, want)

@@ -394,6 +394,15 @@ mod = _binary(ps.mod, "x % y")
 pow = _binary(ps.pow, "x ** y")
 maximum = _binary(ps.maximum, "elementwise max")
 minimum = _binary(ps.minimum, "elementwise min")
+
+
+def index_int64(v):
+    """Integer ``v`` as int64 for use as an index, slice bound or shape: a uint64 at or above
+    2**63 saturates to 2**63 - 1 (beyond any length, as NumPy reads it) instead of wrapping to a
+    negative value (which would count from the end, or read as -1 in a shape)."""
+    if v.dtype == "uint64":
+        v = minimum(v, constant(np.uint64(2 ** 63 - 1)))
+    return v if v.dtype == "int64" else cast(v, "int64")
 arctan2 = _binary(ps.arctan2, "arctan(y / x) with quadrant")
 lt = _binary(ps.lt, "x < y")
 gt = _binary(ps.gt, "x > y")

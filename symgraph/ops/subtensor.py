@@ -16,7 +16,8 @@ import builtins
 import numpy as np
 
 from ..graph import Apply, Constant, Op, Variable
-from .elemwise import as_tensor, as_tensor_variable, cast, dimshuffle, patternbroadcast, zeros_like
+from .elemwise import (as_tensor, as_tensor_variable, cast, dimshuffle, index_int64, patternbroadcast,
+                       zeros_like)
 from . import reduce
 from .shape import concatenate, reshape
 from .type import TensorType, INT_DTYPES
@@ -103,7 +104,7 @@ def _scalar_index(v):
     v = as_tensor(v)
     if v.ndim != 0 or v.dtype not in INT_DTYPES:
         raise TypeError(f"slice bounds and scalar indices must be integer scalars, got {v.type}")
-    return v
+    return index_int64(v) if v.dtype == "uint64" else v
 
 
 def _sub_bcast(x, idx_list):
