@@ -285,3 +285,52 @@ def test_uint64_shapes_are_not_read_as_negative(linker):
     with np.errstate(all="ignore"):
         for got, want in zip(p(vals, np.uint64(3)), [vals ** 3, vals ** np.uint64(2), vals ** np.uint64(3)]):
             np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------- 4. assignment gradients with repeated indices
+
+def _fd(fn, v, eps=1e-6):
+    g = np.zeros_like(v)
+    for k in np.ndindex(v.shape):
+        d = np.zeros_like(v)
+        d[k] = eps
+        g[k] = (fn(v + d) - fn(v - d)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("linker", LINKERS)
+@pytest.mark.parametrize("kind", ["set", "inc"])
+@pytest.mark.parametrize("case", ["vector", "matrix_rows", "matrix_rows_broadcast_y", "two_indices"])
+def test_assignment_gradients_with_repeated_advanced_indices_match_finite_differences(linker, kind, case):
+    """set_subtensor: the last write of a repeated index wins, so only it gets y's gradient;
+    inc_subtensor accumulates every occurrence (NumPy's assignment / np.add.at)."""
+    rng = np.random.default_rng(4)
+    if case == "vector":
+        x, y, idx = T.vector("x"), T.vector("y"), (np.array([1, 3, 1, 0, 3, 3]),)
+        xv, yv = rng.random(5), rng.random(6)
+    elif case == "matrix_rows":
+        x, y, idx = T.matrix("x"), T.matrix("y"), (np.array([2, 0, 2, 2]),)
+        xv, yv = rng.random((3, 4)), rng.random((4, 4))
+    elif case == "matrix_rows_broadcast_y":
+        x, y, idx = T.matrix("x"), T.vector("y"), (np.array([2, 0, 2]),)
+        xv, yv = rng.random((3, 4)), rng.random(4)
+    else:
+        x, y, idx = T.matrix("x"), T.vector("y"), (np.array([0, 1, 0, 2]), np.array([1, 1, 1, 3]))
+        xv, yv = rng.random((3, 4)), rng.random(4)
+    wv = rng.random(xv.shape)
+    op = T.set_subtensor if kind == "set" else T.inc_subtensor
+    cost = (op(x[idx], y) * T.constant(wv)).sum()
+    f = symgraph.function([x, y], [cost] + T.grad(cost, [x, y]), mode=Mode(linker=linker))
+
+    def reference(xv, yv):
+        z = xv.copy()
+        if kind == "set":
+            z[idx] = yv
+        else:
+            np.add.at(z, idx, yv)
+        return (z * wv).sum()
+
+    c, gx, gy = f(xv, yv)
+    np.testing.assert_allclose(c, reference(xv, yv), rtol=1e-12)
+    np.testing.assert_allclose(gx, _fd(lambda v: reference(v, yv), xv), atol=1e-7)
+    np.testing.assert_allclose(gy, _fd(lambda v: reference(xv, v), yv), atol=1e-7)
