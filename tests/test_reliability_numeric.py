@@ -334,3 +334,58 @@ def test_assignment_gradients_with_repeated_advanced_indices_match_finite_differ
     np.testing.assert_allclose(c, reference(xv, yv), rtol=1e-12)
     np.testing.assert_allclose(gx, _fd(lambda v: reference(v, yv), xv), atol=1e-7)
     np.testing.assert_allclose(gy, _fd(lambda v: reference(xv, v), yv), atol=1e-7)
+
+
+# ---------------------------------------------------------------- 5. the reference accepts what C accepts
+
+BOTH = ["py"] + (["c"] if c_available() else [])
+
+
+def _on_every_backend(inputs, outputs, *values):
+    results = [symgraph.function(inputs, outputs, mode=Mode(linker=k))(*values) for k in BOTH]
+    for r in results[1:]:
+        for a, b in zip(results[0], r):
+            assert np.shape(a) == np.shape(b)
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+    return results[0]
+
+
+def test_np_matrix_inputs_run_as_arrays_on_every_backend():
+    x = T.matrix("x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    s, t = _on_every_backend([x], [(x * 2).sum(axis=0), T.dot(x, x)], m)
+    assert type(s) is np.ndarray and type(t) is np.ndarray
+    np.testing.assert_allclose(s, [8.0, 12.0])
+    np.testing.assert_allclose(t, np.asarray(m) @ np.asarray(m))
+
+
+def test_conv_with_a_zero_height_filter_and_pool_window_larger_than_input():
+    from symgraph.tensor.nnet import conv2d
+    from symgraph.tensor.signal.pool import pool_2d
+    i4, w4 = T.tensor4("i"), T.tensor4("w")
+    (c,) = _on_every_backend([i4, w4], [conv2d(i4, w4)], np.ones((1, 1, 5, 5)), np.ones((2, 1, 0, 3)))
+    np.testing.assert_array_equal(c, np.zeros((1, 2, 6, 3)))          # an empty sum
+    xv = np.random.default_rng(5).random((2, 1, 3, 2))
+    outs = _on_every_backend([i4], [pool_2d(i4, (4, 4), ignore_border=False),
+                                    pool_2d(i4, (4, 4), ignore_border=False, mode="average_exc_pad"),
+                                    pool_2d(i4, (4, 4), ignore_border=False, mode="sum")], xv)
+    np.testing.assert_allclose(outs[0][:, :, 0, 0], xv.max(axis=(2, 3)))
+    np.testing.assert_allclose(outs[1][:, :, 0, 0], xv.mean(axis=(2, 3)))
+    np.testing.assert_allclose(outs[2][:, :, 0, 0], xv.sum(axis=(2, 3)))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0), (1, 3), (3, 1), (1, 1)])
+def test_edge_shapes_agree_between_backends(shape):
+    x = T.matrix("x")
+    r = T.row("r")
+    xv = np.arange(np.prod(shape), dtype="float64").reshape(shape)
+    rv = np.ones((1, shape[1]))
+    outs = [x.sum(axis=0), x.sum(axis=1), x.prod(axis=0), (x + r) * 2, x.T[::-1], T.cumsum(T.exp(x), axis=1),
+            T.concatenate([x, x], axis=0), x.reshape((shape[1], shape[0])), T.dot(x.T, x)]
+    got = _on_every_backend([x, r], outs, xv, rv)
+    want = [xv.sum(0), xv.sum(1), xv.prod(0), (xv + rv) * 2, xv.T[::-1], np.exp(xv).cumsum(1),
+            np.concatenate([xv, xv]), xv.reshape(shape[::-1]), xv.T @ xv]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
