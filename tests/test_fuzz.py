@@ -563,3 +563,77 @@ def test_small_scans_agree(data):
     sets = [(vals, [in_layout(v, lay) for v, lay in zip(vals, layouts)])]
     run_both([x, *inits, w], outs, sets, lambda: f"{graph_text(outs)}\nn_steps={n_steps}, seq len "
              f"{seq_len}, taps {seq_taps} / {state_taps}", specials=False)
+
+
+# ---------------------------------------------------------------- every integer dtype pair, every cast pair
+
+ALL_INTS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+INT_BINOPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+              "truediv": lambda a, b: a / b, "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b,
+              "pow": lambda a, b: a ** b}
+
+
+def _int_edge_values(dtype, n=12):
+    """Extremes, their neighbours, 0, ±1, ±2 and small values: overflow wraps, division and
+    modulo of negatives, division by zero (NumPy: 0)."""
+    info = np.iinfo(dtype)
+    vals = [0, 1, 2, 3, 7, info.max, info.max - 1, info.min, info.min + 1]
+    vals += [-1, -2, -7] if info.min < 0 else [100, 200, 5]
+    return np.array(vals[:n], dtype=dtype)
+
+
+@pytest.mark.parametrize("left", ALL_INTS)
+def test_integer_arithmetic_of_every_dtype_pair_agrees_with_numpy(left):
+    """a (left dtype) op b for b of every integer dtype: the dtype NumPy's promotion gives and
+    its values (wrapping overflow, true division, floor division and modulo of negatives, powers),
+    under the reference and under C."""
+    a = T.vector("a", dtype=left)
+    bs = [T.vector("b_" + d, dtype=d) for d in ALL_INTS]
+    es = [T.vector("e_" + d, dtype=d) for d in ALL_INTS]        # exponents 0..3
+    keys, outs = [], []
+    for d, b, e in zip(ALL_INTS, bs, es):
+        for name, fn in INT_BINOPS.items():
+            keys.append((d, name))
+            outs.append(fn(a, e if name == "pow" else b))
+    av = _int_edge_values(left)
+    bv = [np.roll(_int_edge_values(d), 3) for d in ALL_INTS]
+    ev = [(np.arange(12) % 4).astype(d) for d in ALL_INTS]
+    results = {}
+    for mode_name, mode in (("reference", REFERENCE), ("c", C_MODE)):
+        f = symgraph.function([a] + bs + es, outs, mode=mode)
+        results[mode_name] = f(av, *bv, *ev)
+    with np.errstate(all="ignore"):
+        for k, (d, name) in enumerate(keys):
+            j = ALL_INTS.index(d)
+            want = INT_BINOPS[name](av, ev[j] if name == "pow" else bv[j])
+            for mode_name, res in results.items():
+                got = res[k]
+                assert got.dtype == want.dtype, (mode_name, left, d, name, got.dtype, want.dtype)
+                np.testing.assert_array_equal(got, want, err_msg=f"{mode_name}: {left} {name} {d}")
+
+
+CAST_DTYPES = ALL_INTS + ("bool", "float32", "float64")
+
+
+@pytest.mark.parametrize("src", CAST_DTYPES)
+def test_every_cast_pair_agrees(src):
+    """Casting from ``src`` to every dtype: reference, C and NumPy's scalar loop give the same bits
+    (docs/DESIGN.md, "Casts"), for extremes, NaN, ±Inf and out-of-range values."""
+    if src in ("float32", "float64"):
+        with np.errstate(all="ignore"):
+            values = np.array([np.nan, np.inf, -np.inf, -0.0, 0.5, -1.5, 255.5, -129.0, 65536.0, 2.0 ** 31,
+                               -3e9, 5e18, 2.0 ** 63, 1e19, 2.0 ** 64, -1e30, 3.0e38], dtype=src)
+    elif src == "bool":
+        values = np.array([True, False, True])
+    else:
+        values = _int_edge_values(src)
+    x = T.vector("x", dtype=src)
+    outs = [T.cast(x, d) for d in CAST_DTYPES]
+    results = [symgraph.function([x], outs, mode=m)(values) for m in (REFERENCE, C_MODE)]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for k, d in enumerate(CAST_DTYPES):
+            want = np.array([np.array([v]).astype(d)[0] for v in values], dtype=d)
+            for got in (results[0][k], results[1][k]):
+                assert got.dtype == want.dtype
+                assert got.tobytes() == want.tobytes(), (src, d, values, got, want)

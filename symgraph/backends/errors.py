@@ -42,12 +42,18 @@ def _graph_lines(node, limit=60):
 
 def reraise_with_node(exc, node, values=None):
     """Re-raise ``exc`` (same type when possible) with the node description appended."""
-    if getattr(exc, "_symgraph_annotated", False) or isinstance(exc, (KeyboardInterrupt, MemoryError)):
+    if getattr(exc, "_symgraph_annotated", False) or isinstance(exc, KeyboardInterrupt):
         raise exc
-    msg = f"{exc}\n{describe_node(node, values)}"
     try:
-        new = type(exc)(msg)
-    except Exception:
-        new = RuntimeError(msg)
+        msg = f"{exc}\n{describe_node(node, values)}"
+    except MemoryError:
+        raise exc from None
+    if isinstance(exc, MemoryError):      # a failed allocation (NumPy's subclass takes other arguments)
+        new = MemoryError(msg if str(node.op) in msg else f"{node.op}: {msg}")
+    else:
+        try:
+            new = type(exc)(msg)
+        except Exception:
+            new = RuntimeError(msg)
     new._symgraph_annotated = True
     raise new.with_traceback(exc.__traceback__) from None

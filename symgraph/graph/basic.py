@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import weakref
 from types import SimpleNamespace
 
 import numpy as np
@@ -99,7 +101,18 @@ class Variable:
         # functions compiled by eval(): rebuilt on demand; unpickling them would need this
         # variable's state before it is set
         state.pop("_eval_cache", None)
+        if self.owner is not None and not _PICKLE.take_shallow(self):
+            # Pickle would otherwise recurse owner -> inputs -> owner, one level per node of
+            # depth: the graph above goes first as a flat list of its Apply nodes in dependency
+            # order, so every node's inputs are already pickled when the node is.
+            _PICKLE.entries.add(id(self))
+            state = {"_sg_ancestry": toposort([self]), **state}
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state.pop("_sg_ancestry", None)
+        self.__dict__.update(state)
 
     def __str__(self):
         if self.name is not None:
@@ -173,6 +186,22 @@ def _data_signature(data):
         return repr(data)
 
 
+class _PickleMarks(threading.local):
+    """Per thread: outputs of Apply nodes being pickled (pickled without their ancestry) and
+    variables being pickled with theirs."""
+
+    def __init__(self):
+        self.shallow = {}
+        self.entries = set()
+
+    def take_shallow(self, var):
+        ref = self.shallow.pop(id(var), None)
+        return ref is not None and ref() is var
+
+
+_PICKLE = _PickleMarks()
+
+
 class Apply:
     """One application of an Op to input Variables, producing output Variables."""
 
@@ -194,6 +223,16 @@ class Apply:
             new.name = old.name
             new.tag.trace = old.tag.trace
         return node
+
+    def __getstate__(self):
+        # this node's outputs come next in the pickle, right after it: they need no ancestry
+        # (their owner, this node, is already pickled); see Variable.__getstate__
+        for o in self.outputs:
+            if id(o) in _PICKLE.entries:
+                _PICKLE.entries.discard(id(o))
+            else:
+                _PICKLE.shallow[id(o)] = weakref.ref(o)
+        return dict(self.__dict__)
 
     @property
     def out(self):

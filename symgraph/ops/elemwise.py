@@ -83,7 +83,7 @@ class Elemwise(Op):
         if self.scalar_op.nout == 1:
             result = (result,)
         for o, (store, res, var) in enumerate(zip(output_storage, result, node.outputs)):
-            res = np.asarray(res, dtype=var.dtype)
+            res = ps.convert(res, var.dtype)
             if res.shape != shape:
                 res = np.broadcast_to(res, shape).copy()
             elif any(res is i for i in inputs):   # e.g. second(x, y) returns y: no view_map
@@ -348,7 +348,17 @@ def _binary(op, doc):
 neg = _unary(ps.neg, "-x")
 abs_ = _unary(ps.abs_, "|x|")
 exp = _unary(ps.exp, "e**x")
-log = _unary(ps.log, "natural logarithm")
+
+
+def log(x):
+    """natural logarithm; ``log(sigmoid(z))`` is built as ``-softplus(-z)``, whose value and
+    gradient stay finite where sigmoid(z) underflows (z = -1000), in every mode."""
+    owner = getattr(x, "owner", None)
+    if owner is not None and isinstance(owner.op, Elemwise) and owner.op.scalar_op == ps.sigmoid:
+        return neg(_elem(ps.softplus, neg(owner.inputs[0])))
+    return _elem(ps.log, x)
+
+
 log1p = _unary(ps.log1p, "log(1 + x), accurate for small x")
 log2 = _unary(ps.log2, "base-2 logarithm")
 log10 = _unary(ps.log10, "base-10 logarithm")
@@ -384,6 +394,15 @@ mod = _binary(ps.mod, "x % y")
 pow = _binary(ps.pow, "x ** y")
 maximum = _binary(ps.maximum, "elementwise max")
 minimum = _binary(ps.minimum, "elementwise min")
+
+
+def index_int64(v):
+    """Integer ``v`` as int64 for use as an index, slice bound or shape: a uint64 at or above
+    2**63 saturates to 2**63 - 1 (beyond any length, as NumPy reads it) instead of wrapping to a
+    negative value (which would count from the end, or read as -1 in a shape)."""
+    if v.dtype == "uint64":
+        v = minimum(v, constant(np.uint64(2 ** 63 - 1)))
+    return v if v.dtype == "int64" else cast(v, "int64")
 arctan2 = _binary(ps.arctan2, "arctan(y / x) with quadrant")
 lt = _binary(ps.lt, "x < y")
 gt = _binary(ps.gt, "x > y")

@@ -317,6 +317,36 @@ def softmax(c):
     return softmax_op(c)
 
 
+def manual_softmax_input(num, den):
+    """x when ``num / den`` is a hand-written softmax over the last axis, ``exp(x) /
+    exp(x).sum(axis=-1, keepdims=True)`` (or of ``exp(x - x.max(-1, keepdims=True))``), else None.
+    ``/`` then builds ``softmax(x)``, so values and gradients stay finite at large |x|."""
+    e = getattr(num, "owner", None)
+    if e is None or not isinstance(e.op, Elemwise) or e.op.scalar_op != ps.exp or den.owner is None:
+        return None
+    x = e.inputs[0]
+    if x.ndim < 1 or not num.type.is_float:
+        return None
+    ds = den.owner
+    if not isinstance(ds.op, DimShuffle) or ds.op.new_order != tuple(range(x.ndim - 1)) + ("x",):
+        return None
+    red = ds.inputs[0].owner
+    if red is None or getattr(red.op, "op", None) != "add" or getattr(red.op, "axis", None) != (x.ndim - 1,) \
+            or getattr(red.op, "dtype", None) not in (None, num.dtype):
+        return None
+    summed = red.inputs[0].owner       # the same exp(x) (or a second exp node of the same x)
+    if summed is None or not (red.inputs[0] is num or (summed.op == e.op and summed.inputs[0] is x)):
+        return None
+    sub = x.owner                      # x - x.max(-1, keepdims=True): softmax shifts by itself
+    if sub is not None and isinstance(sub.op, Elemwise) and sub.op.scalar_op == ps.sub:
+        m = sub.inputs[1].owner
+        mx = m.inputs[0].owner if m is not None and isinstance(m.op, DimShuffle) else None
+        if mx is not None and getattr(mx.op, "op", None) == "max" and mx.op.axis == (x.ndim - 1,) \
+                and mx.inputs[0] is sub.inputs[0] and m.op.new_order == ds.op.new_order:
+            return sub.inputs[0]
+    return x
+
+
 def log_softmax(c):
     """``log_softmax(c)`` (also ``logsoftmax``): ``log(softmax(c))`` computed stably.
 
@@ -352,6 +382,10 @@ def binary_crossentropy(output, target):
     >>> loss = T.nnet.binary_crossentropy(T.nnet.sigmoid(z), t).mean()
     """
     output, target = as_tensor_variable(output), as_tensor_variable(target)
+    owner = output.owner
+    if owner is not None and isinstance(owner.op, Elemwise) and owner.op.scalar_op == ps.sigmoid:
+        # of a sigmoid: from the logits, finite in value and gradient at any |z|, in every mode
+        return sigmoid_binary_crossentropy(owner.inputs[0], target)
     return -(target * log(output) + (1.0 - target) * log(1.0 - output))
 
 

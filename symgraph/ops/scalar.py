@@ -385,8 +385,44 @@ class Clip(ScalarOp):
 clip = Clip()
 
 
+def _trunc_int(x, bits):
+    """Float array ``x`` truncated toward zero to a signed ``bits``-bit integer; NaN and values
+    outside the range give the most negative value (x86-64's cvttsd2si)."""
+    lo = -2.0 ** (bits - 1)
+    ok = (x >= lo) & (x < -lo)
+    out = np.where(ok, x, 0).astype(f"int{bits}")
+    out[~ok] = -2 ** (bits - 1)
+    return out
+
+
+def convert(x, dtype):
+    """``x`` as an array of ``dtype``, casting as every backend does (docs/DESIGN.md, "Casts").
+
+    Float to integer: NumPy's x86-64 result, made independent of the array's length (NumPy's
+    own vectorised float -> uint32 loop differs from its scalar loop out of range): int8,
+    int16, int32, uint8, uint16 take the low bits of the int32 truncation, uint32 and int64
+    those of the int64 truncation, uint64 converts x - 2**63 for x >= 2**63; NaN and values
+    outside the truncation's range truncate to its most negative value. Everything else is
+    NumPy's ``astype`` (integers wrap)."""
+    x = np.asarray(x)
+    dt = np.dtype(dtype)
+    if x.dtype.kind != "f" or dt.kind not in "iu":
+        with np.errstate(invalid="ignore", over="ignore"):
+            return x.astype(dt, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if dt == np.uint64:
+            half = x.dtype.type(2.0 ** 63)
+            big = x >= half
+            out = _trunc_int(np.where(big, x - half, x), 64).view(np.uint64)
+            out[big] ^= np.uint64(1 << 63)
+            return out.reshape(x.shape)
+        bits = 64 if dt.itemsize >= 4 and dt != np.int32 else 32
+        return _trunc_int(x, bits).astype(dt)
+
+
 class Cast(ScalarOp):
-    """Convert to ``dtype`` (C semantics: float -> int truncates toward zero)."""
+    """Convert to ``dtype`` (``convert``: float -> int truncates toward zero, out of range as
+    docs/DESIGN.md "Casts" defines)."""
     kind = "cast"
 
     def __init__(self, dtype):
@@ -400,8 +436,7 @@ class Cast(ScalarOp):
         return [self.dtype]
 
     def impl(self, x):
-        with np.errstate(invalid="ignore"):
-            return np.asarray(x).astype(self.dtype)
+        return convert(x, self.dtype)
 
     def grad(self, inputs, output, gz):
         x = inputs[0]
@@ -473,7 +508,7 @@ class Composite(ScalarOp):
         vals = list(args)
         last = self._last_use()
         for k, ((op, refs), dt) in enumerate(zip(self.nodes, self.node_dtypes)):
-            vals.append(np.asarray(op.impl(*[vals[r] for r in refs])).astype(dt, copy=False))
+            vals.append(convert(op.impl(*[vals[r] for r in refs]), dt))
             for r in last.get(k, ()):     # free intermediates after their last use
                 vals[r] = None
         outs = [vals[r] for r in self.outputs]

@@ -12,7 +12,7 @@ from ..config import config
 from ..graph import Apply, Constant, Op, Variable
 from . import elemwise
 from .elemwise import Rebroadcast  # noqa: F401  (a broadcast-pattern op, also named here)
-from .elemwise import (as_tensor, as_tensor_variable, cast, ceil_intdiv, constant, eq, maximum,
+from .elemwise import (as_tensor, as_tensor_variable, cast, ceil_intdiv, constant, eq, index_int64, maximum,
                        patternbroadcast, shape_padaxis, _is_python_number, _weak_dtype)
 from .type import TensorType, INT_DTYPES, normalize_dtype, upcast
 
@@ -30,9 +30,7 @@ def _as_int_scalar(v, what):
     v = as_tensor(v)
     if v.ndim != 0 or v.dtype not in INT_DTYPES:
         raise TypeError(f"{what}: expected an integer scalar, got {v.type}")
-    if v.dtype != "int64":
-        v = cast(v, "int64")
-    return v
+    return index_int64(v)
 
 
 class Shape(Op):

@@ -16,9 +16,10 @@ import builtins
 import numpy as np
 
 from ..graph import Apply, Constant, Op, Variable
-from .elemwise import as_tensor, as_tensor_variable, cast, dimshuffle, patternbroadcast, zeros_like
+from .elemwise import (as_tensor, as_tensor_variable, cast, dimshuffle, eq, index_int64, patternbroadcast,
+                       zeros_like)
 from . import reduce
-from .shape import concatenate, reshape
+from .shape import arange, concatenate, reshape
 from .type import TensorType, INT_DTYPES
 
 
@@ -103,7 +104,7 @@ def _scalar_index(v):
     v = as_tensor(v)
     if v.ndim != 0 or v.dtype not in INT_DTYPES:
         raise TypeError(f"slice bounds and scalar indices must be integer scalars, got {v.type}")
-    return v
+    return index_int64(v) if v.dtype == "uint64" else v
 
 
 def _sub_bcast(x, idx_list):
@@ -233,8 +234,21 @@ class _IncSubtensorBase(Op):
             gx = type(self)(self.idx_list, True)(gz, zeros_like(y), *syms)
         else:
             gx = gz
-        gy = _reduce_to(self._read_op(self.idx_list)(gz, *syms), y)
+        region = self._read_op(self.idx_list)(gz, *syms)
+        if self.set_instead_of_inc and self._read_op is AdvancedSubtensor:
+            region = region * self._last_write_mask(gz, region, syms)
+        gy = _reduce_to(region, y)
         return [gx, gy] + [None] * len(syms)
+
+    def _last_write_mask(self, gz, region, syms):
+        """1 where an element of the indexed region is the write that survives, else 0.
+
+        With repeated indices NumPy's assignment keeps the last write, so only that element
+        of y reaches the output: each region element writes its own position, and keeps its
+        gradient where reading back gives that position."""
+        pos = reshape(arange(region.flatten().shape[0]), region.shape, ndim=region.ndim)
+        slots = type(self)(self.idx_list, True)(cast(zeros_like(gz), "int64") - 1, pos, *syms)
+        return cast(eq(self._read_op(self.idx_list)(slots, *syms), pos), gz.dtype)
 
     def infer_shape(self, node, shapes):
         return [shapes[0]]

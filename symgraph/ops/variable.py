@@ -7,7 +7,7 @@ family) with the classes its ``make_variable``/``make_constant`` build.
 from __future__ import annotations
 
 from ..graph import Constant, Variable
-from . import blas, elemwise, reduce, subtensor
+from . import blas, elemwise, nnet, reduce, subtensor
 from . import shape as shape_ops
 from .type import TensorType
 
@@ -57,7 +57,10 @@ class _TensorOps:
     def __rsub__(self, o): return elemwise.sub(o, self)
     def __mul__(self, o): return elemwise.mul(self, o)
     def __rmul__(self, o): return elemwise.mul(o, self)
-    def __truediv__(self, o): return elemwise.true_div(self, o)
+    def __truediv__(self, o):
+        x = nnet.manual_softmax_input(self, o) if isinstance(o, Variable) else None
+        sm = nnet.softmax_op(x) if x is not None else None
+        return sm if sm is not None and sm.type == self.type else elemwise.true_div(self, o)
     def __rtruediv__(self, o): return elemwise.true_div(o, self)
     def __floordiv__(self, o): return elemwise.int_div(self, o)
     def __rfloordiv__(self, o): return elemwise.int_div(o, self)

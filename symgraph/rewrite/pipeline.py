@@ -17,7 +17,8 @@ passes. Each rewrite has a name and tags; a mode is a query over them:
 
 - ``optimizer='fast_run'``: everything;
 - ``optimizer='fast_compile'``: only rewrites tagged ``fast_compile``
-  (merge and constant folding);
+  (merge and constant folding), and the whole ``stabilize`` phase (numerical stability
+  must not depend on the mode);
 - ``optimizer=None``: nothing;
 - ``Mode(...).excluding('fusion')`` or ``SYMGRAPH_FLAGS=optimizer_excluding=fusion``
   leaves out every phase or rewrite with that name or tag.
@@ -97,7 +98,8 @@ def _phases():
         MergeRewriter("merge1", ("fast_run", "fast_compile", "merge")),
         scan.ScanLoopRewriter(None, "scan_loop", ("fast_run", "scan")),
         _Phase("canonicalize", ("fast_run", "fast_compile", "canonicalize")),
-        _Phase("stabilize", ("fast_run", "stabilize")),
+        # in FAST_COMPILE too (in full): users debug there, and must see the same finite values
+        _Phase("stabilize", ("fast_run", "fast_compile", "stabilize")),
         _Phase("specialize", ("fast_run", "specialize")),
         scan.InnerGraphRewriter("scan_inner", ("fast_run", "scan"), run_pipeline),
         fusion.FusionRewriter("fusion", ("fast_run", "fusion")),
@@ -147,7 +149,8 @@ def _run_phases(fgraph, level, excluded, included=frozenset()):
         if not wanted or phase.excluded_by(excluded):
             continue
         if isinstance(phase, _Phase):
-            full = level == "fast_run" or included & set(phase.tags) or phase.name in included
+            full = level == "fast_run" or phase.name == "stabilize" or included & set(phase.tags) \
+                or phase.name in included
             phase.apply(fgraph, excluded, only_tag=None if full else level)
         else:
             phase.apply(fgraph, excluded)

@@ -10,7 +10,8 @@ import numpy as np
 from ..graph import Constant
 from ..ops import scalar as ps
 from ..ops.elemwise import DimShuffle, Elemwise
-from ..ops.shape import Alloc, Rebroadcast
+from ..ops.shape import Alloc, Rebroadcast, Shape, Shape_i
+from ..ops.subtensor import Subtensor
 
 
 def owner_of(v, op_class):
@@ -73,6 +74,22 @@ def is_constant_equal(v, value):
     return c is not None and c == value
 
 
+def _dim_of(v):
+    """(x, i) when ``v`` is the length of x's dimension i, as ``Shape_i(i)(x)`` or as
+    ``Shape(x)[i]`` (what ``x.shape[i]`` builds before the shape rewrites run), else None."""
+    node = v.owner
+    if node is None:
+        return None
+    if isinstance(node.op, Shape_i):
+        return node.inputs[0], node.op.i
+    if isinstance(node.op, Subtensor) and len(node.op.idx_list) == 1 and node.op.idx_list[0][0] == "int" \
+            and node.op.idx_list[0][1] != "s" and node.inputs[0].owner is not None \
+            and isinstance(node.inputs[0].owner.op, Shape):
+        x = node.inputs[0].owner.inputs[0]
+        return x, int(node.op.idx_list[0][1]) % max(x.ndim, 1)
+    return None
+
+
 def same_value(a, b):
     """Structural equality of two (small) expressions: same variable, equal constants or
     equal ops applied to same-valued inputs. Used to compare shape expressions."""
@@ -90,6 +107,11 @@ def same_value(a, b):
                     np.array_equal(np.asarray(x.data), np.asarray(y.data)):
                 continue
             return False
+        dx = _dim_of(x)
+        if dx is not None:
+            dy = _dim_of(y)
+            if dy is not None and dx[0] is dy[0] and dx[1] == dy[1]:
+                continue
         nx, ny = x.owner, y.owner
         if nx is None or ny is None or nx.op != ny.op or x.index != y.index \
                 or len(nx.inputs) != len(ny.inputs):

@@ -64,10 +64,12 @@ def test_lenet_training_steps_match_unoptimized():
         np.testing.assert_allclose(p.get_value(), q.get_value(), rtol=1e-4, atol=1e-6)
 
 
-def test_lenet_fast_compile_keeps_the_graph_as_written():
+def test_lenet_fast_compile_stabilizes_but_does_not_fuse():
+    """FAST_COMPILE runs the stabilize phase (the same finite values as FAST_RUN, issue #15)
+    but no fusion."""
     f, _ = _compile(Mode(linker="py", optimizer="fast_compile"))
     names = op_names(f)
-    assert "SoftmaxCrossEntropy" not in names and "Softmax" in names
+    assert "SoftmaxCrossEntropy" in names
     assert "Composite" not in names
 
 

@@ -314,7 +314,8 @@ class Runtime:
             self.prev[k] = 0
         if self.pending is not None:
             exc, self.pending = self.pending, None
-            raise exc
+            if not (isinstance(exc, MemoryError) and ctx.err_node >= 0):
+                raise exc          # (a failed allocation is reported below with its op and shape)
         msg = ffi_str(self.ffi, ctx.err_msg)
         exc_type = _ERRORS.get(rc, RuntimeError)
         if ctx.err_node < 0:

@@ -100,6 +100,9 @@ class Dialect:
             return expr
         if dst == "bool":
             return f"({expr} != 0)"
+        if is_float(src) and not is_float(dst):      # ops.scalar.convert: sg_scalar.h's helpers
+            fn = {"uint64": "sg_f2u64", "uint32": "sg_f2i64", "int64": "sg_f2i64"}.get(dst, "sg_f2i32")
+            return f"(({self.ctype(dst)}){fn}({expr}))"
         return f"(({self.ctype(dst)}){expr})"
 
     def int_pow(self, a, b):

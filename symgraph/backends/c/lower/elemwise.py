@@ -46,7 +46,7 @@ def lower_elemwise(e):
     inplace = {j: e.inplace(j) for j in range(len(node.outputs))}
     aliased = {k for k in inplace.values() if k is not None}
     decls, args = [], []
-    inner_bcast = 0
+    inner_bcast = [0] * nin
     for k, v in enumerate(node.inputs):
         t = e.ctype(v)
         if k in lits:
@@ -54,7 +54,7 @@ def lower_elemwise(e):
             continue
         n = pos[k]
         if nd == 0 or v.broadcastable[-1]:
-            inner_bcast |= 1 << n
+            inner_bcast[n] = 1
             decls.append(f"const {t} b{n} = *(const {t} *)p[{n}];")
             args.append(f"b{n}")
         else:
@@ -64,7 +64,7 @@ def lower_elemwise(e):
     body = ElemwiseBody(d, node.op.scalar_op, args, [v.dtype for v in node.inputs])
     e.math |= body.math
     loads = [f"const {e.ctype(node.inputs[k])} x{pos[k]} = i{pos[k]}[j];" for k in operands
-             if not (inner_bcast >> pos[k] & 1)]
+             if not inner_bcast[pos[k]]]
     stores = []
     for j, (out, expr) in enumerate(zip(node.outputs, body.outputs)):
         t = e.ctype(out)
@@ -81,11 +81,12 @@ def lower_elemwise(e):
     bm = e.static("uint32_t", bmask)
     sz = e.static("int8_t", isz)
     bf = e.static("int32_t", bufs)
+    ib = e.static("uint8_t", inner_bcast) if any(inner_bcast) else "NULL"
     par = PAR_MIN_MATH if body.math else PAR_MIN_CHEAP
     ops = ", ".join([f"&{e.inp(k)}" for k in operands] + [f"&{e.out(j)}" for j in range(len(node.outputs))])
     err = '"Integers to negative integer powers are not allowed."' if "sg_ipow_chk" in inner else "NULL"
     e.emit(f"const sg_ew_t E = {{{e.index}, {nd}, {nin}, {len(node.outputs)}, {bm}, {sz}, {bf}, "
-           f"{inner_bcast}u, {par}, {name}, {err}}};",
+           f"{ib}, {par}, {name}, {err}}};",
            f"sg_val *ops[] = {{{ops}}};",
            e.try_("sg_elemwise(c, &E, ops)"))
 

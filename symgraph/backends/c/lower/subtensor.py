@@ -111,7 +111,7 @@ def lower_inc_subtensor(e):
     bm = e.static("uint32_t", [0, 0], "bm")
     sz = e.static("int8_t", [isz, isz, isz], "sz")
     bf = e.static("int32_t", ["SG_PRESET"], "bf")
-    e.emit(f"const sg_ew_t E = {{{e.index}, {rnd}, 2, 1, {bm}, {sz}, {bf}, 0u, 1 << 16, {name}, NULL}};",
+    e.emit(f"const sg_ew_t E = {{{e.index}, {rnd}, 2, 1, {bm}, {sz}, {bf}, NULL, 1 << 16, {name}, NULL}};",
            "sg_val *ops[] = {&region, &yb, &region};",
            e.try_("sg_elemwise(c, &E, ops)"))
 

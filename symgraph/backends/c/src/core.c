@@ -119,10 +119,21 @@ SG_API int sg_alloc(sg_ctx *c, int node, int b, sg_val *v, int nd, const int64_t
         v->shape[d] = sh[d];
         v->strides[d] = st;
         st *= sh[d] ? sh[d] : 1;
-        if (sh[d] && n > INT64_MAX / 16 / sh[d]) return sg_fail(c, node, SG_EMEMORY, "array too large");
+        if (sh[d] && n > INT64_MAX / 16 / sh[d]) {
+            char s[200];
+            return sg_fail(c, node, SG_EMEMORY, "cannot allocate an array of shape %s (too large)",
+                           sg_shp(s, nd, sh));
+        }
         n *= sh[d];
     }
-    return sg_getbuf(c, node, b, n * isz, &v->data);
+    if (sg_getbuf(c, node, b, n * isz, &v->data)) {
+        char s[200];
+        if (c->err_code == SG_EMEMORY)
+            sg_fail(c, node, SG_EMEMORY, "cannot allocate %.2f GiB for an array of shape %s (itemsize %lld)",
+                    (double)n * (double)isz / 1073741824.0, sg_shp(s, nd, sh), (long long)isz);
+        return c->err_code;
+    }
+    return 0;
 }
 
 SG_API int sg_is_contig(int nd, const int64_t *sh, const int64_t *st) {
@@ -294,7 +305,7 @@ static int sg_ew_rows(const sg_ew_t *E, sg_val **ops, const sg_iter *it, int64_t
                 for (int k = 0; k < nops; k++) {
                     int64_t s = it->st[k][L];
                     char *base = p[k] + b0 * s * E->isz[k];
-                    if ((k < nin && (E->inner_bcast >> k & 1)) || s == 1) q[k] = base;
+                    if ((k < nin && E->inner_bcast && E->inner_bcast[k]) || s == 1) q[k] = base;
                     else {
                         q[k] = (char *)scratch[k];
                         if (k < nin) sg_move(q[k], 1, base, s, m, E->isz[k]);
@@ -316,6 +327,8 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     int nd = E->nd, nin = E->nin, nops = E->nin + E->nout;
     int64_t sh[SG_MAXD];
     uint32_t bm[SG_MAXOPS];
+    if (nops > SG_MAXOPS)       /* the lowering's check refuses such nodes; never index past the tables */
+        return sg_fail(c, E->node, SG_ERUNTIME, "%d operands, more than SG_MAXOPS (%d)", nops, SG_MAXOPS);
     for (int d = 0; d < nd; d++) {
         int64_t size = -1;
         for (int k = 0; k < nin; k++) {
@@ -343,7 +356,7 @@ SG_API int sg_elemwise(sg_ctx *c, const sg_ew_t *E, sg_val **ops) {
     int L = it.nd - 1;
     int unit = 1;
     for (int k = 0; k < nops; k++)
-        if (!(k < nin && (E->inner_bcast >> k & 1)) && it.st[k][L] != 1) unit = 0;
+        if (!(k < nin && E->inner_bcast && E->inner_bcast[k]) && it.st[k][L] != 1) unit = 0;
     int failed = 0;
     if (!sg_par(c, total, E->par_min)) {
         /* no parallel region at all: entering even a one-thread team costs about 0.5 us */

@@ -56,7 +56,8 @@ typedef struct {
     const uint32_t *bmask;     /* per input: broadcastable dims */
     const int8_t *isz;         /* per operand, inputs then outputs */
     const int32_t *buf;        /* per output: buffer id; -1-k: in place on input k; SG_PRESET: caller filled it */
-    uint32_t inner_bcast;      /* inputs broadcast along the last dim: the kernel reads them as scalars */
+    const uint8_t *inner_bcast; /* per input (NULL: none): broadcast along the last dim, the kernel reads it
+                                   as a scalar (a table, not a bit mask: any number of operands) */
     int64_t par_min;
     sg_kernel kernel;
     const char *err_msg;       /* message when a kernel sets its error flag */

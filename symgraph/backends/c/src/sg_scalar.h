@@ -22,6 +22,21 @@
 SG_DEVICE double copysign(int a, double b) { return copysign((double)a, b); }
 #endif
 
+/* float -> integer casts as ops.scalar.convert defines them (docs/DESIGN.md, "Casts"): a C cast
+   of an out-of-range value is undefined (and differs between gcc's scalar and vector code and the
+   GPU), so the range is checked first; NaN and out of range give the most negative value. */
+SG_DEVICE int32_t sg_f2i32(double x) {
+    return (x >= -2147483648.0 && x < 2147483648.0) ? (int32_t)x : INT32_MIN;
+}
+SG_DEVICE int64_t sg_f2i64(double x) {
+    return (x >= -9223372036854775808.0 && x < 9223372036854775808.0) ? (int64_t)x : INT64_MIN;
+}
+SG_DEVICE uint64_t sg_f2u64(double x) {
+    if (x >= 9223372036854775808.0)
+        return (uint64_t)sg_f2i64(x - 9223372036854775808.0) ^ ((uint64_t)1 << 63);
+    return (uint64_t)sg_f2i64(x);
+}
+
 SG_DEVICE int64_t sg_idiv(int64_t a, int64_t b) {
     if (b == 0) return 0;
     if (b == -1) return (int64_t)(0 - (uint64_t)a);
