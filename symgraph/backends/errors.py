@@ -48,7 +48,9 @@ class NanGuard:
             return "NaN"
         if self.inf and np.isinf(v).any():
             return "Inf"
-        finite = v[np.isfinite(v)] if self.big else v[:0]
+        if not self.big:
+            return None
+        finite = v[np.isfinite(v)]
         if finite.size and np.abs(finite).max() > self.big_threshold:
             return f"a value above {self.big_threshold:g} in magnitude"
         return None
