@@ -51,8 +51,11 @@ def _bn_params(what, inputs, axes, params):
         if p.ndim != pndim:
             raise ValueError(f"{what}: gamma, beta (and the statistics) must have the same "
                              f"number of dimensions, got {pndim} and {p.ndim}")
-    if pndim == ndim:
-        return params, lambda v: v
+    if pndim == ndim:           # broadcastable along the axes (checked at run time)
+        bc = tuple(a in axes or b for a, b in enumerate(params[0].broadcastable))
+        return [elemwise.patternbroadcast(p, tuple(a in axes or b for a, b in
+                                                   enumerate(p.broadcastable)))
+                for p in params], lambda v: elemwise.patternbroadcast(v, bc)
     pattern = ["x"] * ndim
     for i, a in enumerate(kept):
         pattern[a] = i
