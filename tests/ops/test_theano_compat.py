@@ -434,3 +434,25 @@ def _restore_rewrite_registry():
     yield
     for phase, lst in saved.items():
         pipeline._registry[phase][:] = lst
+
+
+# ---------------------------------------------------------------- compute_test_value
+
+def test_compute_test_value_raises_at_build_time():
+    with theano.change_flags(compute_test_value="raise"):
+        x = T.dmatrix("x")
+        x.tag.test_value = np.ones((3, 4))
+        W = theano.shared(np.ones((5, 2)))
+        h = T.tanh(x)
+        np.testing.assert_allclose(h.tag.test_value, np.tanh(np.ones((3, 4))))
+        with pytest.raises(ValueError, match=r"not aligned[\s\S]*compute_test_value: Dot failed"
+                                             r"[\s\S]*test_theano_compat.py"):
+            T.dot(h, W)
+        y = T.dmatrix("y")
+        with pytest.raises(ValueError, match="has no test value"):
+            x + y
+    with theano.change_flags(compute_test_value="ignore"):
+        assert not hasattr((T.dvector() * 2).tag, "test_value")
+    with theano.change_flags(compute_test_value="warn"):
+        with pytest.warns(UserWarning, match="no test value"):
+            T.dvector() * 2
