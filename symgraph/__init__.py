@@ -21,6 +21,8 @@ from .printing import pp, debugprint, pydotprint  # noqa: F401
 from . import printing  # noqa: F401
 from . import ifelse  # noqa: F401
 from . import scan_module  # noqa: F401
+# the subpackages `import theano` makes attributes of the package
+from . import compile, gof, misc, sandbox, scalar  # noqa: F401,A004
 from .scan_module import scan, until, map, reduce, foldl, foldr  # noqa: F401,A004
 
 

@@ -338,8 +338,9 @@ _add("base_compiledir", _path, _default_base_compiledir,
      "root of the compile cache; compiledir defaults to <base_compiledir>/symgraph", _E)
 _add("compiledir", _path, _default_compiledir, "compile cache directory", _E)
 _add("cxxflags", _str, "", "extra flags for the C compiler (Theano: gcc.cxxflags)", _E)
-_add("blas.ldflags", _str, "", "extra link flags for BLAS (symgraph links scipy-openblas "
-     "itself; these are appended)", _E)
+_add("blas.ldflags", _str, "", "BLAS link line of the C runtime: left unset, OpenBLAS from "
+     "scipy-openblas32; set, that line (standard cblas_* names); set to '', no BLAS (plain C "
+     "loops)", _E)
 _add("on_unused_input", _Enum("raise", "warn", "ignore"), "raise",
      "what function() does with an input the outputs do not depend on", _E)
 _add("warn_float64", _Enum("ignore", "warn", "raise", "pdb"), "ignore",

@@ -59,6 +59,69 @@ def zero_grad(x):
 disconnected_grad = zero_grad
 
 
+def consider_constant(x):
+    """Theano's ``gradient.consider_constant(x)``: x, with the gradient stopped there."""
+    return consider_constant_op(x)
+
+
+class _GradTransform(Op):
+    """Identity in the forward pass whose pullback transforms the incoming gradient."""
+
+    view_map = {0: [0]}
+
+    def make_node(self, x, *params):
+        x = elemwise_ops.as_tensor_variable(x)
+        params = [elemwise_ops.as_tensor_variable(p) for p in params]
+        for p in params:
+            if p.ndim != 0:
+                raise TypeError(f"{type(self).__name__}: its bounds/factor must be scalars, "
+                                f"got {p.type}")
+        return Apply(self, [x] + params, [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0]
+
+    def infer_shape(self, node, shapes):
+        return shapes[:1]
+
+    def connection_pattern(self, node):
+        return [[True]] + [[False]] * (len(node.inputs) - 1)
+
+
+class GradClip(_GradTransform):
+    """``grad_clip``: the gradient flowing back is clipped to [lower, upper]."""
+
+    def grad(self, inputs, output_grads):
+        x, lo, hi = inputs
+        return [elemwise_ops.clip(output_grads[0], lo, hi), None, None]
+
+
+class GradScale(_GradTransform):
+    """``grad_scale``: the gradient flowing back is multiplied by a factor."""
+
+    def grad(self, inputs, output_grads):
+        x, factor = inputs
+        return [output_grads[0] * factor, None]
+
+
+def grad_clip(x, lower_bound, upper_bound):
+    """Theano's ``gradient.grad_clip(x, lower_bound, upper_bound)``: x in the forward pass;
+    the gradient reaching x through it is clipped elementwise to [lower_bound, upper_bound].
+
+    >>> z = T.grad(grad_clip(x, -1, 1) ** 2, x)     # clip(2 * x, -1, 1)
+    """
+    if not isinstance(lower_bound, Variable) and not isinstance(upper_bound, Variable) \
+            and lower_bound > upper_bound:
+        raise ValueError(f"grad_clip: lower_bound {lower_bound} is above upper_bound "
+                         f"{upper_bound}")
+    return GradClip()(x, lower_bound, upper_bound)
+
+
+def grad_scale(x, multiplier):
+    """Theano's ``gradient.grad_scale(x, multiplier)``: x, with its gradient scaled."""
+    return GradScale()(x, multiplier)
+
+
 def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
          consider_constant: Sequence[Variable] | None = None, disconnected_inputs: str = "raise",
          add_names: bool = True, known_grads: Mapping[Variable, Any] | None = None,
@@ -349,7 +412,8 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
                     f"rel err {rel_err.reshape(-1)[j]:.3g})")
 
 
-__all__ = ["grad", "verify_grad", "zero_grad", "disconnected_grad", "Lop", "Rop", "jacobian",
+__all__ = ["grad", "verify_grad", "zero_grad", "disconnected_grad", "consider_constant",
+           "grad_clip", "grad_scale", "Lop", "Rop", "jacobian",
            "hessian",
            "DisconnectedInputError",
            "GradientError", "format_trace"]

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 
 from .compile.function import Function
-from .graph import Constant, Variable, toposort
-from .ops.elemwise import DimShuffle, Elemwise
+from .graph import Apply, Constant, Op, Variable, toposort
+from .ops.elemwise import DimShuffle, Elemwise, as_tensor_variable
 from .ops.subtensor import AdvancedSubtensor, Subtensor
 
 
@@ -241,3 +241,56 @@ def pydotprint(fct, outfile="graph.png", format=None, **kwargs):
 
 
 __all__ = ["pp", "debugprint", "pydotprint", "to_dot", "Variable"]
+
+
+pprint = pp          # Theano: theano.printing.pprint
+
+
+def _print_fn(op, value):
+    for attr in op.attrs:
+        item = getattr(value, attr)
+        print(op.message, attr, "=", item() if callable(item) else item)
+
+
+class Print(Op):
+    """Theano's ``printing.Print(message='', attrs=('__str__',), global_fn=...)``: an
+    identity Op that prints ``message attr = value.attr()`` for each attribute when the
+    function runs (once per call, in the order the graph computes it, on every backend:
+    the C backend runs it as a Python step between its compiled segments).
+
+    >>> x = T.dvector('x'); y = Print('x is')(x) * 2
+    >>> f = theano.function([x], y); f([1, 2])      # prints: x is __str__ = [1. 2.]
+
+    Its gradient passes through. The printed variable must be used by an output (an unused
+    Print is pruned, as in Theano).
+    """
+
+    __props__ = ("message", "attrs", "global_fn")
+    view_map = {0: [0]}
+    _no_constant_fold = True        # print at run time, not once at compile time
+
+    def __init__(self, message="", attrs=("__str__",), global_fn=_print_fn):
+        self.message = message
+        self.attrs = tuple(attrs)
+        self.global_fn = global_fn
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        self.global_fn(self, x)
+        output_storage[0][0] = x
+
+    def grad(self, inputs, output_grads):
+        return list(output_grads)
+
+    def R_op(self, inputs, eval_points):
+        return list(eval_points)
+
+    def infer_shape(self, node, shapes):
+        return shapes
+
+    def __str__(self):
+        return f"Print{{{self.message}}}"

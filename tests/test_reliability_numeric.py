@@ -33,11 +33,14 @@ def test_wide_fused_elemwise_with_broadcast_and_strided_operands(n, linker):
     for k in range(n):
         kind = k % 3 if k >= 32 else (1 if k % 2 else 0)
         if kind == 1:                        # broadcast along the last dim
-            xs.append(T.col(f"x{k}")); vals.append(rng.random((5, 1)))
+            xs.append(T.col(f"x{k}"))
+            vals.append(rng.random((5, 1)))
         elif kind == 2:                      # strided (a transposed buffer)
-            xs.append(T.matrix(f"x{k}")); vals.append(rng.random((7, 5)).T)
+            xs.append(T.matrix(f"x{k}"))
+            vals.append(rng.random((7, 5)).T)
         else:
-            xs.append(T.matrix(f"x{k}")); vals.append(rng.random((5, 7)))
+            xs.append(T.matrix(f"x{k}"))
+            vals.append(rng.random((5, 7)))
     scale = [1.0 if v.broadcastable[-1] else 1.0 + k / 100.0 for k, v in enumerate(xs)]
     out = xs[0]
     for k, v in enumerate(xs[1:], 1):

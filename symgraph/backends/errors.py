@@ -1,14 +1,80 @@
 """Runtime errors that point at the user's line where the failing expression was built."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ..config import config
 from ..graph import graph_inputs, toposort
 
 
-class NanGuardError(FloatingPointError):
-    """A node produced NaN or Inf while NanGuard was on."""
+class NanGuardError(FloatingPointError, AssertionError):
+    """A node produced NaN, Inf or (``big_is_error``) a value above 1e10 in magnitude while
+    NanGuard was on. An ``AssertionError`` too, as Theano's NanGuardMode raises."""
+
+
+_logger = logging.getLogger("symgraph.nanguard")
+
+
+class NanGuard:
+    """What a NaN guard checks in every node's outputs, and what it does on a hit.
+
+    ``nan``/``inf``/``big`` (|x| > ``big_threshold``, 1e10 as in Theano) select the checks;
+    ``action`` is 'raise' (a :class:`NanGuardError`), 'warn' (logged on the
+    ``symgraph.nanguard`` logger, the run goes on) or 'pdb' (the debugger at the node).
+    ``NanGuard.of(True)`` is the guard of ``Mode(nan_guard=True)``: NaN and Inf, raise.
+    """
+
+    big_threshold = 1e10
+
+    def __init__(self, nan=True, inf=True, big=False, action="raise"):
+        if action not in ("raise", "warn", "pdb"):
+            raise ValueError(f"NanGuard: action must be 'raise', 'warn' or 'pdb', got {action!r}")
+        self.nan, self.inf, self.big, self.action = bool(nan), bool(inf), bool(big), action
+
+    @classmethod
+    def of(cls, guard):
+        """``guard`` as a NanGuard (None when it is off)."""
+        if isinstance(guard, cls):
+            return guard
+        return cls() if guard else None
+
+    def problem(self, v):
+        """'NaN', 'Inf', 'a big value' or None for the array ``v``."""
+        if not isinstance(v, np.ndarray) or v.dtype.kind not in "fc" or v.size == 0:
+            return None
+        if self.nan and np.isnan(v).any():
+            return "NaN"
+        if self.inf and np.isinf(v).any():
+            return "Inf"
+        if not self.big:
+            return None
+        finite = v[np.isfinite(v)]
+        if finite.size and np.abs(finite).max() > self.big_threshold:
+            return f"a value above {self.big_threshold:g} in magnitude"
+        return None
+
+    def check(self, node, values):
+        """Check the output values of ``node`` (one array per output)."""
+        for k, v in enumerate(values):
+            what = self.problem(v)
+            if what is None:
+                continue
+            out = node.outputs[k]
+            msg = (f"NanGuard: {what} produced by {node.op} (output {k}, shape {v.shape}) "
+                   f"built at {out.where()}")
+            if self.action == "warn":
+                _logger.error(msg)
+                continue
+            if self.action == "pdb":
+                import pdb
+                pdb.set_trace()
+            raise NanGuardError(msg)
+
+    def __repr__(self):
+        return (f"NanGuard(nan={self.nan}, inf={self.inf}, big={self.big}, "
+                f"action={self.action!r})")
 
 
 def describe_node(node, values=None):

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from ..backends import c_available, get_linker
+from ..backends.errors import NanGuard
 from ..config import config
 
 
@@ -68,7 +69,7 @@ class Mode:
 
     def make_linker(self, profile=None):
         """The backend's linker; ``profile`` (a ProfileStats) makes it time every node."""
-        return get_linker(self.resolve_linker(), nan_guard=self.nan_guard or config.nan_guard,
+        return get_linker(self.resolve_linker(), nan_guard=self.nan_guard or NanGuard.of(config.nan_guard),
                           profile=profile, **self.linker_options)
 
     def __repr__(self):
@@ -104,9 +105,28 @@ class DebugMode(Mode):
         return "debug"
 
 
-def NanGuardMode(nan_is_error=True, inf_is_error=True, big_is_error=False, linker="auto"):
-    """Theano-compatible constructor: a mode that raises at the first NaN/Inf."""
-    return Mode(linker=linker, nan_guard=True)
+class NanGuardMode(Mode):
+    """Theano's ``NanGuardMode(nan_is_error=None, inf_is_error=None, big_is_error=None,
+    optimizer='default', linker=None)``: check every node's outputs for NaN, Inf and
+    (``big_is_error``) magnitudes above 1e10. An argument left None takes the flag
+    ``NanGuardMode.nan_is_error`` / ``inf_is_error`` / ``big_is_error`` (all True by
+    default, as in Theano); ``NanGuardMode.action`` ('raise', 'warn', 'pdb') says what a
+    hit does. 'raise' raises :class:`~symgraph.backends.errors.NanGuardError` (an
+    ``AssertionError``, as Theano's) naming the op and the line that built it.
+    Fusion is left out so the error names the elementwise op itself.
+    """
+
+    def __init__(self, nan_is_error=None, inf_is_error=None, big_is_error=None,
+                 optimizer="default", linker=None, **kw):
+        flags = config.NanGuardMode
+        guard = NanGuard(flags.nan_is_error if nan_is_error is None else nan_is_error,
+                         flags.inf_is_error if inf_is_error is None else inf_is_error,
+                         flags.big_is_error if big_is_error is None else big_is_error,
+                         flags.action)
+        if optimizer == "default":
+            optimizer = config.optimizer
+        kw.pop("nan_guard", None)
+        super().__init__(linker=linker or "auto", optimizer=optimizer, nan_guard=guard, **kw)
 
 
 _PREDEFINED = {

@@ -10,11 +10,11 @@ from ..graph import (  # noqa: F401
 )
 from ..graph.shared import SharedVariable  # noqa: F401
 from . import fg, graph, op, opt  # noqa: F401
+from .opt import local_optimizer  # noqa: F401
 
 # Theano's names for the rewriting classes and decorators
 LocalOptimizer = NodeRewriter
 Optimizer = GraphRewriter
 EquilibriumOptimizer = EquilibriumRewriter
 MergeOptimizer = MergeRewriter
-local_optimizer = node_rewriter
 inputs = graph_inputs

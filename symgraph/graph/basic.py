@@ -18,6 +18,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..config import config
+
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the symgraph package
 
 
@@ -291,6 +293,8 @@ class Op:
             trace = user_trace()
             for out in node.outputs:
                 out.tag.trace = trace
+        if config.compute_test_value != "off":
+            compute_test_value(node, config.compute_test_value)
         if self.default_output is not None:
             return node.outputs[self.default_output]
         if len(node.outputs) == 1:
@@ -303,6 +307,68 @@ class Op:
 
     def grad(self, inputs, output_grads):
         raise NotImplementedError(f"{self} defines no gradient")
+
+
+class TestValueError(ValueError):
+    """compute_test_value: an input has no test value, or the Op failed on the test values."""
+
+
+def _test_value(v):
+    """The test value of ``v`` (a constant's data, a shared variable's value, else
+    ``v.tag.test_value``), or None."""
+    if isinstance(v, Constant):
+        return v.data
+    box = getattr(v, "_box", None)
+    if box is not None:
+        return box[0]
+    value = getattr(v.tag, "test_value", None)
+    if value is not None and hasattr(v.type, "filter"):
+        value = v.type.filter(value, allow_downcast=True)
+        v.tag.test_value = value
+    return value
+
+
+def compute_test_value(node, mode):
+    """Theano's ``compute_test_value``: run ``node``'s ``perform`` on its inputs' test values
+    at graph-build time and store the results as the outputs' ``tag.test_value``.
+
+    An input without a test value: ``'ignore'`` skips the node, ``'warn'`` warns and skips,
+    ``'raise'``/``'pdb'`` raise :class:`TestValueError`. An Op that fails on the values (a
+    shape mismatch) raises at once, with the line that built the node (``'pdb'``: after the
+    debugger).
+    """
+    values = []
+    for k, v in enumerate(node.inputs):
+        value = _test_value(v)
+        if value is None:
+            msg = (f"compute_test_value: input {k} ({v}) of {node.op} has no test value; set "
+                   f"{v.name or 'the variable'}.tag.test_value (node built at "
+                   f"{node.outputs[0].where()})")
+            if mode == "ignore":
+                return
+            if mode == "warn":
+                import warnings
+                warnings.warn(msg, stacklevel=3)
+                return
+            raise TestValueError(msg)
+        values.append(value)
+    cells = [[None] for _ in node.outputs]
+    try:
+        node.op.perform(node, values, cells)
+    except Exception as exc:
+        if mode == "pdb":
+            import pdb
+            pdb.post_mortem(exc.__traceback__)
+        shapes = ", ".join(str(np.shape(v)) for v in values)
+        msg = (f"{exc}\ncompute_test_value: {node.op} failed on the test values (input shapes "
+               f"{shapes}); the expression was built at {node.outputs[0].where()}")
+        try:
+            new = type(exc)(msg)
+        except Exception:
+            new = TestValueError(msg)
+        raise new from exc
+    for out, cell in zip(node.outputs, cells):
+        out.tag.test_value = cell[0]
 
 
 # --------------------------------------------------------------------------

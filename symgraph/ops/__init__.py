@@ -25,6 +25,9 @@ Modules import only modules listed before them (and the graph and config layers)
 ``innergraph``  what control-flow ops share: inner graphs, their shapes, the gradient hook
 ``ifelse``      IfElse (lazy conditional over two inner graphs); ``ifelse()``
 ``scan``        Scan (a loop over an inner graph), ``scan``/``map``/``reduce``/``foldl``/``foldr``
+``neighbours``  images2neibs / neibs2images
+``bn``          batch normalization, the hierarchical softmax (compositions)
+``builders``    OpFromGraph (an Op over a sub-graph), as_op (an Op from a Python function)
 
 A family lower in the list that needs a constructor of a higher one in a gradient uses the
 variable's methods (``g.sum(axis)``, ``g.reshape(shape)``), which exist once ``variable`` is
@@ -33,5 +36,5 @@ imported; importing ``symgraph.ops`` imports every module.
 from . import (  # noqa: F401
     type, scalar, elemwise, shape, reduce, subtensor, blas, nnet, conv, pool, random, nlinalg,
     slinalg, extra_ops, sort, xlogx, variable, sharedvar, random_streams, rng_mrg, innergraph,
-    ifelse, scan,
+    ifelse, scan, neighbours, bn, builders,
 )

@@ -393,6 +393,102 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     return op(input, filters)
 
 
+def _no_groups(what, num_groups, unshared):
+    if num_groups != 1 or unshared:
+        raise NotImplementedError(f"{what}: grouped and unshared convolutions are not supported")
+
+
+def _spatial(shape, what):
+    """The last two entries of a 4-entry shape (ints or symbolic scalars)."""
+    if isinstance(shape, Variable):
+        if shape.ndim != 1:
+            raise TypeError(f"{what} must be a vector of 4 entries, got {shape.type}")
+        return shape[2:]
+    shape = tuple(shape)
+    if len(shape) != 4:
+        raise ValueError(f"{what} must have 4 entries, got {shape}")
+    if any(s is None for s in shape[2:]):
+        raise ValueError(f"{what} must give the spatial size (entries 2 and 3), got {shape}")
+    return list(shape[2:])
+
+
+def _abstract_params(imshp, kshp, border_mode, filter_dilation):
+    imshp = _declared_shape(imshp, "imshp") if imshp is not None and \
+        not isinstance(imshp, Variable) else None
+    kshp = _declared_shape(kshp, "kshp") if kshp is not None and \
+        not isinstance(kshp, Variable) else None
+    dilation = _pair(filter_dilation, "filter_dilation")
+    return imshp, kshp, normalize_border_mode(border_mode, kshp[2:] if kshp else None, dilation)
+
+
+class AbstractConv2d(Conv2d):
+    """Theano 1.0's ``AbstractConv2d(imshp=None, kshp=None, border_mode='valid',
+    subsample=(1, 1), filter_flip=True, filter_dilation=(1, 1))(input, filters)``: the
+    :class:`Conv2d` op under Theano's constructor signature."""
+
+    def __init__(self, imshp=None, kshp=None, border_mode="valid", subsample=(1, 1),
+                 filter_flip=True, filter_dilation=(1, 1), num_groups=1, unshared=False):
+        _no_groups("AbstractConv2d", num_groups, unshared)
+        imshp, kshp, border = _abstract_params(imshp, kshp, border_mode, filter_dilation)
+        super().__init__(border, subsample, filter_flip, filter_dilation, imshp, kshp)
+
+
+class AbstractConv2d_gradInputs(Conv2dGradInputs):
+    """Theano 1.0's ``AbstractConv2d_gradInputs(imshp, kshp, border_mode, subsample,
+    filter_flip, filter_dilation)(kern, topgrad, shape)``: :class:`Conv2dGradInputs`
+    (``shape`` is the input's spatial size, two entries)."""
+
+    def __init__(self, imshp=None, kshp=None, border_mode="valid", subsample=(1, 1),
+                 filter_flip=True, filter_dilation=(1, 1), num_groups=1, unshared=False):
+        _no_groups("AbstractConv2d_gradInputs", num_groups, unshared)
+        _, _, border = _abstract_params(imshp, kshp, border_mode, filter_dilation)
+        super().__init__(border, subsample, filter_flip, filter_dilation)
+
+
+class AbstractConv2d_gradWeights(Conv2dGradWeights):
+    """Theano 1.0's ``AbstractConv2d_gradWeights(imshp, kshp, border_mode, subsample,
+    filter_flip, filter_dilation)(img, topgrad, shape)``: :class:`Conv2dGradWeights`
+    (``shape`` is the filters' spatial size, two entries)."""
+
+    def __init__(self, imshp=None, kshp=None, border_mode="valid", subsample=(1, 1),
+                 filter_flip=True, filter_dilation=(1, 1), num_groups=1, unshared=False):
+        _no_groups("AbstractConv2d_gradWeights", num_groups, unshared)
+        _, _, border = _abstract_params(imshp, kshp, border_mode, filter_dilation)
+        super().__init__(border, subsample, filter_flip, filter_dilation)
+
+
+def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
+                           border_mode="valid", subsample=(1, 1), filter_flip=True,
+                           filter_dilation=(1, 1), num_groups=1, unshared=False):
+    """Theano 1.0's ``conv2d_grad_wrt_inputs``: the gradient of ``conv2d(input, filters,
+    ...)`` with respect to an input of shape ``input_shape`` (4 entries; the last two, ints
+    or symbolic, fix the size), given ``output_grad``.
+
+    It is also the transposed convolution ("deconvolution") of decoder nets: with
+    ``subsample=(2, 2)`` it upsamples ``output_grad`` to ``input_shape``.
+
+    >>> up = conv2d_grad_wrt_inputs(h, W, input_shape=(None, 3, 32, 32),
+    ...                             filter_shape=(16, 3, 5, 5), border_mode='half',
+    ...                             subsample=(2, 2))
+    """
+    _no_groups("conv2d_grad_wrt_inputs", num_groups, unshared)
+    op = AbstractConv2d_gradInputs(input_shape, filter_shape, border_mode, subsample,
+                                   filter_flip, filter_dilation)
+    return op(filters, output_grad, _spatial(input_shape, "conv2d_grad_wrt_inputs: input_shape"))
+
+
+def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,
+                            border_mode="valid", subsample=(1, 1), filter_flip=True,
+                            filter_dilation=(1, 1), num_groups=1, unshared=False):
+    """Theano 1.0's ``conv2d_grad_wrt_weights``: the gradient of ``conv2d(input, filters,
+    ...)`` with respect to filters of shape ``filter_shape`` (4 entries; the last two fix
+    the size), given ``output_grad``."""
+    _no_groups("conv2d_grad_wrt_weights", num_groups, unshared)
+    op = AbstractConv2d_gradWeights(input_shape, filter_shape, border_mode, subsample,
+                                    filter_flip, filter_dilation)
+    return op(input, output_grad, _spatial(filter_shape, "conv2d_grad_wrt_weights: filter_shape"))
+
+
 # ---------------------------------------------------------------- legacy interfaces (theano.tensor.nnet.conv, theano.tensor.signal.conv)
 
 _SPEED_KNOBS = ("unroll_batch", "unroll_kern", "unroll_patch", "verbose", "version",

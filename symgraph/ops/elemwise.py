@@ -303,7 +303,20 @@ def _is_python_number(x):
 
 
 def _weak_dtype(value, strong):
-    """dtype a Python number takes next to tensors of dtype ``strong`` (Theano autocast)."""
+    """dtype a Python number takes next to tensors of dtype ``strong`` (Theano autocast).
+
+    ``cast_policy='custom'`` (the default): the number takes the tensors' dtype when it fits
+    (ints in an int tensor's range, floats next to a float tensor), else int64 / floatX.
+    ``'numpy+floatX'``: NumPy's type of the number (bool, int64), floats floatX, whatever the
+    tensors (so ``int8_vector + 3`` is int64, ``int32_vector + 1.5`` is floatX, then the
+    upcast keeps floatX=float32 results float32: see ``type.upcast``).
+    """
+    if config.cast_policy == "numpy+floatX":
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int):
+            return "int64" if value <= np.iinfo(np.int64).max else "uint64"
+        return config.floatX
     if isinstance(value, bool):
         return strong if strong is not None else "bool"
     if isinstance(value, int):

@@ -31,6 +31,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..config import config
 from ..graph import (Apply, Constant, Op, Variable, ancestors, clone_replace, format_trace,
                      graph_inputs, user_trace)
 from ..graph.shared import SharedVariable
@@ -527,7 +528,10 @@ def build_scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_step
             states.append([window, taps, phs, elem, is_window,
                            "last" if p in keep_last else "all", init])
     args = [p for phs in seq_phs for p in phs] + [p for s in states for p in s[2]] + nonseqs
-    ret = fn(*args)
+    # the body's placeholders carry no test values: build it with compute_test_value off
+    # (the Scan node itself computes its outputs' test values from the outer ones)
+    with config.change_flags(compute_test_value="off"):
+        ret = fn(*args)
     outputs, updates, cond = _parse_return(ret)
     outputs = [_var(o) for o in outputs]
 

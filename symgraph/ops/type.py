@@ -200,6 +200,21 @@ def upcast(*dtypes):
     out = _UPCAST.get(dtypes)
     if out is None:
         out = _UPCAST[dtypes] = np.result_type(*[np.dtype(d) for d in dtypes]).name
+    if config.cast_policy == "numpy+floatX":
+        out = _keep_floatX(out, dtypes)
+    return out
+
+
+def _keep_floatX(out, dtypes):
+    """Theano's ``numpy+floatX`` rule: a float64 (or float32) result that no input asked for
+    explicitly becomes floatX when floatX is narrower (int64 + float32 -> float32 under
+    floatX=float32; float64 + anything stays float64)."""
+    narrow = config.floatX
+    if narrow == "float32" and out == "float64" and "float64" not in dtypes:
+        return "float32"
+    if narrow == "float16" and out in ("float32", "float64") and \
+            not {"float32", "float64"} & set(dtypes):
+        return "float16"
     return out
 
 

@@ -12,6 +12,9 @@ from . import shape as shape_ops
 from .type import TensorType
 
 
+_COMPARISONS = ("lt", "le", "gt", "ge", "eq", "neq")
+
+
 class _TensorOps:
     """Operators and methods shared by tensor variables, constants and shared variables."""
 
@@ -44,8 +47,18 @@ class _TensorOps:
         raise TypeError("len() of a symbolic tensor is unknown until run time; use x.shape[0]")
 
     def __bool__(self):
-        raise TypeError(f"the truth value of symbolic variable {self} is unknown until run time; "
-                        f"use T.switch, T.eq, ... to build a conditional expression")
+        # Theano's rule: a variable is true (``if W:``, ``x or y`` test that it exists), but
+        # the result of a comparison raises, so ``a < b < c`` (Python's ``(a < b) and
+        # (b < c)``) and ``if x > 0:`` fail loudly instead of silently taking one branch.
+        owner = self.owner
+        if owner is not None and isinstance(owner.op, elemwise.Elemwise) \
+                and getattr(owner.op.scalar_op, "name", None) in _COMPARISONS:
+            raise TypeError(
+                f"the truth value of the comparison {self} ({owner.op.scalar_op.name}, built at "
+                f"{self.where()}) is unknown until run time: Python's `a < b < c`, `and`, `or`, "
+                f"`not` and `if` cannot use a symbolic comparison; use T.and_(a < b, b < c), "
+                f"T.switch(cond, x, y) or ifelse")
+        return True
 
     def __iter__(self):
         raise TypeError("cannot iterate over a symbolic tensor")

@@ -30,6 +30,7 @@ from ..ops import shape as shape_ops
 from ..ops.elemwise import DimShuffle, Elemwise
 from ..ops.reduce import CAReduce
 from ..ops.subtensor import Subtensor
+from ..ops.builders import OpFromGraph
 from ..ops.shape import Alloc, MakeVector, Rebroadcast, Reshape, Shape, Shape_i, static_dims
 from ..graph import node_rewriter
 from .shape import shape_of
@@ -370,3 +371,16 @@ CANONICALIZE = [local_useless_elemwise, local_sub_self, local_double_neg, local_
 SPECIALIZE = [local_pow_specialize, local_mul_neg_one]
 
 __all__ = [r.name for r in CANONICALIZE + SPECIALIZE] + ["CANONICALIZE", "SPECIALIZE"]
+
+
+# ---------------------------------------------------------------- OpFromGraph(inline=True)
+
+@node_rewriter([OpFromGraph], tags=("fast_run", "fast_compile", "inline"))
+def local_inline_op_from_graph(fgraph, node):
+    """An ``OpFromGraph(..., inline=True)`` node -> a copy of its sub-graph on its inputs."""
+    if not node.op.inline:
+        return None
+    return node.op.expand(node.inputs)
+
+
+CANONICALIZE.append(local_inline_op_from_graph)

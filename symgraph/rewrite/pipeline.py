@@ -30,8 +30,10 @@ passes. Each rewrite has a name and tags; a mode is a query over them:
 from __future__ import annotations
 
 import gc
+import inspect
 
-from ..graph import EquilibriumRewriter, GraphRewriter, MergeFeature, MergeRewriter
+from ..graph import (EquilibriumRewriter, GraphRewriter, MergeFeature, MergeRewriter,
+                     NodeRewriter, Op)
 from . import basic, canonicalize, fusion, inplace, scan, shape, stabilize
 
 PHASES = ("merge1", "canonicalize", "stabilize", "specialize", "fusion", "inplace", "merge2")
@@ -58,6 +60,57 @@ def register(rewriter, *phases, replace=False):
         else:
             lst.append(rewriter)
     return rewriter
+
+
+def local_rewriter(fn, tracks=None, name=None, tags=()):
+    """A :class:`NodeRewriter` from ``fn``: symgraph's ``fn(fgraph, node)`` or Theano's
+    ``fn(node)`` (one parameter). Entries of ``tracks`` that are neither Op classes nor Op
+    instances (``T.exp`` is a function here) track every node."""
+    if isinstance(fn, NodeRewriter):
+        return fn
+    try:
+        n_params = len([p for p in inspect.signature(fn).parameters.values()
+                        if p.default is inspect.Parameter.empty
+                        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
+    except (TypeError, ValueError):
+        n_params = 2
+    body = fn
+    if n_params == 1:
+        def body(fgraph, node):
+            return fn(node)
+        body.__name__, body.__doc__ = fn.__name__, fn.__doc__
+    if tracks is not None and not all(isinstance(t, (type, Op)) for t in tracks):
+        tracks = None
+    return NodeRewriter(body, tracks, name or getattr(fn, "__name__", None), tags)
+
+
+def _theano_register(*phases):
+    def register_to(lopt=None, *tags, **kwargs):
+        if isinstance(lopt, str) or lopt is None:      # @register_canonicalize('tag', name=..)
+            extra = ((lopt,) if lopt else ()) + tags
+
+            def deco(inner):
+                return register_to(inner, *extra, **kwargs)
+            return deco
+        rw = local_rewriter(lopt, name=kwargs.get("name"))
+        if kwargs.get("name"):
+            rw.name = kwargs["name"]
+        rw.tags = frozenset(rw.tags) | {"fast_run", *tags}
+        register(rw, *phases, replace=True)
+        return lopt
+    register_to.__doc__ = (f"Theano's ``register_{phases[0]}``: add a local rewrite (a "
+                           f"``gof.local_optimizer``) to symgraph's {' and '.join(phases)} "
+                           f"phase(s); usable as ``@register_...`` or ``@register_...('tag', "
+                           f"name=...)``. Returns its argument.")
+    return register_to
+
+
+register_canonicalize = _theano_register("canonicalize")
+register_stabilize = _theano_register("stabilize")
+register_specialize = _theano_register("specialize")
+# Theano's uncanonicalize ran after specialize; here it is the last equilibrium phase
+register_uncanonicalize = _theano_register("specialize")
+register_specialize_device = _theano_register("specialize")
 
 
 def registered(phase):
@@ -159,4 +212,6 @@ def _run_phases(fgraph, level, excluded, included=frozenset()):
             fgraph.remove_feature(f)
 
 
-__all__ = ["PHASES", "LEVELS", "register", "registered", "run_pipeline"]
+__all__ = ["PHASES", "LEVELS", "register", "registered", "run_pipeline", "local_rewriter",
+           "register_canonicalize", "register_stabilize", "register_specialize",
+           "register_uncanonicalize", "register_specialize_device"]

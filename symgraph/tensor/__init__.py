@@ -19,3 +19,4 @@ from ..ops.sharedvar import shared  # noqa: F401
 from . import nnet  # noqa: F401
 from . import signal  # noqa: F401
 from . import shared_randomstreams  # noqa: F401
+from . import opt  # noqa: F401

@@ -341,8 +341,24 @@ def c_environment(name, value):
         libc.unsetenv(name.encode())
 
 
-@functools.lru_cache(maxsize=None)
 def blas_flags() -> tuple:
+    """Flags of the BLAS the runtime library uses, from ``config.blas.ldflags`` (read now).
+
+    Left at its default: OpenBLAS from the ``scipy-openblas32`` wheel
+    (:func:`scipy_openblas_flags`). Set to a link line (Theano's use, e.g. ``-lopenblas`` or
+    ``-L/opt/mkl/lib -lmkl_rt``): that line, and the runtime calls the standard ``cblas_*``
+    names. Set to ``''``: no BLAS; products run as plain C loops (``src/sg_cblas.h``).
+    """
+    if config.source("blas.ldflags") == "default":
+        return scipy_openblas_flags()
+    ldflags = str(getattr(config, "blas.ldflags")).strip()
+    if not ldflags:
+        return ("-DSG_BLAS_NONE",)
+    return ("-DSG_BLAS_PLAIN",) + tuple(shlex.split(ldflags))
+
+
+@functools.lru_cache(maxsize=None)
+def scipy_openblas_flags() -> tuple:
     """Flags that compile and link against OpenBLAS from the ``scipy-openblas32`` wheel.
 
     Sources then ``#include <cblas.h>`` and call ``scipy_cblas_sgemm(CblasRowMajor, ...)``

@@ -459,7 +459,7 @@ class Runtime:
             (i,) = step.nodes
             profile.record(nodes[i], clock() - t0)
             if nan_guard:
-                check_finite(nodes[i], [[self.export(o)] for o in nodes[i].outputs])
+                check_finite(nodes[i], [[self.export(o)] for o in nodes[i].outputs], nan_guard)
 
         run_python_node = self.run_python_node
 
@@ -472,7 +472,7 @@ class Runtime:
 
         def py_step(step, outs):
             if nan_guard:
-                check_finite(nodes[step.node], outs)
+                check_finite(nodes[step.node], outs, nan_guard)
 
         self.run_python_node = timed_python_node
 
@@ -522,10 +522,10 @@ class Runtime:
             def c_step(step, values):
                 self.run_segment(step.id, values)
                 for i in step.nodes:
-                    check_finite(nodes[i], [[self.export(o)] for o in nodes[i].outputs])
+                    check_finite(nodes[i], [[self.export(o)] for o in nodes[i].outputs], nan_guard)
 
             def run(values):
-                return self.run_stepwise(values, c_step, lambda step, outs: check_finite(nodes[step.node], outs))
+                return self.run_stepwise(values, c_step, lambda step, outs: check_finite(nodes[step.node], outs, nan_guard))
         else:
             def run(values):
                 return self.run_stepwise(values)

@@ -362,7 +362,7 @@ def _run_checked(program, prof, nan_guard, synchronize):
         for src, dst, cfn in convs:
             dst[0] = cfn(src[0])
         if nan_guard:
-            _check_finite(node, outs)
+            _check_finite(node, outs, nan_guard)
         if prof is not None:
             if synchronize is not None:
                 driver.synchronize()
@@ -447,5 +447,5 @@ def profile_report(run, top=25, by_type=False):
     return "\n".join(lines)
 
 
-def _check_finite(node, outs):
-    check_finite(node, [[_to_host(c[0])] for c in outs])
+def _check_finite(node, outs, guard=True):
+    check_finite(node, [[_to_host(c[0])] for c in outs], guard)

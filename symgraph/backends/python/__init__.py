@@ -12,7 +12,7 @@ import numpy as np
 
 from ...graph import Constant, aliasing
 from ..errors import reraise_with_node
-from ..errors import NanGuardError
+from ..errors import NanGuard, NanGuardError  # noqa: F401
 
 
 class PythonLinker:
@@ -69,7 +69,7 @@ class PythonLinker:
                 except Exception as exc:
                     reraise_with_node(exc, node, args)
                 if nan_guard:
-                    check_finite(node, outs)
+                    check_finite(node, outs, nan_guard)
             result = [c[0] for c in out_cells]
             for cell in free:       # drop intermediates so memory is not held between calls
                 cell[0] = None
@@ -88,12 +88,9 @@ def _destroyed_inputs(node, fgraph):
     return aliasing.destroyed_inputs(node, aliasing.is_graph_input)
 
 
-def check_finite(node, outs):
-    """NanGuard: raise at the first output containing NaN or Inf."""
-    for k, cell in enumerate(outs):
-        v = cell[0]
-        if isinstance(v, np.ndarray) and v.dtype.kind in "fc" and not np.isfinite(v).all():
-            what = "NaN" if np.isnan(v).any() else "Inf"
-            out = node.outputs[k]
-            raise NanGuardError(f"NanGuard: {what} produced by {node.op} (output {k}, shape "
-                                f"{v.shape}) built at {out.where()}")
+def check_finite(node, outs, guard=True):
+    """NanGuard: check each output cell of ``node`` as ``guard`` says (True: raise at a NaN
+    or Inf; a :class:`~symgraph.backends.errors.NanGuard`: its checks and action)."""
+    guard = NanGuard.of(guard)
+    if guard is not None:
+        guard.check(node, [cell[0] for cell in outs])

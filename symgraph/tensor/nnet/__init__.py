@@ -16,4 +16,6 @@ from ...ops.nnet import (  # noqa: F401
     softmax_op, softmax_grad,
 )
 from . import conv  # noqa: F401
-from . import abstract_conv, nnet, sigm  # noqa: F401
+from . import abstract_conv, bn, neighbours, nnet, sigm  # noqa: F401
+from ...ops.bn import h_softmax  # noqa: F401
+from ...ops.neighbours import images2neibs, neibs2images  # noqa: F401

@@ -1,8 +1,12 @@
-"""Theano's module path ``theano.tensor.nnet.abstract_conv``: ``conv2d`` and the convolution
-ops that exist here (``conv2d_grad_wrt_inputs``/``_weights``, ``AbstractConv2d`` and the
-transposed convolution are not built yet)."""
+"""Theano's module path ``theano.tensor.nnet.abstract_conv``: ``conv2d``, its gradients as
+functions (``conv2d_grad_wrt_inputs`` is also the transposed convolution) and the op classes
+under Theano's names."""
 from ...ops.conv import (  # noqa: F401
-    Conv2d, Conv2dGradInputs, Conv2dGradWeights, conv2d, normalize_border_mode,
+    AbstractConv2d, AbstractConv2d_gradInputs, AbstractConv2d_gradWeights, Conv2d,
+    Conv2dGradInputs, Conv2dGradWeights, conv2d, conv2d_grad_wrt_inputs,
+    conv2d_grad_wrt_weights, normalize_border_mode,
 )
 
-__all__ = ["conv2d", "Conv2d", "Conv2dGradInputs", "Conv2dGradWeights"]
+__all__ = ["conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights", "AbstractConv2d",
+           "AbstractConv2d_gradInputs", "AbstractConv2d_gradWeights", "Conv2d",
+           "Conv2dGradInputs", "Conv2dGradWeights"]

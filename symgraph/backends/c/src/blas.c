@@ -1,15 +1,21 @@
-/* Helpers that call OpenBLAS (scipy_cblas_*) on strided views.
+/* Helpers that call BLAS (OpenBLAS's scipy_cblas_* by default; see sg_cblas.h) on strided views.
 
    A transposed view is passed as CblasTrans with its leading dimension instead of being copied;
    only views with no unit stride (x[:, ::2]) or with broadcast (stride-0) dims are first copied
    into a workspace buffer. */
 #include "sg_runtime.h"
 
-#include <cblas.h>
+#include "sg_cblas.h"
 
 /* OpenBLAS runs single-threaded; large products are split over OpenMP threads instead, so the
    process has one thread pool (OpenMP's) rather than two competing for the cores. */
+#if defined(SG_BLAS_PLAIN) || defined(SG_BLAS_NONE)
+/* A user-chosen BLAS: make an OpenBLAS single-threaded if that is what was linked. */
+extern void openblas_set_num_threads(int) __attribute__((weak));
+SG_API void sg_blas_init(void) { if (openblas_set_num_threads) openblas_set_num_threads(1); }
+#else
 SG_API void sg_blas_init(void) { scipy_openblas_set_num_threads(1); }
+#endif
 
 /* One single-threaded product (row-major, alpha 1); the kernels that split work over threads
    themselves call it from inside their parallel regions. */
@@ -17,10 +23,10 @@ SG_API void sg_gemm_1(int dbl, int ta, int tb, int64_t M, int64_t N, int64_t K, 
                       const void *B, int64_t ldb, double beta, void *C, int64_t ldc) {
     enum CBLAS_TRANSPOSE oa = ta ? CblasTrans : CblasNoTrans, ob = tb ? CblasTrans : CblasNoTrans;
     if (dbl)
-        scipy_cblas_dgemm(CblasRowMajor, oa, ob, (int)M, (int)N, (int)K, 1.0, (const double *)A, (int)lda,
+        SG_CBLAS(dgemm)(CblasRowMajor, oa, ob, (int)M, (int)N, (int)K, 1.0, (const double *)A, (int)lda,
                           (const double *)B, (int)ldb, beta, (double *)C, (int)ldc);
     else
-        scipy_cblas_sgemm(CblasRowMajor, oa, ob, (int)M, (int)N, (int)K, 1.0f, (const float *)A, (int)lda,
+        SG_CBLAS(sgemm)(CblasRowMajor, oa, ob, (int)M, (int)N, (int)K, 1.0f, (const float *)A, (int)lda,
                           (const float *)B, (int)ldb, (float)beta, (float *)C, (int)ldc);
 }
 
@@ -119,10 +125,10 @@ SG_API int sg_gemv(sg_ctx *c, int node, int dbl, sg_val *A, int trans, sg_val *x
     int rows = t ? (int)K : (int)R, cols = t ? (int)R : (int)K;
     enum CBLAS_TRANSPOSE op = (trans ^ t) ? CblasTrans : CblasNoTrans;
     if (dbl)
-        scipy_cblas_dgemv(CblasRowMajor, op, rows, cols, 1.0, (const double *)a.data, lda,
+        SG_CBLAS(dgemv)(CblasRowMajor, op, rows, cols, 1.0, (const double *)a.data, lda,
                           (const double *)v.data, incx, 0.0, (double *)y->data, 1);
     else
-        scipy_cblas_sgemv(CblasRowMajor, op, rows, cols, 1.0f, (const float *)a.data, lda,
+        SG_CBLAS(sgemv)(CblasRowMajor, op, rows, cols, 1.0f, (const float *)a.data, lda,
                           (const float *)v.data, incx, 0.0f, (float *)y->data, 1);
     return 0;
 }
@@ -133,7 +139,7 @@ SG_API int sg_vdot(sg_ctx *c, int node, int dbl, sg_val *x, sg_val *y, sg_val *o
     if (sg_blas_check(c, node, n, 1, 1)) return c->err_code;
     if (sg_blas_vector(c, node, wsx, &a, dbl ? 8 : 4, &incx) < -1) return c->err_code;
     if (sg_blas_vector(c, node, wsy, &b, dbl ? 8 : 4, &incy) < -1) return c->err_code;
-    if (dbl) *(double *)out->data = n ? scipy_cblas_ddot(n, (const double *)a.data, incx, (const double *)b.data, incy) : 0;
-    else *(float *)out->data = n ? scipy_cblas_sdot(n, (const float *)a.data, incx, (const float *)b.data, incy) : 0;
+    if (dbl) *(double *)out->data = n ? SG_CBLAS(ddot)(n, (const double *)a.data, incx, (const double *)b.data, incy) : 0;
+    else *(float *)out->data = n ? SG_CBLAS(sdot)(n, (const float *)a.data, incx, (const float *)b.data, incy) : 0;
     return 0;
 }
