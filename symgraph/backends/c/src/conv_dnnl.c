@@ -12,7 +12,7 @@
    with reorders from and to the plain buffers at the boundary. Descriptors and primitives
    are created per call: oneDNN's primitive cache makes that nearly free after the first
    call of a shape. Returns 0 when done, 1 when oneDNN declines (the caller then uses the
-   im2col path), never fails the graph. Threads: oneDNN's OpenMP runtime uses the team
+   im2col path), -1 when a workspace cannot be allocated (c holds the error). Threads: oneDNN's OpenMP runtime uses the team
    size set here from the context (sg_ctx.nthreads). */
 #include "sg_runtime.h"
 
@@ -31,10 +31,12 @@ static void sg_dnnl_init(void) {
     sg_dnnl_ok = 1;
 }
 
-typedef struct { int arg; dnnl_query_t q; const_dnnl_memory_desc_t user; void *ptr; int out; } sg_dnnl_io;
+/* one argument: its oneDNN role, the query for the layout chosen, the plain layout and buffer, whether
+   it is written, and the node's workspace slot for the chosen layout's copy (-1: oneDNN allocates) */
+typedef struct { int arg; dnnl_query_t q; const_dnnl_memory_desc_t user; void *ptr; int out, slot; } sg_dnnl_io;
 
 /* execute pd's primitive on three plain buffers, reordering those whose chosen layout differs */
-static int sg_dnnl_exec(dnnl_primitive_desc_t pd, sg_dnnl_io *io, int n) {
+static int sg_dnnl_exec(sg_ctx *c, int node, dnnl_primitive_desc_t pd, sg_dnnl_io *io, int n) {
     dnnl_memory_t user[3] = {0}, inner[3] = {0};
     dnnl_primitive_t prim = NULL;
     dnnl_exec_arg_t args[4];
@@ -43,7 +45,13 @@ static int sg_dnnl_exec(dnnl_primitive_desc_t pd, sg_dnnl_io *io, int n) {
         const_dnnl_memory_desc_t md = dnnl_primitive_desc_query_md(pd, io[k].q, 0);
         if (dnnl_memory_create(&user[k], io[k].user, sg_dnnl_eng, io[k].ptr) != dnnl_success) goto done;
         if (dnnl_memory_desc_equal(md, io[k].user)) { inner[k] = user[k]; continue; }
-        if (dnnl_memory_create(&inner[k], md, sg_dnnl_eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) goto done;
+        void *handle = DNNL_MEMORY_ALLOCATE;   /* reused workspaces: no fresh pages to fault in each call */
+        if (io[k].slot >= 0) {
+            char *p;
+            if (sg_getbuf(c, node, io[k].slot, (int64_t)dnnl_memory_desc_get_size(md), &p)) { rc = -1; goto done; }
+            handle = p;
+        }
+        if (dnnl_memory_create(&inner[k], md, sg_dnnl_eng, handle) != dnnl_success) goto done;
     }
     for (k = 0; k < n; k++) {          /* inputs into the primitive's layouts */
         if (io[k].out || inner[k] == user[k]) continue;
@@ -86,7 +94,7 @@ done:
     return rc;
 }
 
-int sg_dnnl_conv(sg_ctx *c, int pass, const int64_t *xd, const int64_t *wd, const int64_t *yd,
+int sg_dnnl_conv(sg_ctx *c, int node, int wx, int wy, int pass, const int64_t *xd, const int64_t *wd, const int64_t *yd,
                  const int64_t *st, const int64_t *dil, const int64_t *pl, const int64_t *pr,
                  float *x, float *w, float *y) {
     pthread_once(&sg_dnnl_once, sg_dnnl_init);
@@ -111,24 +119,24 @@ int sg_dnnl_conv(sg_ctx *c, int pass, const int64_t *xd, const int64_t *wd, cons
             pass == 0 ? dnnl_forward_inference : dnnl_forward_training, dnnl_convolution_direct,
             xa, wa, NULL, ya, S, D, L, R, NULL) != dnnl_success) goto done;
     if (pass == 0) {
-        sg_dnnl_io io[3] = {{DNNL_ARG_SRC, dnnl_query_src_md, xu, x, 0},
-                            {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, wu, w, 0},
-                            {DNNL_ARG_DST, dnnl_query_dst_md, yu, y, 1}};
-        rc = sg_dnnl_exec(fwd, io, 3);
+        sg_dnnl_io io[3] = {{DNNL_ARG_SRC, dnnl_query_src_md, xu, x, 0, wx},
+                            {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, wu, w, 0, -1},
+                            {DNNL_ARG_DST, dnnl_query_dst_md, yu, y, 1, wy}};
+        rc = sg_dnnl_exec(c, node, fwd, io, 3);
     } else if (pass == 1) {
         if (dnnl_convolution_backward_data_primitive_desc_create(&pd, sg_dnnl_eng, dnnl_convolution_direct,
                 xa, wa, ya, S, D, L, R, fwd, NULL) != dnnl_success) goto done;
-        sg_dnnl_io io[3] = {{DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, xu, x, 1},
-                            {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, wu, w, 0},
-                            {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, yu, y, 0}};
-        rc = sg_dnnl_exec(pd, io, 3);
+        sg_dnnl_io io[3] = {{DNNL_ARG_DIFF_SRC, dnnl_query_diff_src_md, xu, x, 1, wx},
+                            {DNNL_ARG_WEIGHTS, dnnl_query_weights_md, wu, w, 0, -1},
+                            {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, yu, y, 0, wy}};
+        rc = sg_dnnl_exec(c, node, pd, io, 3);
     } else {
         if (dnnl_convolution_backward_weights_primitive_desc_create(&pd, sg_dnnl_eng, dnnl_convolution_direct,
                 xa, wa, NULL, ya, S, D, L, R, fwd, NULL) != dnnl_success) goto done;
-        sg_dnnl_io io[3] = {{DNNL_ARG_SRC, dnnl_query_src_md, xu, x, 0},
-                            {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, wu, w, 1},
-                            {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, yu, y, 0}};
-        rc = sg_dnnl_exec(pd, io, 3);
+        sg_dnnl_io io[3] = {{DNNL_ARG_SRC, dnnl_query_src_md, xu, x, 0, wx},
+                            {DNNL_ARG_DIFF_WEIGHTS, dnnl_query_diff_weights_md, wu, w, 1, -1},
+                            {DNNL_ARG_DIFF_DST, dnnl_query_diff_dst_md, yu, y, 0, wy}};
+        rc = sg_dnnl_exec(c, node, pd, io, 3);
     }
 done:
     if (pd) dnnl_primitive_desc_destroy(pd);
@@ -143,10 +151,10 @@ done:
 
 int sg_dnnl_available(void) { return 1; }
 #else
-int sg_dnnl_conv(sg_ctx *c, int pass, const int64_t *xd, const int64_t *wd, const int64_t *yd,
+int sg_dnnl_conv(sg_ctx *c, int node, int wx, int wy, int pass, const int64_t *xd, const int64_t *wd, const int64_t *yd,
                  const int64_t *st, const int64_t *dil, const int64_t *pl, const int64_t *pr,
                  float *x, float *w, float *y) {
-    (void)c; (void)pass; (void)xd; (void)wd; (void)yd; (void)st; (void)dil; (void)pl; (void)pr;
+    (void)c; (void)node; (void)wx; (void)wy; (void)pass; (void)xd; (void)wd; (void)yd; (void)st; (void)dil; (void)pl; (void)pr;
     (void)x; (void)w; (void)y;
     return 1;
 }

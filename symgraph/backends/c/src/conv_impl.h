@@ -222,7 +222,7 @@ static int SG_FN(sg_contig4)(const sg_val *v) {
            v->strides[0] == v->shape[1] * v->shape[2] * v->shape[3];
 }
 
-static int SG_FN(conv_try_dnnl)(sg_ctx *c, const sg_conv_t *A, const SG_FN(geom) *g, int pass, int wk,
+static int SG_FN(conv_try_dnnl)(sg_ctx *c, const sg_conv_t *A, const SG_FN(geom) *g, int pass, int wk, int wc, int wt,
                                sg_val *x, sg_val *w, sg_val *y) {
     if (sizeof(SG_T) != 4 || !sg_dnnl_available()) return 1;
     if (!SG_FN(sg_contig4)(x) || !SG_FN(sg_contig4)(w) || !SG_FN(sg_contig4)(y)) return 1;
@@ -238,8 +238,9 @@ static int SG_FN(conv_try_dnnl)(sg_ctx *c, const sg_conv_t *A, const SG_FN(geom)
         if (pass != 2) SG_FN(conv_filters)(w, g, A->flip, wf);
     }
     if (pass == 2 && !A->flip) wf = (SG_T *)w->data;
-    if (sg_dnnl_conv(c, pass, xd, wd, yd, st, dil, pl, pr, (float *)x->data, (float *)wf, (float *)y->data))
-        return 1;
+    int rc = sg_dnnl_conv(c, A->node, wc, wt, pass, xd, wd, yd, st, dil, pl, pr, (float *)x->data, (float *)wf,
+                          (float *)y->data);
+    if (rc) return rc;
     if (pass == 2 && A->flip) {
         SG_T *o = (SG_T *)w->data;
         for (int64_t f = 0; f < g->O * g->C; f++)
@@ -274,7 +275,7 @@ SG_API int SG_FN(conv2d)(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, i
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof(SG_T))) return c->err_code;
     if (g.N == 0 || g.O == 0) return 0;
     if (g.K == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof(SG_T)); return 0; }
-    int dn = SG_FN(conv_try_dnnl)(c, A, &g, 0, wk, img, kern, out);
+    int dn = SG_FN(conv_try_dnnl)(c, A, &g, 0, wk, wc, wt, img, kern, out);
     if (dn <= 0) return dn < 0 ? c->err_code : 0;
     SG_T *wf, *col, *tmp;
     int64_t ncol = g.K * g.chunk * g.P, ntmp = g.O * g.chunk * g.P;
@@ -306,7 +307,7 @@ SG_API int SG_FN(conv2d_gi)(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc
     int64_t osh[4] = {g.N, g.C, H, W};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof(SG_T))) return c->err_code;
     if (g.N == 0 || g.K == 0 || g.O == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof(SG_T)); return 0; }
-    int dn = SG_FN(conv_try_dnnl)(c, A, &g, 1, wk, out, kern, top);
+    int dn = SG_FN(conv_try_dnnl)(c, A, &g, 1, wk, wc, wt, out, kern, top);
     if (dn <= 0) return dn < 0 ? c->err_code : 0;
     SG_T *wf, *col, *tg;
     int64_t ncol = g.K * g.chunk * g.P, ntg = g.O * g.chunk * g.P;
@@ -333,7 +334,7 @@ SG_API int SG_FN(conv2d_gw)(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc
     int64_t osh[4] = {g.O, g.C, kh, kw};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof(SG_T))) return c->err_code;
     if (g.N > 0 && g.K > 0 && g.O > 0) {
-        int dn = SG_FN(conv_try_dnnl)(c, A, &g, 2, wk, img, out, top);
+        int dn = SG_FN(conv_try_dnnl)(c, A, &g, 2, wk, wc, wt, img, out, top);
         if (dn <= 0) return dn < 0 ? c->err_code : 0;
     }
     char *gw, *col, *tg;
