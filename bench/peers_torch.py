@@ -296,23 +296,32 @@ class ConvnetTorch:
 # ---------------------------------------------------------------------------
 
 def conv2d_fwd_bwd(x: np.ndarray, w: np.ndarray, gy: np.ndarray | None = None,
-                   input_grad: bool = True) -> Callable[[], tuple]:
-    """Theano ``conv2d(x, w)`` (valid, true convolution) forward and backward.
+                   input_grad: bool = True, padding=(0, 0), stride=(1, 1),
+                   backward: bool = True) -> Callable[[], tuple]:
+    """Theano ``conv2d(x, w)`` (true convolution; zero ``padding`` each side, ``stride``)
+    forward and backward.
 
     The callable returns ``(y, gx, gw)`` with ``gx, gw`` the gradients of
     ``sum(y * gy)`` (``gy`` defaults to ones, i.e. the gradient of ``y.sum()``),
     ``gw`` in Theano layout. ``input_grad=False`` returns ``(y, gw)``: what a
-    first layer needs, whose input is data (LeNet's conv1). Shapes: see
-    :data:`LENET_CONV_SHAPES`.
+    first layer needs, whose input is data (LeNet's conv1); ``backward=False``
+    returns ``(y,)``. Shapes: see :data:`LENET_CONV_SHAPES`.
     """
-    xt = _tensor(x).requires_grad_(input_grad)
-    wt = _flip(_tensor(w)).contiguous().requires_grad_(True)
-    out_shape = (x.shape[0], w.shape[0], x.shape[2] - w.shape[2] + 1, x.shape[3] - w.shape[3] + 1)
+    xt = _tensor(x).requires_grad_(input_grad and backward)
+    wt = _flip(_tensor(w)).contiguous().requires_grad_(backward)
+    kw = dict(stride=tuple(stride), padding=tuple(padding))
+    if not backward:
+        def forward():
+            with torch.no_grad():
+                return (F.conv2d(xt, wt, **kw).numpy(),)
+        return forward
+    with torch.no_grad():
+        out_shape = F.conv2d(xt, wt, **kw).shape
     gyt = torch.ones(out_shape, dtype=xt.dtype) if gy is None else _tensor(gy)
     wrt = (xt, wt) if input_grad else (wt,)
 
     def run():
-        y = F.conv2d(xt, wt)
+        y = F.conv2d(xt, wt, **kw)
         grads = torch.autograd.grad(y, wrt, gyt)
         return (y.detach().numpy(), *(g.numpy() for g in grads[:-1]), _flip(grads[-1]).numpy())
     return run

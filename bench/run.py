@@ -303,12 +303,21 @@ def bench_convnet(ctx: Context) -> list[Row]:
     return [time_steps(ctx, work, step, peer, tstep, pt.convnet_flops(b), peak, note)]
 
 
-CONV_CASES = (  # label, input shape, filter shape, border_mode, gradient w.r.t. the input too
+CONV_CASES = (  # label, input shape, filter shape, border_mode, gradient w.r.t. the input too[, stride]
     ("LeNet conv1", (500, 1, 28, 28), (20, 1, 5, 5), "valid", False),
     ("LeNet conv2", (500, 20, 12, 12), (50, 20, 5, 5), "valid", True),
     ("convnet conv1", (128, 1, 28, 28), (32, 1, 3, 3), "full", False),
     ("convnet conv2", (128, 32, 15, 15), (64, 32, 3, 3), "valid", True),
     ("convnet conv3", (128, 64, 7, 7), (128, 64, 3, 3), "valid", True),
+    # VGG / ResNet-style layers (batch 32)
+    ("vgg 64 32x32", (32, 64, 32, 32), (64, 64, 3, 3), "half", True),
+    ("vgg 64 32x32 valid", (32, 64, 32, 32), (64, 64, 3, 3), "valid", True),
+    ("vgg 128 16x16", (32, 128, 16, 16), (128, 128, 3, 3), "half", True),
+    ("vgg 256 8x8", (32, 256, 8, 8), (256, 256, 3, 3), "half", True),
+    ("resnet 1x1 64->256 16x16", (32, 64, 16, 16), (256, 64, 1, 1), "valid", True),
+    ("resnet 1x1 256->64 16x16", (32, 256, 16, 16), (64, 256, 1, 1), "valid", True),
+    ("resnet stride 2 64->128", (32, 64, 32, 32), (128, 64, 3, 3), "half", True, 2),
+    ("resnet stride 2 128->256", (32, 128, 16, 16), (256, 128, 3, 3), "half", True, 2),
 )
 
 
@@ -316,34 +325,47 @@ def _shape(t) -> str:
     return "(" + ",".join(map(str, t)) + ")"
 
 
+def _conv_pad(border, ws):
+    if border == "full":
+        return (ws[2] - 1, ws[3] - 1)
+    if border == "half":
+        return (ws[2] // 2, ws[3] // 2)
+    return (0, 0)
+
+
 def bench_conv(ctx: Context) -> list[Row]:
+    """Each shape forward only, then forward and the gradients (w.r.t. the filters, and the
+    input unless it is a first layer's data), symgraph against torch (float32)."""
     s = ctx.settings
     rows = []
     rng = np.random.default_rng(2)
-    for label, xs, ws, border, input_grad in CONV_CASES:
+    for label, xs, ws, border, input_grad, *rest in CONV_CASES:
+        stride = rest[0] if rest else 1
         if s.conv_batch:
             xs = (s.conv_batch,) + xs[1:]
-        kind = "fwd+bwd(w,x)" if input_grad else "fwd+bwd(w)"
-        work = f"conv2d {border} {kind} {label} {_shape(xs)}*{_shape(ws)}"
-        if ctx.pt is None:
-            rows.append(skipped(work, "torch", ctx.torch_missing))
-            continue
         x = rng.random(xs, dtype=np.float32)
         w = (rng.standard_normal(ws) * 0.1).astype(np.float32)
-        pad = (ws[2] - 1, ws[3] - 1) if border == "full" else (0, 0)
-        ys = (xs[0], ws[0], xs[2] - ws[2] + 1 + 2 * pad[0], xs[3] - ws[3] + 1 + 2 * pad[1])
+        pad = _conv_pad(border, ws)
+        ys = (xs[0], ws[0], (xs[2] + 2 * pad[0] - ws[2]) // stride + 1, (xs[3] + 2 * pad[1] - ws[3]) // stride + 1)
         gy = rng.standard_normal(ys).astype(np.float32)
         macs = np.prod(ys) * ws[1] * ws[2] * ws[3]
-        flops = 2.0 * macs * (3 if input_grad else 2)
-        try:
-            sym = sg_models.conv2d_fwd_bwd(x, w, gy, input_grad=input_grad, border_mode=border, mode=s.mode)
-        except sg_models.FeatureMissing as exc:
-            rows.append(skipped(work, "torch", str(exc)))
-            continue
-        # 'full' = 'valid' on the input zero-padded by kernel-1: what torch's padding does too.
-        xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
-        peer = ctx.pt.conv2d_fwd_bwd(xp, w, gy, input_grad=input_grad)
-        rows.append(micro_pair(ctx, work, sym, "torch", peer, rtol=1e-4, flops=flops))
+        st = f" stride {stride}" if stride > 1 else ""
+        for backward in (False, True):
+            kind = ("fwd+bwd(w,x)" if input_grad else "fwd+bwd(w)") if backward else "fwd"
+            work = f"conv2d {border}{st} {kind} {label} {_shape(xs)}*{_shape(ws)}"
+            if ctx.pt is None:
+                rows.append(skipped(work, "torch", ctx.torch_missing))
+                continue
+            flops = 2.0 * macs * ((3 if input_grad else 2) if backward else 1)
+            try:
+                sym = sg_models.conv2d_fwd_bwd(x, w, gy, input_grad=input_grad, border_mode=border, mode=s.mode,
+                                               subsample=(stride, stride), backward=backward)
+            except sg_models.FeatureMissing as exc:
+                rows.append(skipped(work, "torch", str(exc)))
+                continue
+            peer = ctx.pt.conv2d_fwd_bwd(x, w, gy, input_grad=input_grad, padding=pad, stride=(stride, stride),
+                                         backward=backward)
+            rows.append(micro_pair(ctx, work, sym, "torch", peer, rtol=1e-4, flops=flops))
     return rows
 
 

@@ -268,14 +268,21 @@ class ConvnetSG:
 # ---------------------------------------------------------------------------
 
 def conv2d_fwd_bwd(x: np.ndarray, w: np.ndarray, gy: np.ndarray | None = None,
-                   input_grad: bool = True, border_mode: str = "valid", mode=None) -> Callable[[], tuple]:
-    """``conv2d(x, w, border_mode)`` and the gradients of ``sum(y * gy)``: returns ``(y, gx, gw)``.
+                   input_grad: bool = True, border_mode: str = "valid", mode=None,
+                   subsample=(1, 1), backward: bool = True) -> Callable[[], tuple]:
+    """``conv2d(x, w, border_mode, subsample)`` and the gradients of ``sum(y * gy)``: returns
+    ``(y, gx, gw)``.
 
-    ``input_grad=False`` returns ``(y, gw)`` (a first layer, whose input is data).
+    ``input_grad=False`` returns ``(y, gw)`` (a first layer, whose input is data);
+    ``backward=False`` returns ``(y,)``.
     """
     conv2d = _conv2d()
     xs, ws = theano.shared(x, name="x"), theano.shared(w, name="w")
-    y = conv2d(xs, ws, input_shape=x.shape, filter_shape=w.shape, border_mode=border_mode)
+    y = conv2d(xs, ws, input_shape=x.shape, filter_shape=w.shape, border_mode=border_mode,
+               subsample=tuple(subsample))
+    if not backward:
+        fwd = theano.function([], y, mode=mode)
+        return lambda: (fwd(),)
     cost = T.sum(y) if gy is None else T.sum(y * theano.shared(gy, name="gy"))
     wrt = [xs, ws] if input_grad else [ws]
     f = theano.function([], [y] + T.grad(cost, wrt), mode=mode)

@@ -389,6 +389,9 @@ _add("gpuarray.preallocate", _Float(), 0.0, "GPU memory to preallocate")
 _add("gpuarray.sched", _Enum("default", "multi", "single"), "default", "pygpu scheduling")
 _add("gpuarray.single_stream", _bool, True, "use one GPU stream")
 _add("gpuarray.cache_path", _str, "", "GPU kernel cache directory")
+_add("dnn.conv.cpu", _Enum("auto", "dnnl", "im2col"), "auto", "the C backend's float32 "
+     "convolutions: 'dnnl' through oneDNN (the onednn extra), 'im2col' im2col + BLAS, 'auto' "
+     "oneDNN when it is installed in the environment (sys.prefix), else im2col", _E)
 _add("dnn.conv.workmem", _str, "", "removed in Theano: use dnn.conv.algo_fwd")
 _add("dnn.conv.workmem_bwd", _str, "", "removed in Theano: use dnn.conv.algo_bwd_*")
 _add("dnn.conv.algo_bwd", _str, "", "removed in Theano: use dnn.conv.algo_bwd_*")

@@ -30,7 +30,7 @@ from symgraph.config import config
 
 __all__ = [
     "CompileError", "CompilerInfo", "compiler_info", "compiler_command",
-    "compile_shared", "blas_flags", "number_lines", "pin_library", "c_environment",
+    "compile_shared", "blas_flags", "dnnl_flags", "number_lines", "pin_library", "c_environment",
 ]
 
 # Always used. -ffp-contract=fast lets gcc emit FMA (-std=c11 turns it off otherwise).
@@ -381,6 +381,31 @@ def scipy_openblas_flags() -> tuple:
             except OSError:
                 pass
     return (f"-I{inc}", f"-L{lib}", f"-l{scipy_openblas32.get_library()}", f"-Wl,-rpath,{lib}")
+
+
+def dnnl_flags() -> tuple:
+    """Flags that build the runtime's ``conv_dnnl.c`` against oneDNN, or ``()`` for im2col.
+
+    Reads ``config.dnn.conv.cpu``: ``im2col`` gives ``()``; ``auto`` looks for
+    ``include/oneapi/dnnl/dnnl.h`` and ``lib/libdnnl.so`` under ``sys.prefix`` (where the
+    ``onednn-cpu-gomp`` / ``onednn-devel-cpu-gomp`` wheels put them) and gives ``()`` when
+    either is missing; ``dnnl`` raises :class:`CompileError` when they are missing.
+    """
+    choice = config.dnn.conv.cpu
+    if choice == "im2col":
+        return ()
+    return _dnnl_found(choice == "dnnl", sys.prefix)
+
+
+@functools.lru_cache(maxsize=None)
+def _dnnl_found(required, prefix):
+    inc, lib = os.path.join(prefix, "include"), os.path.join(prefix, "lib")
+    if os.path.isfile(os.path.join(inc, "oneapi", "dnnl", "dnnl.h")) and os.path.isfile(os.path.join(lib, "libdnnl.so")):
+        return ("-DSG_HAVE_DNNL", f"-I{inc}", f"-L{lib}", "-ldnnl", f"-Wl,-rpath,{lib}")
+    if required:
+        raise CompileError(f"dnn.conv.cpu=dnnl but oneDNN was not found under {prefix} "
+                           "(pip install symgraph[onednn])")
+    return ()
 
 
 def compile_shared(source, out_path: str, extra_flags=(), build_dir=None) -> None:

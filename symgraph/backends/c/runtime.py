@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import threading
 
-from .build import blas_flags
+from .build import blas_flags, dnnl_flags
 from .cache import default_cache
 from .render import simd_declarations
 
@@ -59,7 +59,7 @@ def runtime_link_flags(module_flags, simd=False):
     cache = default_cache()
     # -O2 (after the base -O3, so it wins) halves the one-time build; its few hot loops are
     # marked `omp simd`, which vectorizes them at -O2 as well.
-    flags = tuple(module_flags) + INCLUDE_FLAGS + blas_flags() + ("-fno-semantic-interposition", "-O2")
+    flags = tuple(module_flags) + INCLUDE_FLAGS + blas_flags() + dnnl_flags() + ("-fno-semantic-interposition", "-O2")
     units = library_units(simd)
     slot = (cache.directory, flags, simd)
     with _lock:

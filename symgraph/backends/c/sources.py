@@ -20,7 +20,7 @@ INCLUDE_FLAGS = (f"-I{SRC_DIR}",)
 
 # The runtime library's translation units (each a list of sources compiled as one unit, so
 # calls between them can inline as before): about equal compile times, built in parallel.
-UNITS = (("core.c", "index.c", "blas.c", "conv.c"), ("nnet.c", "scan.c"))
+UNITS = (("core.c", "index.c", "blas.c", "conv.c"), ("nnet.c", "scan.c", "conv_dnnl.c"))
 
 
 def source_path(name):

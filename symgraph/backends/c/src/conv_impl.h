@@ -213,6 +213,44 @@ static int SG_FN(conv_workspaces)(sg_ctx *c, const sg_conv_t *A, const SG_FN(geo
     return 0;
 }
 
+/* A float32 pass through oneDNN (conv_dnnl.c) when the library was built with it: pass 0 forward
+   (x image, w filters, y output), 1 inputs gradient (x the result), 2 weights gradient (w the
+   result). The correlation filters oneDNN takes are flipped here for a true convolution (into
+   workspace wk). Returns 0 done, 1 declined (the caller goes on with im2col), -1 failed. */
+static int SG_FN(sg_contig4)(const sg_val *v) {
+    return v->strides[3] == 1 && v->strides[2] == v->shape[3] && v->strides[1] == v->shape[2] * v->shape[3] &&
+           v->strides[0] == v->shape[1] * v->shape[2] * v->shape[3];
+}
+
+static int SG_FN(conv_try_dnnl)(sg_ctx *c, const sg_conv_t *A, const SG_FN(geom) *g, int pass, int wk, int wc, int wt,
+                               sg_val *x, sg_val *w, sg_val *y) {
+    if (sizeof(SG_T) != 4 || !sg_dnnl_available()) return 1;
+    if (!SG_FN(sg_contig4)(x) || !SG_FN(sg_contig4)(w) || !SG_FN(sg_contig4)(y)) return 1;
+    int64_t sph = (g->kh - 1) * A->dh + 1, spw = (g->kw - 1) * A->dw + 1;
+    int64_t xd[4] = {g->N, g->C, g->H, g->W}, wd[4] = {g->O, g->C, g->kh, g->kw}, yd[4] = {g->N, g->O, g->oh, g->ow};
+    int64_t st[2] = {A->sh, A->sw}, dil[2] = {A->dh, A->dw}, pl[2] = {g->ph, g->pw};
+    int64_t pr[2] = {(g->oh - 1) * A->sh + sph - g->H - g->ph, (g->ow - 1) * A->sw + spw - g->W - g->pw};
+    SG_T *wf = (SG_T *)w->data;
+    char *buf;
+    if (A->flip || pass == 2) {
+        if (sg_getbuf(c, A->node, wk, g->O * g->K * sizeof(SG_T), &buf)) return -1;
+        wf = (SG_T *)buf;
+        if (pass != 2) SG_FN(conv_filters)(w, g, A->flip, wf);
+    }
+    if (pass == 2 && !A->flip) wf = (SG_T *)w->data;
+    int rc = sg_dnnl_conv(c, A->node, wc, wt, pass, xd, wd, yd, st, dil, pl, pr, (float *)x->data, (float *)wf,
+                          (float *)y->data);
+    if (rc) return rc;
+    if (pass == 2 && A->flip) {
+        SG_T *o = (SG_T *)w->data;
+        for (int64_t f = 0; f < g->O * g->C; f++)
+            for (int64_t i = 0; i < g->kh; i++)
+                for (int64_t j = 0; j < g->kw; j++)
+                    o[(f * g->kh + i) * g->kw + j] = wf[(f * g->kh + g->kh - 1 - i) * g->kw + g->kw - 1 - j];
+    }
+    return 0;
+}
+
 /* the chunks of the batch, split over g.nt threads (each with its own slice of the workspaces) */
 #define SG_CONV_CHUNKS(g, ...)                                                                     \
     _Pragma("omp parallel for num_threads((g).nt) if ((g).nt > 1) schedule(static)")                \
@@ -237,6 +275,8 @@ SG_API int SG_FN(conv2d)(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc, i
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof(SG_T))) return c->err_code;
     if (g.N == 0 || g.O == 0) return 0;
     if (g.K == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof(SG_T)); return 0; }
+    int dn = SG_FN(conv_try_dnnl)(c, A, &g, 0, wk, wc, wt, img, kern, out);
+    if (dn <= 0) return dn < 0 ? c->err_code : 0;
     SG_T *wf, *col, *tmp;
     int64_t ncol = g.K * g.chunk * g.P, ntmp = g.O * g.chunk * g.P;
     if (SG_FN(conv_workspaces)(c, A, &g, kern, wk, wc, wt, &wf, &col, &tmp)) return c->err_code;
@@ -267,6 +307,8 @@ SG_API int SG_FN(conv2d_gi)(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc
     int64_t osh[4] = {g.N, g.C, H, W};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof(SG_T))) return c->err_code;
     if (g.N == 0 || g.K == 0 || g.O == 0) { memset(out->data, 0, sg_size(4, osh) * sizeof(SG_T)); return 0; }
+    int dn = SG_FN(conv_try_dnnl)(c, A, &g, 1, wk, wc, wt, out, kern, top);
+    if (dn <= 0) return dn < 0 ? c->err_code : 0;
     SG_T *wf, *col, *tg;
     int64_t ncol = g.K * g.chunk * g.P, ntg = g.O * g.chunk * g.P;
     if (SG_FN(conv_workspaces)(c, A, &g, kern, wk, wc, wt, &wf, &col, &tg)) return c->err_code;
@@ -291,6 +333,10 @@ SG_API int SG_FN(conv2d_gw)(sg_ctx *c, const sg_conv_t *A, int b, int wk, int wc
     if (SG_FN(conv_check_top)(c, A, top, &g)) return c->err_code;
     int64_t osh[4] = {g.O, g.C, kh, kw};
     if (sg_alloc(c, A->node, b, out, 4, osh, sizeof(SG_T))) return c->err_code;
+    if (g.N > 0 && g.K > 0 && g.O > 0) {
+        int dn = SG_FN(conv_try_dnnl)(c, A, &g, 2, wk, wc, wt, img, out, top);
+        if (dn <= 0) return dn < 0 ? c->err_code : 0;
+    }
     char *gw, *col, *tg;
     int64_t ncol = g.K * g.chunk * g.P, ntg = g.O * g.chunk * g.P, OK = g.O * g.K;
     int64_t G = g.nchunks < SG_CONV_GROUPS ? g.nchunks : SG_CONV_GROUPS;

@@ -123,6 +123,13 @@ typedef struct {
     int node, flip, mode;               /* mode: 0 explicit padding (ph, pw), 1 'full', 2 'half' */
     int64_t ph, pw, sh, sw, dh, dw;
 } sg_conv_t;
+/* conv_dnnl.c: one float32 conv pass through oneDNN on contiguous NCHW/OIHW buffers (0 done,
+   1 declined: not built with oneDNN, or a geometry it does not take; -1 failed), the copies in
+   oneDNN's layouts of x and y in the node's workspaces wx and wy */
+int sg_dnnl_conv(sg_ctx *c, int node, int wx, int wy, int pass, const int64_t *xd, const int64_t *wd, const int64_t *yd,
+                 const int64_t *st, const int64_t *dil, const int64_t *pl, const int64_t *pr,
+                 float *x, float *w, float *y);
+int sg_dnnl_available(void);
 
 /* ---------------------------------------------------------------- dtype instantiation
    A *_impl.h file holds code written once for an element type SG_T; it is included once per
