@@ -281,9 +281,10 @@ class Run:
         print("  ".join(parts) + (f"  {note}" if note else ""), flush=True)
         self.save(epoch, dict(book or {}))
 
-    def finish(self, **results):
+    def finish(self, filters=None, **results):
         """Print the final summary (``results``: fractions named ``*_error`` or ``*_accuracy``,
-        or plain numbers) and write ``--plot``."""
+        or plain numbers) and write ``--plot``; ``filters`` (the first convolution's weights,
+        shape (n, channels, h, w)) are drawn into ``<plot>-filters.png`` beside it."""
         self.check_identical()
         wall = time.perf_counter() - self.started
         trained = sum(h["seconds"] for h in self.history)
@@ -298,6 +299,10 @@ class Run:
         if self.args.plot:
             plot_history(self.args.plot, self.history, self.name)
             print(f"... wrote {self.args.plot}")
+            if filters is not None:
+                path = filters_path(self.args.plot)
+                plot_filters(path, filters, self.name)
+                print(f"... wrote {path}")
 
 
     def check_identical(self):
@@ -470,6 +475,47 @@ def load_checkpoint(path, variables, rank=0):
 
 
 # --------------------------------------------------------------------------- plots
+
+def filters_path(plot_path):
+    """``curves.png`` -> ``curves-filters.png``."""
+    stem, ext = os.path.splitext(plot_path)
+    return f"{stem}-filters{ext or '.png'}"
+
+
+def filter_grid(weights):
+    """The filters ``weights`` (n, channels, h, w) as one grey image: the first channel of each,
+    scaled to [0, 1] on its own, tiled in rows of ceil(sqrt(n)) with one-pixel gaps (NaN)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 4:
+        raise ValueError(f"filters must be 4-d (n, channels, h, w), got shape {w.shape}")
+    n, _, h, wd = w.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.full((rows * (h + 1) - 1, cols * (wd + 1) - 1), np.nan)
+    for k in range(n):
+        f = w[k, 0]
+        lo, hi = f.min(), f.max()
+        f = (f - lo) / (hi - lo) if hi > lo else np.zeros_like(f)
+        r, c = divmod(k, cols)
+        grid[r * (h + 1):r * (h + 1) + h, c * (wd + 1):c * (wd + 1) + wd] = f
+    return grid
+
+
+def plot_filters(path, weights, title):
+    """PNG of the first layer's filters (:func:`filter_grid`)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = filter_grid(weights)
+    fig, ax = plt.subplots(figsize=(6, 6 * grid.shape[0] / grid.shape[1] + 0.5))
+    ax.imshow(np.ma.masked_invalid(grid), cmap="gray", interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"{title}: first-layer filters ({np.shape(weights)[0]})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
 
 def plot_history(path, history, title):
     """PNG with the training cost (left) and the validation/test error (right) per epoch."""

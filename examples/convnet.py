@@ -183,7 +183,7 @@ def main(argv=None):
 
     if acc is None:     # no epoch ran here: the checkpoint's last result, or the model as it is
         acc = 1 - run.history[-1]['test_error'] if run.history else accuracy()
-    run.finish(test_accuracy=acc)
+    run.finish(test_accuracy=acc, filters=w.get_value())
 
 
 if __name__ == '__main__':

@@ -377,7 +377,7 @@ def evaluate_lenet5(args, nkerns=(20, 50)):
           'with test performance %f %%' %
           (best_validation_loss * 100., best_iter + 1, test_score * 100.))
     run.finish(best_validation_error=best_validation_loss, test_error=test_score,
-               test_accuracy=1 - test_score)
+               test_accuracy=1 - test_score, filters=layer0.W.get_value())
 
 
 def main(argv=None):

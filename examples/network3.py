@@ -210,8 +210,10 @@ class Network(object):
             best_validation_accuracy, best_iteration))
         if test_accuracy is not None:
             print("Corresponding test accuracy of {0:.2%}".format(test_accuracy))
+        first = self.layers[0]
         run.finish(best_validation_accuracy=best_validation_accuracy,
-                   test_accuracy=test_accuracy)
+                   test_accuracy=test_accuracy,
+                   filters=first.w.get_value() if isinstance(first, ConvPoolLayer) else None)
 
 #### Define layer types
 

@@ -255,3 +255,36 @@ def test_zero_epochs_evaluates_the_untrained_model_and_resume_past_the_end_says_
     run_example("logistic_sgd", "--quick", "--no-progress", "--epochs", "1", "--save", ckpt)
     out = run_example("logistic_sgd", "--quick", "--no-progress", "--epochs", "1", "--resume", ckpt)
     assert "nothing to train" in out
+
+
+def _load_common():
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "examples" / "_common.py"
+    spec = importlib.util.spec_from_file_location("examples_common_under_test", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_filter_grid_tiles_each_filter_scaled_on_its_own():
+    common = _load_common()
+    w = np.arange(5 * 2 * 3 * 4, dtype=np.float32).reshape(5, 2, 3, 4)
+    w[1, 0] = 7.0                                 # a constant filter draws as zeros
+    grid = common.filter_grid(w)
+    assert grid.shape == (3 * 2 + 1, 4 * 3 + 2)   # 5 filters: 2 rows of 3, one-pixel gaps
+    f0 = grid[0:3, 0:4]
+    np.testing.assert_allclose(f0, (w[0, 0] - w[0, 0].min()) / np.ptp(w[0, 0]))
+    np.testing.assert_array_equal(grid[0:3, 5:9], np.zeros((3, 4)))
+    assert np.isnan(grid[3, :]).all() and np.isnan(grid[:, 4]).all()
+    assert np.isnan(grid[4:7, 10:14]).all()        # the sixth cell is empty
+    with pytest.raises(ValueError, match="4-d"):
+        common.filter_grid(w[0])
+    assert common.filters_path("out/curves.png") == "out/curves-filters.png"
+
+
+@needs_mnist
+def test_plot_writes_the_first_layer_filters(tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "lenet.png"
+    run_example("lenet", "--quick", "--epochs", 1, "--no-progress", "--plot", png)
+    assert (tmp_path / "lenet-filters.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -637,3 +637,42 @@ def test_every_cast_pair_agrees(src):
             for got in (results[0][k], results[1][k]):
                 assert got.dtype == want.dtype
                 assert got.tobytes() == want.tobytes(), (src, d, values, got, want)
+
+
+WIDE_KINDS = ("matrix", "col", "row", "scalar")
+WIDE_LAYOUTS = ("c", "f", "step", "reversed")
+
+
+@settings(FUZZ, max_examples=max(3, EXAMPLES // 3))
+@given(st.data())
+def test_wide_fused_graphs_agree(data):
+    """Elementwise graphs over 30-100 inputs (fusion makes one kernel of them, or splits it),
+    each input a matrix, column, row or scalar in a random memory layout: the broadcast and
+    strided operands at positions 32 and above are where a 32-bit operand mask went wrong."""
+    n = data.draw(st.integers(30, 100), label="inputs")
+    dtype = data.draw(st.sampled_from(["float32", "float64"]), label="dtype")
+    kinds = data.draw(st.lists(st.sampled_from(WIDE_KINDS), min_size=n, max_size=n), label="kinds")
+    layouts = data.draw(st.lists(st.sampled_from(WIDE_LAYOUTS), min_size=n, max_size=n),
+                        label="layouts")
+    ops = data.draw(st.lists(st.sampled_from(["add", "mul", "sub", "maximum", "tanh_add"]),
+                             min_size=n - 1, max_size=n - 1), label="ops")
+    rng = np.random.RandomState(data.draw(st.integers(0, 2**31 - 1), label="seed"))
+    shapes = {"matrix": (4, 5), "col": (4, 1), "row": (1, 5), "scalar": ()}
+    make = {"matrix": T.matrix, "col": T.col, "row": T.row, "scalar": T.scalar}
+    inputs = [make[k](f"x{i}", dtype=dtype) for i, k in enumerate(kinds)]
+    values = [(rng.uniform(0.5, 1.5, size=shapes[k])).astype(dtype) for k in kinds]
+    out = inputs[0]
+    for op, x in zip(ops, inputs[1:]):
+        if op == "add":
+            out = out + x
+        elif op == "mul":
+            out = out * x
+        elif op == "sub":
+            out = out - x
+        elif op == "maximum":
+            out = T.maximum(out, x)
+        else:
+            out = T.tanh(out) + x
+    c_values = [in_layout(v, lay) for v, lay in zip(values, layouts)]
+    run_both(inputs, [out], [(values, c_values)],
+             lambda: f"{n} inputs {list(zip(kinds, layouts))}, ops {ops}", specials=False)
