@@ -22,7 +22,7 @@ if REPO not in sys.path:  # `bench` is a namespace package at the repository roo
 EXPECTED = {
     "LeNet train step (seed 001), batch 16": 1,
     "convnet train step (seed 000), batch 8": 1,
-    "conv2d ": 5,
+    "conv2d ": 2 * 13,           # bench.run.CONV_CASES, forward and forward+gradients each
     "max_pool_2d 2x2 ": 2,
     "softmax + NLL fwd+bwd": 1,
     "tanh(x*2+1)*x-0.5": 1,
