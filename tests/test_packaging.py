@@ -14,7 +14,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("build") is None,
+# the PyPI package, not a ``build/`` folder of the checkout seen as a namespace package
+_BUILD = importlib.util.find_spec("build")
+pytestmark = pytest.mark.skipif(_BUILD is None or _BUILD.origin is None,
                                 reason="the 'build' package is not installed (test extra)")
 
 
@@ -22,7 +24,8 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("build") is None,
 def sdist_names(tmp_path_factory):
     out = tmp_path_factory.mktemp("sdist")
     proc = subprocess.run([sys.executable, "-m", "build", "--sdist", "--outdir", str(out),
-                           str(REPO_ROOT)], capture_output=True, text=True, timeout=300)
+                           str(REPO_ROOT)], capture_output=True, text=True, timeout=300,
+                          cwd=out)     # not the checkout, whose build/ would shadow the package
     assert proc.returncode == 0, f"python -m build --sdist failed:\n{proc.stdout}\n{proc.stderr}"
     (archive,) = out.glob("symgraph-*.tar.gz")
     with tarfile.open(archive) as tar:
