@@ -227,6 +227,19 @@ def test_deep_chain_compiles_runs_and_pickles_as_a_function(mode):
     np.testing.assert_allclose(f2(v)[0], out, rtol=1e-12)
 
 
+def test_ten_thousand_step_function_pickles_on_the_reference_backend():
+    """The issue's 10,000-step chain as a compiled function (the reference backend, FAST_COMPILE:
+    a C module of 10,000 nodes is slow to build), pickled and loaded under the default limit."""
+    import pickle
+    x = T.dvector("x")
+    y = _chain(x, DEEP)
+    f = symgraph.function([x], y, mode=symgraph.compile.mode.Mode(linker="py", optimizer="fast_compile"))
+    v = np.array([0.0, 0.5, -2.0])
+    f2 = pickle.loads(pickle.dumps(f))
+    np.testing.assert_allclose(f2(v), _chain_value(v, DEEP), rtol=1e-12)
+    np.testing.assert_allclose(f(v), f2(v), rtol=0)
+
+
 # ---------------------------------------------------------------- 6. huge allocations
 
 @pytest.mark.parametrize("linker", LINKERS)
