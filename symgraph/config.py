@@ -459,7 +459,7 @@ for _name, _version in (("argmax_pushdown_bug", "0.3"), ("gpusum_01_011_0111_bug
 _add("warn.vm_gc_bug", _bool, False, "warn about an unreleased Theano VM bug")
 _add("print_test_value", _bool, False, "str() of a variable shows its test value")
 _add("compute_test_value_opt", _Enum("off", "ignore", "warn", "raise", "pdb"), "off",
-     "compute_test_value during rewrites")
+     "compute_test_value for the nodes rewrites build while function() compiles", True)
 _add("check_stack_trace", _Enum("off", "log", "warn", "raise"), "off",
      "check that rewrites copy stack traces")
 _add("unpickle_function", _bool, True, "unpickle compiled functions")

@@ -276,7 +276,9 @@ class FunctionMaker:
         self.fgraph = FunctionGraph(explicit + self.shared_inputs, exprs)
         # output index -> shared variable it updates (the inplace pass may then reuse its buffer)
         self.fgraph.update_mapping = {self.n_outputs + j: sv for j, sv in enumerate(self.update_vars)}
-        optimize(self.fgraph, self.mode)
+        # the nodes rewrites build get test values only when asked (Theano's compute_test_value_opt)
+        with config.change_flags(compute_test_value=config.compute_test_value_opt):
+            optimize(self.fgraph, self.mode)
         if profile is None:
             profile = config.profile
         self.profile = _profile_for(profile, name)

@@ -7,7 +7,7 @@ value persists across calls).
 """
 from .basic import (  # noqa: F401
     Apply, Constant, Op, Type, Variable, ancestors, clone_replace, compiler, format_trace,
-    graph_inputs, is_same_graph, register_compiler, toposort, user_trace,
+    graph_inputs, is_same_graph, register_compiler, toposort, user_trace, with_test_values,
 )
 from .fgraph import Feature, FunctionGraph, InconsistencyError  # noqa: F401
 from .rewriting import (  # noqa: F401

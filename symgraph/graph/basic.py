@@ -293,8 +293,7 @@ class Op:
             trace = user_trace()
             for out in node.outputs:
                 out.tag.trace = trace
-        if config.compute_test_value != "off":
-            compute_test_value(node, config.compute_test_value)
+        with_test_values(node)
         if self.default_output is not None:
             return node.outputs[self.default_output]
         if len(node.outputs) == 1:
@@ -326,6 +325,14 @@ def _test_value(v):
         value = v.type.filter(value, allow_downcast=True)
         v.tag.test_value = value
     return value
+
+
+def with_test_values(node):
+    """``node`` after its outputs got their test values when ``config.compute_test_value`` is
+    on (what ``Op.__call__`` does; for nodes built by calling ``make_node`` directly)."""
+    if config.compute_test_value != "off":
+        compute_test_value(node, config.compute_test_value)
+    return node
 
 
 def compute_test_value(node, mode):

@@ -11,7 +11,7 @@ is lazy without any step-loop support.
 """
 from __future__ import annotations
 
-from ..graph import Apply, Constant, Op, ancestors, clone_replace, graph_inputs
+from ..graph import Apply, Constant, Op, ancestors, clone_replace, graph_inputs, with_test_values
 from .elemwise import as_tensor_variable, patternbroadcast
 from .innergraph import (Evaluated, clone_inner, infer_inner_shapes, make_inner, outer_outputs,
                          placeholder, pullback)
@@ -156,7 +156,7 @@ def ifelse(condition, then_branch, else_branch, name=None):
     mapping = dict(zip(outer, ph))
     from_outer = _rebuild(thens, mapping), _rebuild(elses, mapping)
     op = IfElse(make_inner(ph, from_outer[0]), make_inner(ph, from_outer[1]), name)
-    outs = op.make_node(cond, *outer).outputs
+    outs = with_test_values(op.make_node(cond, *outer)).outputs
     for o in outs:
         o.name = name
     return outs[0] if single else outs

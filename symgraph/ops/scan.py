@@ -33,7 +33,7 @@ import numpy as np
 
 from ..config import config
 from ..graph import (Apply, Constant, Op, Variable, ancestors, clone_replace, format_trace,
-                     graph_inputs, user_trace)
+                     graph_inputs, user_trace, with_test_values)
 from ..graph.shared import SharedVariable
 from . import subtensor as sub_ops
 from .elemwise import (as_tensor_variable, cast, constant, eq, minimum, patternbroadcast,
@@ -619,8 +619,8 @@ def build_scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_step
               n_nitsot=len(nit_outs), n_nonseq=len(ns_phs), as_while=cond is not None,
               auto_steps=auto, truncate_gradient=truncate_gradient, name=name, trace=trace,
               mode=mode)
-    node = op.make_node(n_var, *[x for x, _ in seqs], *[s[0] for s in states],
-                        *[s[1] for s in shared_states], *nonseqs, *implicit)
+    node = with_test_values(op.make_node(n_var, *[x for x, _ in seqs], *[s[0] for s in states],
+                                         *[s[1] for s in shared_states], *nonseqs, *implicit))
     outs = node.outputs
     n_st = len(states)
     result = []

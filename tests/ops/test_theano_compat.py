@@ -456,3 +456,35 @@ def test_compute_test_value_raises_at_build_time():
     with theano.change_flags(compute_test_value="warn"):
         with pytest.warns(UserWarning, match="no test value"):
             T.dvector() * 2
+
+
+def test_compute_test_value_through_scan_ifelse_grad_and_compile():
+    """Scan and IfElse nodes (built by make_node, not Op.__call__) get test values too, so the
+    ops after them, their gradients and function() work under 'raise'; the nodes rewrites build
+    while compiling get none unless compute_test_value_opt asks (no warnings from the pipeline)."""
+    import warnings
+
+    from symgraph.ifelse import ifelse
+    xv = np.linspace(-1, 1, 15).reshape(5, 3)
+    with theano.change_flags(compute_test_value="raise"):
+        x = T.dmatrix("x")
+        x.tag.test_value = xv
+        W = theano.shared(np.eye(3) * 0.5)
+        out, _ = theano.scan(lambda xt, h: T.tanh(T.dot(h, W) + xt), sequences=x,
+                             outputs_info=T.zeros((3,)))
+        h, want = np.zeros(3), []
+        for row in xv:
+            h = np.tanh(h @ (np.eye(3) * 0.5) + row)
+            want.append(h)
+        np.testing.assert_allclose(out.tag.test_value, want, rtol=1e-12)
+        cost = out.sum()
+        g = T.grad(cost, W)
+        z = ifelse(T.gt(cost, 0), cost * 2, cost * 3)
+        s = float(np.sum(want))
+        np.testing.assert_allclose(z.tag.test_value, s * (2 if s > 0 else 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            f = theano.function([x], [out, g, z])
+        got = f(xv)
+        np.testing.assert_allclose(got[0], want, rtol=1e-12)
+        np.testing.assert_allclose(got[1], g.tag.test_value, rtol=1e-12)
