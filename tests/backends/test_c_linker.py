@@ -167,7 +167,7 @@ def test_debug_mode_catches_a_wrong_lowering(monkeypatch):
     z = (x + y) * 2
     good = symgraph.function([x, y], z, mode=DebugMode())
     np.testing.assert_array_equal(good(np.ones(3), np.ones(3)), np.full(3, 4.0))
-    monkeypatch.setitem(render.SCALAR_RULES, "add", lambda d, a, cd: f"({a[0]} - {a[1]})")
+    monkeypatch.setitem(render.SCALAR_RULES, render.ps.add, lambda d, a, cd: f"({a[0]} - {a[1]})")
     bad = symgraph.function([x, y], z, mode=DebugMode())
     with pytest.raises(BadThunkOutput) as info:
         bad(np.ones(3), np.ones(3))

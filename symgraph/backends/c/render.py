@@ -196,44 +196,50 @@ def _identity_int(d, a, cd):
     return a[0]
 
 
+# scalar op -> rule(dialect, arg expressions, compute dtype) -> C expression or None (no form
+# for that dtype); keyed by the op objects of ops/scalar.py (one instance per op)
 SCALAR_RULES = {
-    "neg": _neg,
-    "abs": _abs,
-    "exp": _unary_math("exp"), "log": _unary_math("log"), "log1p": _unary_math("log1p"),
-    "log2": _unary_math("log2"), "log10": _unary_math("log10"), "expm1": _unary_math("expm1"),
-    "sqrt": _unary_math("sqrt"), "tanh": _unary_math("tanh"), "sinh": _unary_math("sinh"),
-    "cosh": _unary_math("cosh"), "sin": _unary_math("sin"), "cos": _unary_math("cos"),
-    "tan": _unary_math("tan"), "arctan": _unary_math("arctan"), "erf": _unary_math("erf"),
-    "sqr": lambda d, a, cd: f"({a[0]} * {a[0]})",
-    "inv": lambda d, a, cd: f"(1 / {a[0]})" if is_float(cd) else None,
-    "sigmoid": lambda d, a, cd: f"{d.helper('sigmoid', cd)}({a[0]})" if is_float(cd) else None,
-    "softplus": lambda d, a, cd: f"{d.helper('softplus', cd)}({a[0]})" if is_float(cd) else None,
-    "sgn": _sgn,
-    "floor": _float_or(_unary_math("floor"), _identity_int),
-    "ceil": _float_or(_unary_math("ceil"), _identity_int),
-    "trunc": _float_or(_unary_math("trunc"), _identity_int),
-    "round_half_to_even": _float_or(lambda d, a, cd: f"{d.math('rint', cd)}({a[0]})", _identity_int),
-    "isnan": lambda d, a, cd: f"({a[0]} != {a[0]})" if is_float(cd) else "0",
-    "isinf": lambda d, a, cd: f"isinf({a[0]})" if is_float(cd) else "0",
-    "invert": lambda d, a, cd: None if is_float(cd) else (f"(!{a[0]})" if cd == "bool" else f"(~{a[0]})"),
-    "identity": _identity_int,
-    "add": _binop("+"), "sub": _binop("-", ok_bool=False), "mul": _binop("*"),
-    "true_div": lambda d, a, cd: f"({a[0]} / {a[1]})" if is_float(cd) else None,
-    "int_div": _int_div, "mod": _mod, "pow": _pow,
-    "maximum": lambda d, a, cd: f"((({a[0]} >= {a[1]}) | ({a[0]} != {a[0]})) ? {a[0]} : {a[1]})",
-    "minimum": lambda d, a, cd: f"((({a[0]} <= {a[1]}) | ({a[0]} != {a[0]})) ? {a[0]} : {a[1]})",
-    "arctan2": lambda d, a, cd: f"{d.math('arctan2', cd)}({a[0]}, {a[1]})" if is_float(cd) else None,
-    "lt": _binop("<"), "gt": _binop(">"), "le": _binop("<="), "ge": _binop(">="),
-    "eq": _binop("=="), "neq": _binop("!="),
-    "and": _bitwise("&"), "or": _bitwise("|"), "xor": _bitwise("^"),
+    ps.neg: _neg,
+    ps.abs_: _abs,
+    ps.exp: _unary_math("exp"), ps.log: _unary_math("log"), ps.log1p: _unary_math("log1p"),
+    ps.log2: _unary_math("log2"), ps.log10: _unary_math("log10"), ps.expm1: _unary_math("expm1"),
+    ps.sqrt: _unary_math("sqrt"), ps.tanh: _unary_math("tanh"), ps.sinh: _unary_math("sinh"),
+    ps.cosh: _unary_math("cosh"), ps.sin: _unary_math("sin"), ps.cos: _unary_math("cos"),
+    ps.tan: _unary_math("tan"), ps.arctan: _unary_math("arctan"), ps.erf: _unary_math("erf"),
+    ps.sqr: lambda d, a, cd: f"({a[0]} * {a[0]})",
+    ps.inv: lambda d, a, cd: f"(1 / {a[0]})" if is_float(cd) else None,
+    ps.sigmoid: lambda d, a, cd: f"{d.helper('sigmoid', cd)}({a[0]})" if is_float(cd) else None,
+    ps.softplus: lambda d, a, cd: f"{d.helper('softplus', cd)}({a[0]})" if is_float(cd) else None,
+    ps.sgn: _sgn,
+    ps.floor: _float_or(_unary_math("floor"), _identity_int),
+    ps.ceil: _float_or(_unary_math("ceil"), _identity_int),
+    ps.trunc: _float_or(_unary_math("trunc"), _identity_int),
+    ps.round_half_to_even: _float_or(lambda d, a, cd: f"{d.math('rint', cd)}({a[0]})", _identity_int),
+    ps.isnan: lambda d, a, cd: f"({a[0]} != {a[0]})" if is_float(cd) else "0",
+    ps.isinf: lambda d, a, cd: f"isinf({a[0]})" if is_float(cd) else "0",
+    ps.invert: lambda d, a, cd: None if is_float(cd) else (f"(!{a[0]})" if cd == "bool" else f"(~{a[0]})"),
+    ps.identity: _identity_int,
+    ps.add: _binop("+"), ps.sub: _binop("-", ok_bool=False), ps.mul: _binop("*"),
+    ps.true_div: lambda d, a, cd: f"({a[0]} / {a[1]})" if is_float(cd) else None,
+    ps.int_div: _int_div, ps.mod: _mod, ps.pow: _pow,
+    ps.maximum: lambda d, a, cd: f"((({a[0]} >= {a[1]}) | ({a[0]} != {a[0]})) ? {a[0]} : {a[1]})",
+    ps.minimum: lambda d, a, cd: f"((({a[0]} <= {a[1]}) | ({a[0]} != {a[0]})) ? {a[0]} : {a[1]})",
+    ps.arctan2: lambda d, a, cd: f"{d.math('arctan2', cd)}({a[0]}, {a[1]})" if is_float(cd) else None,
+    ps.lt: _binop("<"), ps.gt: _binop(">"), ps.le: _binop("<="), ps.ge: _binop(">="),
+    ps.eq: _binop("=="), ps.neq: _binop("!="),
+    ps.and_: _bitwise("&"), ps.or_: _bitwise("|"), ps.xor: _bitwise("^"),
 }
 
 # functions from _MATH a rule may call (for SIMD declarations)
-_RULE_MATH = {"exp": ("exp",), "log": ("log",), "log1p": ("log1p",), "log2": ("log2",),
-              "log10": ("log10",), "expm1": ("expm1",), "tanh": ("tanh",), "sinh": ("sinh",),
-              "cosh": ("cosh",), "sin": ("sin",), "cos": ("cos",), "tan": ("tan",), "arctan": ("atan",),
-              "erf": ("erf",), "arctan2": ("atan2",), "pow": ("pow",), "sigmoid": ("exp",),
-              "softplus": ("exp", "log1p")}
+_RULE_MATH = {ps.exp: ("exp",), ps.log: ("log",), ps.log1p: ("log1p",), ps.log2: ("log2",),
+              ps.log10: ("log10",), ps.expm1: ("expm1",), ps.tanh: ("tanh",), ps.sinh: ("sinh",),
+              ps.cosh: ("cosh",), ps.sin: ("sin",), ps.cos: ("cos",), ps.tan: ("tan",), ps.arctan: ("atan",),
+              ps.erf: ("erf",), ps.arctan2: ("atan2",), ps.pow: ("pow",), ps.sigmoid: ("exp",),
+              ps.softplus: ("exp", "log1p")}
+
+
+# ops whose C result on bools may be 2 or -1: normalized to 0/1 when the output is bool
+_BOOL_NORMALIZED = frozenset({ps.add, ps.mul, ps.sqr, ps.pow, ps.maximum, ps.minimum, ps.abs_, ps.sgn})
 
 
 def _compute_dtype(op, in_dtypes, out_dtype):
@@ -290,7 +296,7 @@ class ElemwiseBody:
             return d.literal(op.value, op.dtype)
         if isinstance(op, ps.Cast):
             return d.cast(args[0], dts[0], out_dt)
-        if op.name == "second":
+        if op == ps.second:
             return d.cast(args[1], dts[1], out_dt)
         if isinstance(op, ps.Switch):
             a, b = (d.cast(x, t, out_dt) for x, t in zip(args[1:], dts[1:]))
@@ -299,7 +305,7 @@ class ElemwiseBody:
             x, lo, hi = (d.cast(x, t, out_dt) for x, t in zip(args, dts))
             lo_ = self._tmp(out_dt, f"((({x} >= {lo}) | ({x} != {x})) ? {x} : {lo})")
             return f"((({lo_} <= {hi}) | ({lo_} != {lo_})) ? {lo_} : {hi})"
-        rule = SCALAR_RULES.get(op.name)
+        rule = SCALAR_RULES.get(op)
         if rule is None:
             self.ok = False
             return "0"
@@ -308,11 +314,11 @@ class ElemwiseBody:
         if expr is None:
             self.ok = False
             return "0"
-        if op.name in _RULE_MATH and is_float(cd):
-            self.math.update((fn, cd) for fn in _RULE_MATH[op.name])
+        if op in _RULE_MATH and is_float(cd):
+            self.math.update((fn, cd) for fn in _RULE_MATH[op])
         if op.kind == "bool":
             return f"({expr} != 0)" if expr not in ("0", "1") else expr
-        if out_dt == "bool" and op.name in ("add", "mul", "sqr", "pow", "maximum", "minimum", "abs", "sgn"):
+        if out_dt == "bool" and op in _BOOL_NORMALIZED:
             return f"({expr} != 0)"
         return d.cast(expr, cd, out_dt)
 
