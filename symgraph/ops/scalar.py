@@ -3,13 +3,14 @@
 A :class:`ScalarOp` knows its arity, its output dtype for given input dtypes,
 a vectorised NumPy implementation (used by the reference backend), and its
 gradient expressed with tensor operations. It knows nothing about C or CUDA:
-the backends map each scalar op (by ``name``) to source text.
+the backends map each scalar op (the op object) to source text.
 
 :class:`Composite` is a small DAG of scalar ops; elementwise fusion builds one
 and the C/CUDA renderers emit its body as a single loop.
 """
 from __future__ import annotations
 
+import enum
 import math
 
 import numpy as np
@@ -17,11 +18,24 @@ import numpy as np
 from .type import upcast, float_upcast, FLOAT_DTYPES
 
 
+class DtypeRule(enum.Enum):
+    """How a scalar op's output dtype follows from its input dtypes (``ScalarOp.kind``)."""
+    UPCAST = "upcast"          # the common dtype of the inputs
+    FLOAT = "float"            # that, made floating point
+    BOOL = "bool"              # comparisons, isnan
+    SAME0 = "same0"            # the first input's
+    SECOND = "second"          # the second input's
+    SWITCH = "switch"          # the common dtype of the two branches
+    CAST = "cast"              # the op's own dtype (Cast)
+    CONST = "const"            # a literal's (ScalarConstant)
+    COMPOSITE = "composite"    # computed node by node (Composite)
+
+
 class ScalarOp:
     nin = 1
     nout = 1
     name = "?"
-    kind = "upcast"      # output dtype rule: upcast | float | bool | same0 | switch
+    kind = DtypeRule.UPCAST
     symbol = None        # infix symbol for pp (binary ops)
     commutative = False
     associative = False
@@ -42,17 +56,17 @@ class ScalarOp:
 
     def output_dtypes(self, in_dtypes):
         k = self.kind
-        if k == "upcast":
+        if k is DtypeRule.UPCAST:
             return [upcast(*in_dtypes)]
-        if k == "float":
+        if k is DtypeRule.FLOAT:
             return [float_upcast(*in_dtypes)]
-        if k == "bool":
+        if k is DtypeRule.BOOL:
             return ["bool"]
-        if k == "same0":
+        if k is DtypeRule.SAME0:
             return [in_dtypes[0]]
-        if k == "second":
+        if k is DtypeRule.SECOND:
             return [in_dtypes[1]]
-        if k == "switch":
+        if k is DtypeRule.SWITCH:
             return [upcast(*in_dtypes[1:])]
         raise NotImplementedError(k)
 
@@ -94,7 +108,7 @@ def _register(cls):
 
 def _np_unary(name, fn, kind="float", grad=None, symbol=None):
     cls = type(name.capitalize(), (ScalarOp,), {
-        "nin": 1, "name": name, "kind": kind, "symbol": symbol,
+        "nin": 1, "name": name, "kind": DtypeRule(kind), "symbol": symbol,
         "impl": lambda self, x: fn(x),
     })
     if grad is not None:
@@ -104,7 +118,7 @@ def _np_unary(name, fn, kind="float", grad=None, symbol=None):
 
 def _np_binary(name, fn, kind="upcast", grad=None, symbol=None, commutative=False):
     cls = type(name.capitalize(), (ScalarOp,), {
-        "nin": 2, "name": name, "kind": kind, "symbol": symbol, "commutative": commutative,
+        "nin": 2, "name": name, "kind": DtypeRule(kind), "symbol": symbol, "commutative": commutative,
         "associative": commutative and kind == "upcast",
         "impl": lambda self, x, y: fn(x, y),
     })
@@ -348,7 +362,7 @@ xor = _np_binary("xor", np.bitwise_xor, "upcast", None, "^", commutative=True)
 class Switch(ScalarOp):
     nin = 3
     name = "switch"
-    kind = "switch"
+    kind = DtypeRule.SWITCH
 
     def impl(self, c, a, b):
         return np.where(c, a, b)
@@ -367,7 +381,7 @@ switch = Switch()
 class Clip(ScalarOp):
     nin = 3
     name = "clip"
-    kind = "upcast"
+    kind = DtypeRule.UPCAST
 
     def impl(self, x, lo, hi):
         return np.minimum(np.maximum(x, lo), hi)
@@ -423,7 +437,7 @@ def convert(x, dtype):
 class Cast(ScalarOp):
     """Convert to ``dtype`` (``convert``: float -> int truncates toward zero, out of range as
     docs/DESIGN.md "Casts" defines)."""
-    kind = "cast"
+    kind = DtypeRule.CAST
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -457,7 +471,7 @@ def cast_op(dtype):
 class ScalarConstant(ScalarOp):
     """A literal inside a Composite (no inputs)."""
     nin = 0
-    kind = "const"
+    kind = DtypeRule.CONST
 
     def __init__(self, value, dtype):
         self.value = np.asarray(value, dtype=dtype).item()
@@ -483,7 +497,7 @@ class Composite(ScalarOp):
     ``outputs``: tuple of references. Each node's dtype is derived from its
     arguments' dtypes (available as ``node_dtypes``).
     """
-    kind = "composite"
+    kind = DtypeRule.COMPOSITE
 
     def __init__(self, in_dtypes, nodes, outputs):
         self.in_dtypes = tuple(in_dtypes)

@@ -243,7 +243,7 @@ _BOOL_NORMALIZED = frozenset({ps.add, ps.mul, ps.sqr, ps.pow, ps.maximum, ps.min
 
 
 def _compute_dtype(op, in_dtypes, out_dtype):
-    if op.kind == "bool":
+    if op.kind is ps.DtypeRule.BOOL:
         return upcast(*in_dtypes)
     return out_dtype
 
@@ -316,7 +316,7 @@ class ElemwiseBody:
             return "0"
         if op in _RULE_MATH and is_float(cd):
             self.math.update((fn, cd) for fn in _RULE_MATH[op])
-        if op.kind == "bool":
+        if op.kind is ps.DtypeRule.BOOL:
             return f"({expr} != 0)" if expr not in ("0", "1") else expr
         if out_dt == "bool" and op in _BOOL_NORMALIZED:
             return f"({expr} != 0)"
